@@ -1,0 +1,45 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "vm-install",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "vm-install", targets: ["vm-install"]),
+        .executable(name: "vm-install-jobs", targets: ["vm-install-jobs"]),
+        .library(name: "VMInstallKit", targets: ["VMInstallKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+    ],
+    targets: [
+        // Linux declarations that Glibc's Swift module does not expose (statx, signalfd, spawn flags).
+        .target(name: "CShims"),
+        // All behaviour: job store, state machine, runner, hypervisor drivers, disks.
+        .target(
+            name: "VMInstallKit",
+            dependencies: [
+                "CShims",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ]
+        ),
+        // The command-line surface of both tools, one file per command.
+        .target(
+            name: "VMInstallCommands",
+            dependencies: [
+                "VMInstallKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "vm-install", dependencies: ["VMInstallCommands"]),
+        .executableTarget(name: "vm-install-jobs", dependencies: ["VMInstallCommands"]),
+        .testTarget(name: "VMInstallKitTests", dependencies: ["VMInstallKit"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["VMInstallKit", "vm-install", "vm-install-jobs"]
+        ),
+    ]
+)

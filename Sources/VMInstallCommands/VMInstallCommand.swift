@@ -1,0 +1,150 @@
+import ArgumentParser
+import Dispatch
+import Glibc
+import VMInstallKit
+
+extension AccelChoice: ExpressibleByArgument {}
+
+/// vm-install: defines a VM and installs it, in the foreground or as a background job.
+public struct VMInstallCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "vm-install",
+        abstract: "Define a virtual machine and install its operating system with QEMU.",
+        discussion: """
+            Without --background every phase runs here, with progress on stderr, and the exit
+            status is the job's. With --background the job's id is printed and the install goes
+            on in a job runner; follow it with vm-install-jobs --status ID. See vm-install(8).
+
+            Example:
+              vm-install --name web1 --source install.iso --disk /var/lib/vm/web1.qcow2,size=20G \\
+                         --memory 2048 --vcpus 2 --vnc --background
+            """,
+        version: VMInstallVersion.string)
+
+    @Option(help: ArgumentHelp("VM name: 1-64 letters, digits, '.', '_' or '-'.", valueName: "name"))
+    var name: String?
+
+    @Option(help: ArgumentHelp("ISO image booted as the install CD-ROM.", valueName: "iso"))
+    var source: String?
+
+    @Option(name: .customLong("disk"), help: ArgumentHelp(
+        "A disk; repeat for more, the first one boots. A missing PATH is created (size= needed; K, M, G, T or GiB).",
+        valueName: "path[,size=SIZE][,format=raw|qcow2]"))
+    var disks: [String] = []
+
+    @Option(help: ArgumentHelp("Memory in MiB.", valueName: "mib"))
+    var memory: Int = 1024
+
+    @Option(help: ArgumentHelp("Number of virtual CPUs.", valueName: "n"))
+    var vcpus: Int = 1
+
+    @Flag(help: "Give the VM a VNC console on 127.0.0.1 (first free port from 5900).")
+    var vnc = false
+
+    @Option(help: "Accelerator: auto (KVM when /dev/kvm is usable), kvm or tcg.")
+    var accel: AccelChoice = .auto
+
+    @Option(help: ArgumentHelp("Fail the install after this many seconds.", valueName: "seconds"))
+    var installTimeout: Double = 3600
+
+    @Option(help: ArgumentHelp("How long the installed VM must stay running before the job is FINISHED.", valueName: "seconds"))
+    var settle: Double = 3
+
+    @Flag(help: "Run the job in the background: print its id and return.")
+    var background = false
+
+    @Option(help: ArgumentHelp("State directory (default: $VM_INSTALL_STATE_DIR, /var/lib/vm-install for root, else ~/.local/state/vm-install).", valueName: "dir"))
+    var stateDir: String?
+
+    /// The background runner's entry: `vm-install --run-job ID` with the runner lock on fd 3.
+    @Option(help: .hidden)
+    var runJob: String?
+
+    public init() {}
+
+    func spec() throws -> VMSpec {
+        guard let name, let source else {
+            throw ValidationError("--name and --source are required")
+        }
+        var parsedDisks: [DiskSpec] = []
+        for text in disks {
+            var disk = try DiskSpec.parse(text)
+            disk.path = StateDirectory.absolute(disk.path)
+            parsedDisks.append(disk)
+        }
+        var spec = VMSpec(name: name, source: StateDirectory.absolute(source), disks: parsedDisks)
+        spec.memoryMiB = memory
+        spec.vcpus = vcpus
+        spec.vnc = vnc
+        spec.accel = accel
+        spec.installTimeoutSeconds = installTimeout
+        spec.settleSeconds = settle
+        try spec.validateSyntax()
+        return spec
+    }
+
+    public func validate() throws {
+        if runJob == nil {
+            do { _ = try spec() } catch let error as VMInstallError { throw ValidationError(error.message) }
+        }
+    }
+
+    /// Everything after parsing. Returns the exit code.
+    func execute(cancel: CancelSignal) async throws -> Int32 {
+        let store = JobStore(root: StateDirectory.resolve(option: stateDir))
+        if let runJob {
+            guard let id = JobID(parsing: runJob) else { throw VMInstallError(.usage, "--run-job needs a job id") }
+            let lock = FileLock.adopt(RunnerLauncher.lockDescriptor)
+            defer { lock.release() }
+            let log = JobLog(path: store.paths(id).log, echoToStderr: false)
+            return await JobRunner(store: store, id: id, driver: HypervisorDrivers.driver(for: nil), log: log, cancel: cancel)
+                .run().rawValue
+        }
+        let spec = try spec()
+        let (id, lock) = try store.create(spec)
+        defer { lock.release() }
+        if background {
+            do {
+                let pid = try RunnerLauncher.launch(
+                    executable: RunnerLauncher.currentExecutable(),
+                    arguments: ["--run-job", id.description, "--state-dir", store.root],
+                    logPath: store.paths(id).log, runnerLock: lock)
+                try store.update(id) { $0.runnerPID = pid }
+            } catch {
+                _ = try? store.update(id) { r in
+                    r.state = .failed
+                    r.exit = JobExitCode(for: error.kind).rawValue
+                    r.error = error.message
+                }
+                throw error
+            }
+            print(id)
+            return 0
+        }
+        FileDescriptorOutput.standardError("vm-install: job \(id); log \(store.paths(id).log)\n")
+        let log = JobLog(path: store.paths(id).log, echoToStderr: true)
+        return await JobRunner(store: store, id: id, driver: HypervisorDrivers.driver(for: spec), log: log, cancel: cancel)
+            .run().rawValue
+    }
+
+    /// Entry point of the vm-install executable. The cancel signals are caught before
+    /// anything else runs, so a cancel can never arrive while their default (exit) applies.
+    public static func runMain(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+        let cancel: CancelSignal
+        do { cancel = try CancelSignal() } catch {
+            CommandMain.fail("vm-install", error.message, code: JobExitCode.internalError.rawValue)
+        }
+        let command = CommandMain.parse(Self.self, arguments, usageCode: JobExitCode.usage.rawValue)
+        Task {
+            do {
+                let code = try await command.execute(cancel: cancel)
+                CommandMain.exit(code)
+            } catch let error as VMInstallError {
+                CommandMain.fail("vm-install", error.message, code: JobExitCode(for: error.kind).rawValue)
+            } catch {
+                CommandMain.fail("vm-install", "\(error)", code: JobExitCode.internalError.rawValue)
+            }
+        }
+        dispatchMain()
+    }
+}

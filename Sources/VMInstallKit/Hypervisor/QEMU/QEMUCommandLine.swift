@@ -1,0 +1,58 @@
+/// The qemu-system-x86_64 arguments for a VM. Values that land inside QEMU's comma-separated
+/// option lists have their commas doubled, so a path or name can never add an option.
+enum QEMUCommandLine {
+    static func common(_ vm: VMConfig, qmpSocket: String, pidFile: String, serialLog: String) -> [String] {
+        var args = [
+            "-name", "guest=\(quote(vm.name)),process=vm-install:\(quote(vm.name))",
+            "-uuid", vm.uuid,
+            "-machine", "pc,accel=\(vm.accel)",
+            "-m", "\(vm.memoryMiB)",
+            "-smp", "\(vm.vcpus)",
+            "-nodefaults", "-no-user-config",
+            "-daemonize", "-pidfile", pidFile,
+            "-qmp", "unix:\(quote(qmpSocket)),server=on,wait=off",
+            "-chardev", "file,id=serial0,path=\(quote(serialLog)),append=on",
+            "-serial", "chardev:serial0",
+        ]
+        if vm.accel == "kvm" { args += ["-cpu", "host"] }
+        if vm.vnc {
+            // A display device, or the console would show QEMU's "no graphic display" placeholder.
+            args += ["-vnc", "127.0.0.1:0,to=99", "-device", "VGA"]
+        } else {
+            args += ["-display", "none"]
+        }
+        return args
+    }
+
+    static func disks(_ vm: VMConfig, firstBootIndex: Int) -> [String] {
+        var args: [String] = []
+        for (index, disk) in vm.disks.enumerated() {
+            args += ["-drive", "if=none,id=disk\(index),file=\(quote(disk.path)),format=\(disk.format.rawValue)"]
+            var device = "virtio-blk-pci,drive=disk\(index)"
+            if index == 0 { device += ",bootindex=\(firstBootIndex)" }
+            args += ["-device", device]
+        }
+        return args
+    }
+
+    static func install(_ vm: VMConfig, medium: String, files: VMPaths) -> [String] {
+        common(vm, qmpSocket: files.installQMPSocket, pidFile: files.installPIDFile, serialLog: files.serialLog)
+            + disks(vm, firstBootIndex: 2)
+            + [
+                "-drive", "if=none,id=cdrom0,media=cdrom,readonly=on,format=raw,file=\(quote(medium))",
+                "-device", "ide-cd,drive=cdrom0,bootindex=1",
+                // A guest reboot ends the install VM, so the installer never starts twice.
+                "-no-reboot",
+            ]
+    }
+
+    static func runtime(_ vm: VMConfig, files: VMPaths) -> [String] {
+        common(vm, qmpSocket: files.qmpSocket, pidFile: files.pidFile, serialLog: files.serialLog)
+            + disks(vm, firstBootIndex: 1)
+    }
+
+    /// QEMU's own quoting inside option lists: a comma is written twice.
+    static func quote(_ value: String) -> String {
+        value.replacingOccurrences(",", with: ",,")
+    }
+}

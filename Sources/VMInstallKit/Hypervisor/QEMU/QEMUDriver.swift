@@ -1,0 +1,98 @@
+import Glibc
+import Subprocess
+
+/// Runs VMs as plain QEMU processes: `-daemonize` puts each in its own session, away from
+/// the runner, with its QMP socket and pid file in the VM's directory.
+public struct QEMUDriver: HypervisorDriver {
+    public static let systemBinary = "qemu-system-x86_64"
+
+    public init() {}
+
+    public func prepare(_ spec: VMSpec) throws(VMInstallError) -> ResolvedHost {
+        guard Executables.find(Self.systemBinary) != nil else {
+            throw VMInstallError(.host, "\(Self.systemBinary) is not installed; install Debian's qemu-system-x86 package")
+        }
+        guard Executables.find(QEMUImage.binary) != nil else {
+            throw VMInstallError(.host, "\(QEMUImage.binary) is not installed; install Debian's qemu-utils package")
+        }
+        let kvmUsable = Self.kvmUsable()
+        switch spec.accel {
+        case .kvm:
+            guard kvmUsable else {
+                throw VMInstallError(.host, "KVM is not usable here (/dev/kvm cannot be opened read-write); use --accel tcg or auto")
+            }
+            return ResolvedHost(accel: "kvm")
+        case .tcg:
+            return ResolvedHost(accel: "tcg")
+        case .auto:
+            return ResolvedHost(accel: kvmUsable ? "kvm" : "tcg")
+        }
+    }
+
+    static func kvmUsable() -> Bool {
+        let fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        close(fd)
+        return true
+    }
+
+    public func startInstall(_ vm: VMConfig, medium: String, files: VMPaths) async throws(VMInstallError) -> any VMSession {
+        try await start(
+            QEMUCommandLine.install(vm, medium: medium, files: files),
+            qmpSocket: files.installQMPSocket, pidFile: files.installPIDFile, vnc: vm.vnc)
+    }
+
+    public func startRuntime(_ vm: VMConfig, files: VMPaths) async throws(VMInstallError) -> any VMSession {
+        try await start(
+            QEMUCommandLine.runtime(vm, files: files),
+            qmpSocket: files.qmpSocket, pidFile: files.pidFile, vnc: vm.vnc)
+    }
+
+    private func start(_ arguments: [String], qmpSocket: String, pidFile: String, vnc: Bool) async throws(VMInstallError) -> any VMSession {
+        if QEMUProcess.fromPIDFile(pidFile) != nil {
+            throw VMInstallError(.host, "a QEMU process of this VM is already running (\(pidFile))")
+        }
+        // Leftovers of a process that is gone: ours, in our VM directory.
+        unlink(qmpSocket)
+        unlink(pidFile)
+        let result: CommandResult
+        do {
+            result = try await CommandResult.run(Self.systemBinary, arguments)
+        } catch {
+            throw VMInstallError(.host, "cannot run \(Self.systemBinary): \(error)")
+        }
+        guard result.succeeded else {
+            throw VMInstallError(.host, "QEMU refused to start the VM: \(result.errorSummary)")
+        }
+        let qmp = try QMPClient(socketPath: qmpSocket, deadline: .after(seconds: 10))
+        var address: String?
+        if vnc {
+            struct VNCInfo: Decodable { let host: String?; let service: String? }
+            if let info = try? qmp.execute("query-vnc", as: VNCInfo.self, deadline: .after(seconds: 5)),
+                let host = info.host, let port = info.service
+            {
+                address = "\(host)::\(port)"
+            }
+        }
+        return QEMUSession(qmp: qmp, process: QEMUProcess.fromPIDFile(pidFile), vncAddress: address)
+    }
+
+    public func stopAll(files: VMPaths, deadline: Deadline) throws(VMInstallError) {
+        for (socket, pidFile) in [(files.installQMPSocket, files.installPIDFile), (files.qmpSocket, files.pidFile)] {
+            guard let process = QEMUProcess.fromPIDFile(pidFile) else { continue }
+            // Ask politely over QMP; a busy or stuck monitor falls back to signals.
+            if let qmp = try? QMPClient(socketPath: socket, deadline: .after(seconds: 1)) {
+                QEMUSession(qmp: qmp, process: process, vncAddress: nil).stop(deadline: deadline)
+            } else {
+                process.terminate(deadline: deadline)
+            }
+            guard process.hasEnded else {
+                throw VMInstallError(.requestFailed, "QEMU process \(process.pid) of \(files.directory) did not stop")
+            }
+        }
+    }
+
+    public func isRunning(files: VMPaths) -> Bool {
+        QEMUProcess.fromPIDFile(files.pidFile) != nil || QEMUProcess.fromPIDFile(files.installPIDFile) != nil
+    }
+}

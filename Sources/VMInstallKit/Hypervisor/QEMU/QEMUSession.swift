@@ -1,0 +1,54 @@
+import Glibc
+
+/// One running QEMU VM, watched through its QMP socket. EOF on that socket is how we learn
+/// that the process ended: QEMU runs daemonized, so it is not our child to wait for.
+final class QEMUSession: VMSession {
+    private let qmp: QMPClient
+    private let process: QEMUProcess?
+    let vncAddress: String?
+
+    init(qmp: QMPClient, process: QEMUProcess?, vncAddress: String?) {
+        self.qmp = qmp
+        self.process = process
+        self.vncAddress = vncAddress
+    }
+
+    func waitForEnd(cancel: CancelSignal, deadline: Deadline) -> VMEnd {
+        while true {
+            switch cancel.wait(for: qmp.fd, until: deadline) {
+            case .canceled: return .canceled
+            case .timedOut: return .timedOut
+            case .ready:
+                if qmp.drain() {
+                    // The socket closes a moment before the process is gone; the disks are
+                    // only free for the next VM once it is.
+                    _ = process?.waitForEnd(deadline: .after(seconds: 10))
+                    return qmp.guestShutdown ? .guestShutdown : .vanished
+                }
+            }
+        }
+    }
+
+    func confirmRunning() throws(VMInstallError) {
+        struct Status: Decodable { let running: Bool; let status: String }
+        let status = try qmp.execute("query-status", as: Status.self, deadline: .after(seconds: 5))
+        guard status.running else {
+            throw VMInstallError(.runtimeFailed, "the VM is not running (QEMU reports '\(status.status)')")
+        }
+    }
+
+    func stop(deadline: Deadline) {
+        if !qmp.sawEOF {
+            _ = try? qmp.execute("quit", as: QMPClient.Empty.self, deadline: deadline)
+            while !qmp.drain(), !deadline.hasPassed {
+                var pfd = pollfd(fd: qmp.fd, events: Int16(POLLIN), revents: 0)
+                _ = poll(&pfd, 1, Int32(clamping: deadline.remainingMilliseconds))
+            }
+        }
+        if let process, !process.waitForEnd(deadline: deadline) {
+            process.terminate(deadline: .after(seconds: 3))
+        }
+    }
+
+    func detach() {}
+}

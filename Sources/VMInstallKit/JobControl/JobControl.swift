@@ -1,0 +1,101 @@
+import Glibc
+
+/// What vm-install-jobs does to a job besides reading it: cancel, delete, detach.
+/// Each request is checked against `JobRequest.allowedStates` under the job's update lock,
+/// so a refused request changes nothing and two requests never interleave.
+public struct JobControl {
+    let store: JobStore
+    let driver: any HypervisorDriver
+
+    public init(store: JobStore, driver: any HypervisorDriver = HypervisorDrivers.driver(for: nil)) {
+        self.store = store
+        self.driver = driver
+    }
+
+    public enum CancelOutcome: Equatable {
+        /// The runner was asked to stop; it finishes the cancel itself.
+        case signaledRunner(pid: Int32)
+        /// No runner was left, so the cancel was carried out here.
+        case canceledHere
+    }
+
+    @discardableResult
+    public func cancel(_ id: JobID) throws(VMInstallError) -> CancelOutcome {
+        let outcome = try store.withUpdateLock(id) { () throws(VMInstallError) -> CancelOutcome? in
+            let record = try store.read(id)
+            guard JobRequest.cancel.isAllowed(in: record.state) else {
+                throw JobRequest.cancel.refusal(job: id, state: record.state)
+            }
+            if let pid = record.runnerPID, store.runnerIsAlive(id) {
+                guard kill(pid, SIGTERM) == 0 else {
+                    throw VMInstallError(.requestFailed, "cannot signal job \(id)'s runner (pid \(pid)): \(String(cString: strerror(errno)))")
+                }
+                return .signaledRunner(pid: pid)
+            }
+            return nil
+        }
+        if let outcome { return outcome }
+        // The runner is gone: stop what it started and record the cancel ourselves.
+        let record = try store.read(id)
+        if let dir = record.vmDirectory {
+            try driver.stopAll(files: VMPaths(directory: dir), deadline: .after(seconds: 5))
+        }
+        try store.update(id) { r throws(VMInstallError) in
+            guard !r.state.isTerminal else { return }
+            r.state = .canceled
+            r.exit = JobExitCode.canceled.rawValue
+        }
+        JobLog(path: store.paths(id).log, echoToStderr: false).write("job \(id) canceled by vm-install-jobs (its runner had ended)")
+        return .canceledHere
+    }
+
+    /// Stops the VM if it runs, removes the VM directory and the disks the job created (and
+    /// nothing else), then the job. Each step can be repeated, so an interrupted delete is
+    /// finished by running it again.
+    public func delete(_ id: JobID) throws(VMInstallError) {
+        try store.withUpdateLock(id) { () throws(VMInstallError) in
+            let record = try store.read(id)
+            guard JobRequest.delete.isAllowed(in: record.state) else {
+                throw JobRequest.delete.refusal(job: id, state: record.state)
+            }
+            if let dir = record.vmDirectory {
+                try driver.stopAll(files: VMPaths(directory: dir), deadline: .after(seconds: 5))
+            }
+            for disk in record.createdDisks {
+                try removeCreatedDisk(disk)
+            }
+            if let dir = record.vmDirectory, ownsVMDirectory(dir, job: id) {
+                do { try FileIO.removeTree(dir) } catch {
+                    throw VMInstallError(.requestFailed, "cannot remove \(dir): \(error)")
+                }
+            }
+            try store.removeJobDirectory(id)
+        }
+    }
+
+    /// Forgets the job; the VM, its configuration and its disks stay as they are.
+    public func detach(_ id: JobID) throws(VMInstallError) {
+        try store.withUpdateLock(id) { () throws(VMInstallError) in
+            let record = try store.read(id)
+            guard JobRequest.detach.isAllowed(in: record.state) else {
+                throw JobRequest.detach.refusal(job: id, state: record.state)
+            }
+            if let dir = record.vmDirectory { FileIO.removeFile(VMPaths(directory: dir).owner) }
+            try store.removeJobDirectory(id)
+        }
+    }
+
+    /// A disk goes only while it is provably the file this job created.
+    private func removeCreatedDisk(_ disk: CreatedDisk) throws(VMInstallError) {
+        guard let current = FileIdentity.of(disk.path) else { return }
+        guard current == disk.identity else { return }
+        if unlink(disk.path) != 0 && errno != ENOENT {
+            throw VMInstallError(.requestFailed, "cannot remove disk \(disk.path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private func ownsVMDirectory(_ dir: String, job id: JobID) -> Bool {
+        guard dir.hasPrefix(store.vmsDirectory + "/") else { return false }
+        return (try? FileIO.readString(VMPaths(directory: dir).owner)) == "job=\(id)\n"
+    }
+}

@@ -1,0 +1,83 @@
+import CShims
+import Glibc
+
+/// Turns SIGTERM, SIGINT and SIGHUP into a readable descriptor, so every wait in the runner
+/// can be a poll(2) that wakes on cancellation as well as on what it waits for.
+/// vm-install-jobs --cancel sends SIGTERM; Ctrl-C in the foreground sends SIGINT.
+/// A handler writing to a pipe, not signalfd: signalfd needs the signals blocked in every
+/// thread, and threads that the concurrency runtime and libraries start do not all block them.
+public final class CancelSignal: @unchecked Sendable {
+    public let fd: Int32
+    private var requested = false
+
+    /// Installs the handlers; call once, early.
+    public init() throws(VMInstallError) {
+        let signals: [Int32] = [SIGTERM, SIGINT, SIGHUP]
+        fd = vmi_signal_pipe(signals, Int32(signals.count))
+        guard fd >= 0 else {
+            throw VMInstallError(.internal, "cannot set up signal handling: \(String(cString: strerror(errno)))")
+        }
+    }
+
+
+    /// True once a cancelling signal has arrived.
+    public var isRequested: Bool {
+        if !requested {
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&pfd, 1, 0) > 0 { requested = true }
+        }
+        return requested
+    }
+
+    public func check() throws(VMInstallError) {
+        if isRequested { throw VMInstallError(.canceled, "the job was canceled") }
+    }
+
+    public enum WaitResult: Equatable {
+        case ready
+        case canceled
+        case timedOut
+    }
+
+    /// Waits until `other` is readable (or hung up), a cancel arrives, or the deadline passes.
+    public func wait(for other: Int32?, until deadline: Deadline) -> WaitResult {
+        while true {
+            if isRequested { return .canceled }
+            let remaining = deadline.remainingMilliseconds
+            if remaining == 0 { return .timedOut }
+            var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+            if let other { fds.append(pollfd(fd: other, events: Int16(POLLIN), revents: 0)) }
+            let n = poll(&fds, nfds_t(fds.count), Int32(clamping: remaining))
+            if n < 0 && errno == EINTR { continue }
+            if fds[0].revents != 0 { requested = true; return .canceled }
+            if fds.count > 1 && fds[1].revents != 0 { return .ready }
+        }
+    }
+}
+
+/// A point in monotonic time.
+public struct Deadline: Sendable {
+    let nanoseconds: UInt64
+
+    public static func after(seconds: Double) -> Deadline {
+        let clamped = min(max(seconds, 0), 1e9)
+        return Deadline(nanoseconds: now() &+ UInt64(clamped * 1e9))
+    }
+
+    public static var never: Deadline { Deadline(nanoseconds: UInt64.max) }
+
+    static func now() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    public var hasPassed: Bool { remainingMilliseconds == 0 }
+
+    /// Milliseconds left, rounded up, capped at a day so that poll's argument fits.
+    public var remainingMilliseconds: Int {
+        let current = Deadline.now()
+        guard nanoseconds > current else { return 0 }
+        return Int(min((nanoseconds - current + 999_999) / 1_000_000, 86_400_000))
+    }
+}

@@ -1,0 +1,37 @@
+import Glibc
+
+/// The job's log: timestamped lines appended to the job's log file, and echoed to stderr
+/// when a person is watching a foreground run.
+public struct JobLog: Sendable {
+    let path: String?
+    let echo: Bool
+
+    public init(path: String?, echoToStderr: Bool) {
+        self.path = path
+        self.echo = echoToStderr
+    }
+
+    public func write(_ message: String) {
+        var now = time(nil)
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        let stamp = "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))"
+            + "T\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec))Z"
+        let line = "\(stamp) \(message)\n"
+        if let path {
+            let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+            if fd >= 0 {
+                _ = line.withCString { Glibc.write(fd, $0, strlen($0)) }
+                close(fd)
+            }
+        }
+        if echo {
+            _ = "vm-install: \(message)\n".withCString { Glibc.write(2, $0, strlen($0)) }
+        }
+    }
+}
+
+private func pad(_ n: Int32, _ width: Int = 2) -> String {
+    let s = String(n)
+    return String(repeating: "0", count: max(0, width - s.count)) + s
+}

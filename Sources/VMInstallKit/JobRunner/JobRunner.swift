@@ -1,0 +1,149 @@
+import Glibc
+
+/// Carries one job through the phases, one per state, and records how it ended.
+/// Runs in the background runner process, or in vm-install itself in the foreground.
+public final class JobRunner {
+    let store: JobStore
+    let id: JobID
+    let driver: any HypervisorDriver
+    let log: JobLog
+    let cancel: CancelSignal
+    private var spec: VMSpec?
+    private var vmFiles: VMPaths?
+
+    public init(store: JobStore, id: JobID, driver: any HypervisorDriver, log: JobLog, cancel: CancelSignal) {
+        self.store = store
+        self.id = id
+        self.driver = driver
+        self.log = log
+        self.cancel = cancel
+    }
+
+    /// Runs every phase and returns the job's exit code, which is also recorded in the job.
+    public func run() async -> JobExitCode {
+        do {
+            try await runPhases()
+            return .success
+        } catch {
+            return end(with: error)
+        }
+    }
+
+    private func runPhases() async throws(VMInstallError) {
+        _ = try store.update(id) { $0.runnerPID = getpid() }
+        let spec = try store.readSettings(id)
+        self.spec = spec
+
+        log.write("job \(id): gathering the settings of VM \(spec.name)")
+        let settings = try await SettingsPhase(store: store, id: id, driver: driver, log: log).run(spec)
+        vmFiles = settings.files
+        try advance(to: .prepInstall) { $0.uuid = settings.config.uuid }
+
+        log.write("preparing the install: creating disks")
+        try await DiskPreparation(store: store, id: id, log: log).createDisks(settings.newDisks)
+        try advance(to: .install)
+
+        log.write("installing from \(spec.source) (serial console: \(settings.files.serialLog))")
+        try await install(settings.config, medium: spec.source, files: settings.files, timeout: spec.installTimeoutSeconds)
+        try advance(to: .postInstall)
+
+        log.write("install finished; the install medium is detached")
+        try advance(to: .runtimeConf)
+
+        do {
+            try FileIO.writeAtomically(settings.files.config, settings.config.encoded())
+        } catch {
+            throw VMInstallError(.stateDirectory, "cannot write \(settings.files.config): \(error)")
+        }
+        log.write("wrote the VM configuration \(settings.files.config)")
+        try advance(to: .runtime)
+
+        try await bootRuntime(files: settings.files, settle: spec.settleSeconds)
+        try advance(to: .finished) { $0.exit = JobExitCode.success.rawValue }
+        log.write("job \(id) finished; VM \(spec.name) is running")
+    }
+
+    /// Moves to the next state, unless a cancel arrived first.
+    private func advance(to state: JobState, _ extra: (inout JobRecord) -> Void = { _ in }) throws(VMInstallError) {
+        try cancel.check()
+        try store.update(id) { record in
+            record.state = state
+            extra(&record)
+        }
+        log.write("state \(state.rawValue) (\(state.name))")
+    }
+
+    private func install(_ vm: VMConfig, medium: String, files: VMPaths, timeout: Double) async throws(VMInstallError) {
+        let session = try await driver.startInstall(vm, medium: medium, files: files)
+        try noteVNC(session)
+        switch session.waitForEnd(cancel: cancel, deadline: .after(seconds: timeout)) {
+        case .guestShutdown:
+            return
+        case .vanished:
+            throw VMInstallError(.installFailed, "the install VM ended without the guest powering off (QEMU crashed or was killed)")
+        case .canceled:
+            session.stop(deadline: .after(seconds: 5))
+            throw VMInstallError(.canceled, "the job was canceled during the install")
+        case .timedOut:
+            session.stop(deadline: .after(seconds: 5))
+            throw VMInstallError(.installTimedOut, "the install did not finish within \(timeout) seconds (--install-timeout)")
+        }
+    }
+
+    private func bootRuntime(files: VMPaths, settle: Double) async throws(VMInstallError) {
+        let config: VMConfig
+        do { config = try VMConfig.decode(try FileIO.readString(files.config)) } catch let e as VMInstallError {
+            throw e
+        } catch {
+            throw VMInstallError(.runtimeFailed, "cannot read \(files.config): \(error)")
+        }
+        let session: any VMSession
+        do { session = try await driver.startRuntime(config, files: files) } catch {
+            throw VMInstallError(error.kind == .host ? .runtimeFailed : error.kind, error.message)
+        }
+        try noteVNC(session)
+        try session.confirmRunning()
+        log.write("VM \(config.name) booted from \(config.disks[0].path); checking it stays up for \(settle) s")
+        switch session.waitForEnd(cancel: cancel, deadline: .after(seconds: settle)) {
+        case .timedOut:
+            try session.confirmRunning()
+            session.detach()
+        case .canceled:
+            session.stop(deadline: .after(seconds: 5))
+            throw VMInstallError(.canceled, "the job was canceled while the VM was booting")
+        case .guestShutdown, .vanished:
+            throw VMInstallError(.runtimeFailed, "the VM stopped during its first \(settle) seconds")
+        }
+    }
+
+    private func noteVNC(_ session: any VMSession) throws(VMInstallError) {
+        guard let address = session.vncAddress else { return }
+        try store.update(id) { $0.vnc = address }
+        log.write("VNC console: \(address)")
+    }
+
+    /// Records a failure or a cancel. Whatever the job started is stopped first, so nothing
+    /// runs on for a job that did not finish.
+    private func end(with error: VMInstallError) -> JobExitCode {
+        let code = JobExitCode(for: error.kind)
+        if let files = vmFiles {
+            do { try driver.stopAll(files: files, deadline: .after(seconds: 5)) } catch {
+                log.write("warning: \(error.message)")
+            }
+        }
+        let state: JobState = error.kind == .canceled ? .canceled : .failed
+        log.write(error.kind == .canceled ? "job \(id) canceled" : "job \(id) failed: \(error.message)")
+        do {
+            try store.update(id) { record throws(VMInstallError) in
+                // A cancel that vm-install-jobs finished itself may already be recorded.
+                guard !record.state.isTerminal else { return }
+                record.state = state
+                record.exit = code.rawValue
+                if state == .failed { record.error = error.message }
+            }
+        } catch {
+            log.write("cannot record the end of job \(id): \(error.message)")
+        }
+        return code
+    }
+}

@@ -1,0 +1,89 @@
+/// Everything known about one job: the `job` file in its directory.
+public struct JobRecord: Sendable, Equatable {
+    public let id: JobID
+    public var state: JobState
+    public var name: String
+    /// Set once all of the VM's settings are gathered.
+    public var uuid: String?
+    /// Set when the job reaches a terminal state.
+    public var exit: Int32?
+    /// The process that runs the job (vm-install itself in the foreground).
+    public var runnerPID: Int32?
+    /// Last known VNC console address.
+    public var vnc: String?
+    public var created: Int64
+    public var updated: Int64
+    /// Why the job failed, for people.
+    public var error: String?
+    /// The VM directory, recorded once this job has created it (and so may remove it).
+    public var vmDirectory: String?
+    /// Disks this job created, in creation order.
+    public var createdDisks: [CreatedDisk] = []
+
+    public init(id: JobID, name: String, now: Int64) {
+        self.id = id
+        self.state = .settings
+        self.name = name
+        self.created = now
+        self.updated = now
+    }
+
+    /// Marks the end of the file so that a truncated record is told apart from a short one.
+    static let endMarker = "end"
+
+    public func encoded() -> String {
+        var kv = KeyValueFile()
+        kv.append("id", id.description)
+        kv.append("state", String(state.rawValue))
+        kv.append("name", name)
+        kv.append("uuid", uuid)
+        kv.append("exit", exit.map { String($0) })
+        kv.append("pid", runnerPID.map { String($0) })
+        kv.append("vnc", vnc)
+        kv.append("created", String(created))
+        kv.append("updated", String(updated))
+        kv.append("error", error)
+        kv.append("vm-directory", vmDirectory)
+        for disk in createdDisks { kv.append("created-disk", disk.encoded) }
+        kv.append(Self.endMarker, "1")
+        return kv.render()
+    }
+
+    public static func decode(_ text: String, expected id: JobID) throws(VMInstallError) -> JobRecord {
+        func damaged(_ why: String) -> VMInstallError {
+            VMInstallError(.damagedJob, "job \(id) is damaged: its record \(why); delete its directory by hand if it is not needed")
+        }
+        let kv: KeyValueFile
+        do { kv = try KeyValueFile.parse(text) } catch { throw damaged("has a bad \(error)") }
+        guard kv.first(endMarker) == "1" else { throw damaged("is truncated") }
+        guard let idText = kv.first("id"), JobID(parsing: idText) == id else {
+            throw damaged("names another id")
+        }
+        guard let stateText = kv.first("state"), let raw = Int(stateText), let state = JobState(rawValue: raw) else {
+            throw damaged("has no valid state")
+        }
+        guard let name = kv.first("name"), let created = kv.first("created").flatMap({ Int64($0) }),
+            let updated = kv.first("updated").flatMap({ Int64($0) })
+        else { throw damaged("misses name or times") }
+        var record = JobRecord(id: id, name: name, now: created)
+        record.state = state
+        record.updated = updated
+        record.uuid = kv.first("uuid")
+        if let e = kv.first("exit") {
+            guard let code = Int32(e) else { throw damaged("has a bad exit code") }
+            record.exit = code
+        }
+        if let p = kv.first("pid") {
+            guard let pid = Int32(p), pid > 0 else { throw damaged("has a bad pid") }
+            record.runnerPID = pid
+        }
+        record.vnc = kv.first("vnc")
+        record.error = kv.first("error")
+        record.vmDirectory = kv.first("vm-directory")
+        for d in kv.all("created-disk") {
+            guard let disk = CreatedDisk(encoded: d) else { throw damaged("has a bad created-disk entry") }
+            record.createdDisks.append(disk)
+        }
+        return record
+    }
+}

@@ -1,0 +1,165 @@
+import Glibc
+import SystemPackage
+
+/// The jobs and VMs of one state directory. Records are replaced atomically, so readers
+/// never lock; writers serialise on the job's update lock.
+public struct JobStore: Sendable {
+    public let root: String
+
+    public init(root: String) {
+        self.root = root
+    }
+
+    public var jobsDirectory: String { "\(root)/jobs" }
+    public var vmsDirectory: String { "\(root)/vms" }
+    var idLock: String { "\(root)/lock" }
+    var lastID: String { "\(root)/last-id" }
+
+    public func paths(_ id: JobID) -> JobPaths { JobPaths(jobsDirectory: jobsDirectory, id: id) }
+    public func vmPaths(_ name: String) -> VMPaths { VMPaths(vmsDirectory: vmsDirectory, name: name) }
+
+    /// Creates the directory layout (mode 0700) if it is missing.
+    public func prepare() throws(VMInstallError) {
+        for dir in [root, jobsDirectory, vmsDirectory] {
+            do {
+                if try FileIO.makeDirectory(dir, mode: 0o700), dir == root { chmod(root, 0o700) }
+            } catch {
+                throw VMInstallError(.stateDirectory, "cannot create the state directory \(dir): \(error); choose another with --state-dir")
+            }
+        }
+    }
+
+    /// Job ids, ascending. Reads the directory only: no job record is opened.
+    public func listIDs() throws(VMInstallError) -> [JobID] {
+        let names: [String]
+        do { names = try FileIO.listDirectory(jobsDirectory) } catch {
+            if error == .noSuchFileOrDirectory { return [] }
+            throw VMInstallError(.requestFailed, "cannot read \(jobsDirectory): \(error)")
+        }
+        return names.compactMap { JobID(parsing: $0) }.sorted()
+    }
+
+    public func read(_ id: JobID) throws(VMInstallError) -> JobRecord {
+        let p = paths(id)
+        let text: String
+        do { text = try FileIO.readString(p.record, limit: 256 << 10) } catch {
+            if error == .noSuchFileOrDirectory {
+                if FileIO.isDirectory(p.directory) {
+                    throw VMInstallError(.damagedJob, "job \(id) is damaged: \(p.record) is missing; delete its directory by hand if it is not needed")
+                }
+                throw VMInstallError(.noSuchJob, "no job \(id) in \(root); 'vm-install-jobs --list' shows the jobs there")
+            }
+            throw VMInstallError(.damagedJob, "cannot read job \(id) (\(p.record)): \(error)")
+        }
+        return try JobRecord.decode(text, expected: id)
+    }
+
+    public func readSettings(_ id: JobID) throws(VMInstallError) -> VMSpec {
+        do {
+            return try VMSpec.decode(try FileIO.readString(paths(id).settings))
+        } catch {
+            throw VMInstallError(.stateDirectory, "cannot read the settings of job \(id): \(error)")
+        }
+    }
+
+    /// Records a new job in SETTINGS and returns it with its runner lock already held, so the
+    /// job is never visible without a live owner. The job appears whole: it is assembled in
+    /// a hidden directory and renamed into place.
+    public func create(_ spec: VMSpec) throws(VMInstallError) -> (JobID, FileLock) {
+        try prepare()
+        do {
+            let lock = try FileLock.acquire(idLock)
+            defer { lock.release() }
+            let id = try nextID()
+            try FileIO.writeAtomically(lastID, "\(id)\n")
+            let staging = JobPaths(directory: "\(jobsDirectory)/.new-\(id)")
+            try FileIO.removeTree(staging.directory)
+            try FileIO.makeDirectory(staging.directory, mode: 0o700)
+            let runnerLock = try FileLock.acquire(staging.runnerLock)
+            var record = JobRecord(id: id, name: spec.name, now: Int64(time(nil)))
+            record.runnerPID = getpid()
+            try FileIO.writeAtomically(staging.settings, spec.encoded())
+            try FileIO.writeAtomically(staging.record, record.encoded())
+            try FileIO.writeInPlace(staging.inotify, "\(JobState.settings.rawValue)\n")
+            try FileIO.writeInPlace(staging.log, "")
+            if rename(staging.directory, paths(id).directory) != 0 { throw Errno(rawValue: errno) }
+            return (id, runnerLock)
+        } catch let error as VMInstallError {
+            throw error
+        } catch {
+            throw VMInstallError(.stateDirectory, "cannot record a new job in \(jobsDirectory): \(error)")
+        }
+    }
+
+    /// The next id: above the highest ever given and above any job directory present.
+    private func nextID() throws -> JobID {
+        var highest: UInt64 = 0
+        if let text = try? FileIO.readString(lastID), let n = UInt64(text.filter(\.isNumber)) {
+            highest = n
+        }
+        for id in try listIDs() where id.value > highest { highest = id.value }
+        guard let next = JobID(highest + 1) else { throw VMInstallError(.internal, "job ids exhausted") }
+        return next
+    }
+
+    /// Changes a job under its update lock. A state change is checked against the state
+    /// machine, and announced by rewriting the inotify file after the record is in place,
+    /// so a watcher woken by it reads the new state.
+    @discardableResult
+    public func update(_ id: JobID, _ change: (inout JobRecord) throws(VMInstallError) -> Void) throws(VMInstallError) -> JobRecord {
+        let p = paths(id)
+        let lock: FileLock
+        do { lock = try FileLock.acquire(p.updateLock) } catch {
+            if error == .noSuchFileOrDirectory { throw VMInstallError(.noSuchJob, "no job \(id) in \(root)") }
+            throw VMInstallError(.stateDirectory, "cannot lock job \(id): \(error)")
+        }
+        defer { lock.release() }
+        let old = try read(id)
+        var new = old
+        try change(&new)
+        guard new != old else { return old }
+        if new.state != old.state && !old.state.canMove(to: new.state) {
+            throw VMInstallError(.internal, "job \(id) cannot move from \(old.state) to \(new.state)")
+        }
+        new.updated = Int64(time(nil))
+        do {
+            try FileIO.writeAtomically(p.record, new.encoded())
+            if new.state != old.state {
+                try FileIO.writeInPlace(p.inotify, "\(new.state.rawValue)\n")
+            }
+        } catch {
+            throw VMInstallError(.stateDirectory, "cannot write job \(id): \(error)")
+        }
+        return new
+    }
+
+    /// Runs `body` holding the job's update lock, for requests that must not interleave
+    /// with each other or with the runner (cancel, delete, detach).
+    public func withUpdateLock<T>(_ id: JobID, _ body: () throws(VMInstallError) -> T) throws(VMInstallError) -> T {
+        let lock: FileLock
+        do { lock = try FileLock.acquire(paths(id).updateLock) } catch {
+            if error == .noSuchFileOrDirectory {
+                throw VMInstallError(.noSuchJob, "no job \(id) in \(root); 'vm-install-jobs --list' shows the jobs there")
+            }
+            throw VMInstallError(.requestFailed, "cannot lock job \(id): \(error)")
+        }
+        defer { lock.release() }
+        return try body()
+    }
+
+    /// Removes the job's directory. It first leaves the listing in one step (a rename), so
+    /// no reader ever sees a half-removed job.
+    public func removeJobDirectory(_ id: JobID) throws(VMInstallError) {
+        let doomed = "\(jobsDirectory)/.deleted-\(id)-\(getpid())"
+        guard rename(paths(id).directory, doomed) == 0 else {
+            if errno == ENOENT { throw VMInstallError(.noSuchJob, "no job \(id) in \(root)") }
+            throw VMInstallError(.requestFailed, "cannot remove job \(id): \(Errno(rawValue: errno))")
+        }
+        try? FileIO.removeTree(doomed)
+    }
+
+    /// True while the job's runner process is alive (it holds the runner lock).
+    public func runnerIsAlive(_ id: JobID) -> Bool {
+        FileLock.isHeld(paths(id).runnerLock)
+    }
+}

@@ -1,0 +1,37 @@
+import Subprocess
+
+/// A short-lived helper program run to its end with its output collected (qemu-img, and
+/// QEMU's daemonizing parent, which exits once the VM is up).
+struct CommandResult: Sendable {
+    let exitCode: Int32?
+    let standardOutput: String
+    let standardError: String
+
+    var succeeded: Bool { exitCode == 0 }
+
+    /// The last non-empty line of stderr, which is where QEMU tools say what went wrong.
+    var errorSummary: String {
+        let lines = standardError.split(separator: "\n").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
+        if let last = lines.last { return String(last) }
+        return exitCode.map { "exit status \($0)" } ?? "killed by a signal"
+    }
+
+    static func run(_ program: String, _ arguments: [String]) async throws -> CommandResult {
+        let result = try await Subprocess.run(
+            .name(program), arguments: Arguments(arguments),
+            output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+        var code: Int32?
+        if case .exited(let c) = result.terminationStatus { code = Int32(c) }
+        return CommandResult(
+            exitCode: code, standardOutput: result.standardOutput, standardError: result.standardError)
+    }
+}
+
+extension Substring {
+    func trimmingWhitespace() -> Substring {
+        var s = self
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return s
+    }
+}

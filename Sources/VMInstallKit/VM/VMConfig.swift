@@ -1,0 +1,57 @@
+/// A VM's final configuration, written in RUNTIME_CONF as STATE/vms/NAME/vm.conf for people
+/// to read, and read back to boot the runtime VM: what is booted is what the file says.
+public struct VMConfig: Sendable, Equatable {
+    public struct Disk: Sendable, Equatable {
+        public var path: String
+        public var format: DiskFormat
+    }
+
+    public var name: String
+    public var uuid: String
+    public var memoryMiB: Int
+    public var vcpus: Int
+    /// "kvm" or "tcg".
+    public var accel: String
+    public var vnc: Bool
+    /// The first disk is the boot disk.
+    public var disks: [Disk]
+
+    public func encoded() -> String {
+        var kv = KeyValueFile()
+        kv.append("name", name)
+        kv.append("uuid", uuid)
+        kv.append("memory-mib", String(memoryMiB))
+        kv.append("vcpus", String(vcpus))
+        kv.append("accel", accel)
+        kv.append("vnc", vnc ? "yes" : "no")
+        for disk in disks { kv.append("disk", "format=\(disk.format.rawValue),path=\(disk.path)") }
+        return kv.render(header: "Configuration of VM \(name), written by vm-install.\nThe first disk is the boot disk.")
+    }
+
+    public static func decode(_ text: String) throws(VMInstallError) -> VMConfig {
+        let kv: KeyValueFile
+        do { kv = try KeyValueFile.parse(text) } catch {
+            throw VMInstallError(.runtimeFailed, "the VM configuration is unreadable: \(error)")
+        }
+        func need(_ key: String) throws(VMInstallError) -> String {
+            guard let value = kv.first(key) else {
+                throw VMInstallError(.runtimeFailed, "the VM configuration misses \(key)")
+            }
+            return value
+        }
+        var disks: [Disk] = []
+        for entry in kv.all("disk") {
+            guard entry.hasPrefix("format="), let comma = entry.firstIndex(of: ","),
+                let format = DiskFormat(rawValue: String(entry[entry.index(entry.startIndex, offsetBy: 7)..<comma])),
+                entry[comma...].hasPrefix(",path=")
+            else { throw VMInstallError(.runtimeFailed, "the VM configuration has a bad disk line: \(entry)") }
+            disks.append(Disk(path: String(entry[entry.index(comma, offsetBy: 6)...]), format: format))
+        }
+        guard let memory = Int(try need("memory-mib")), let vcpus = Int(try need("vcpus")), !disks.isEmpty else {
+            throw VMInstallError(.runtimeFailed, "the VM configuration has bad memory, vcpus or no disk")
+        }
+        return VMConfig(
+            name: try need("name"), uuid: try need("uuid"), memoryMiB: memory, vcpus: vcpus,
+            accel: try need("accel"), vnc: try need("vnc") == "yes", disks: disks)
+    }
+}

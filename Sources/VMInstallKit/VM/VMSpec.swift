@@ -1,0 +1,99 @@
+/// Which accelerator QEMU uses.
+public enum AccelChoice: String, Sendable, CaseIterable {
+    case auto
+    case kvm
+    case tcg
+}
+
+/// A VM as asked for on vm-install's command line, before anything is checked against the host.
+/// Stored in the job's `settings` file so the runner works from exactly what was asked.
+public struct VMSpec: Sendable, Equatable {
+    public var name: String
+    public var source: String
+    public var disks: [DiskSpec]
+    public var memoryMiB: Int = 1024
+    public var vcpus: Int = 1
+    public var vnc: Bool = false
+    public var accel: AccelChoice = .auto
+    public var installTimeoutSeconds: Double = 3600
+    public var settleSeconds: Double = 3
+
+    public init(name: String, source: String, disks: [DiskSpec]) {
+        self.name = name
+        self.source = source
+        self.disks = disks
+    }
+
+    public static let memoryRange = 16...1_048_576
+    public static let vcpuRange = 1...255
+
+    /// Checks what can be checked without touching the host: the command line's own sense.
+    public func validateSyntax() throws(VMInstallError) {
+        try VMName.validate(name)
+        guard !source.isEmpty, !source.contains("\0"), !source.contains("\n") else {
+            throw VMInstallError(.usage, "--source: give the path of an ISO image")
+        }
+        guard !disks.isEmpty else {
+            throw VMInstallError(.usage, "at least one --disk PATH[,size=SIZE][,format=raw|qcow2] is needed")
+        }
+        guard Self.memoryRange.contains(memoryMiB) else {
+            throw VMInstallError(.usage, "--memory \(memoryMiB): give MiB between \(Self.memoryRange.lowerBound) and \(Self.memoryRange.upperBound)")
+        }
+        guard Self.vcpuRange.contains(vcpus) else {
+            throw VMInstallError(.usage, "--vcpus \(vcpus): give a number between 1 and 255")
+        }
+        guard installTimeoutSeconds > 0, installTimeoutSeconds.isFinite else {
+            throw VMInstallError(.usage, "--install-timeout: give a positive number of seconds")
+        }
+        guard settleSeconds >= 0, settleSeconds.isFinite, settleSeconds <= 3600 else {
+            throw VMInstallError(.usage, "--settle: give seconds between 0 and 3600")
+        }
+    }
+
+    func encoded() -> String {
+        var kv = KeyValueFile()
+        kv.append("name", name)
+        kv.append("source", source)
+        for disk in disks { kv.append("disk", disk.rendered) }
+        kv.append("memory-mib", String(memoryMiB))
+        kv.append("vcpus", String(vcpus))
+        kv.append("vnc", vnc ? "yes" : "no")
+        kv.append("accel", accel.rawValue)
+        kv.append("install-timeout", String(installTimeoutSeconds))
+        kv.append("settle", String(settleSeconds))
+        return kv.render(header: "Settings of this job as given to vm-install.")
+    }
+
+    static func decode(_ text: String) throws -> VMSpec {
+        let kv = try KeyValueFile.parse(text)
+        func need(_ key: String) throws -> String {
+            guard let value = kv.first(key) else { throw VMInstallError(.internal, "settings miss \(key)") }
+            return value
+        }
+        var spec = VMSpec(
+            name: try need("name"), source: try need("source"),
+            disks: try kv.all("disk").map { try DiskSpec.parse($0) })
+        spec.memoryMiB = Int(try need("memory-mib")) ?? spec.memoryMiB
+        spec.vcpus = Int(try need("vcpus")) ?? spec.vcpus
+        spec.vnc = try need("vnc") == "yes"
+        spec.accel = AccelChoice(rawValue: try need("accel")) ?? .auto
+        spec.installTimeoutSeconds = Double(try need("install-timeout")) ?? spec.installTimeoutSeconds
+        spec.settleSeconds = Double(try need("settle")) ?? spec.settleSeconds
+        return spec
+    }
+}
+
+/// VM names become directory names and QEMU option values, so they are kept plain.
+public enum VMName {
+    public static func validate(_ name: String) throws(VMInstallError) {
+        let allowed = name.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+                || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
+        }
+        guard (1...64).contains(name.utf8.count), allowed, !name.hasPrefix("."), !name.hasPrefix("-") else {
+            throw VMInstallError(
+                .usage,
+                "--name '\(name)': use 1 to 64 letters, digits, '.', '_' or '-', not starting with '.' or '-'")
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import VMInstallCommands
+
+VMInstallCommand.runMain()
