@@ -39,7 +39,10 @@ let package = Package(
         .testTarget(name: "VMInstallKitTests", dependencies: ["VMInstallKit"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["VMInstallKit", "vm-install", "vm-install-jobs"]
+            dependencies: [
+                "VMInstallKit", "vm-install", "vm-install-jobs",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ]
         ),
     ]
 )

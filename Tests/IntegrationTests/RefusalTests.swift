@@ -1,0 +1,145 @@
+import Glibc
+import Testing
+import VMInstallKit
+
+/// Every refusal: one line on stderr, the documented exit code, and nothing changed.
+@Suite struct RefusalTests {
+    @Test(arguments: [
+        ["--status", "../x"], ["--status", "-1"], ["--status", ""], ["--status", "0"], ["--cancel", "1a"],
+        ["--delete", "07"], ["--detach", "+1"], [], ["--list", "--status", "1"], ["--status"], ["--bogus"],
+    ])
+    func jobsUsageErrors(_ arguments: [String]) async throws {
+        try await Fixture.with { fx in
+            let result = try await fx.jobs(arguments)
+            #expect(result.code == 2, "\(arguments): \(result.stderr)")
+            #expect(result.stdout.isEmpty)
+            #expect(!result.stderr.isEmpty)
+        }
+    }
+
+    @Test func unknownJobAndEmptyList() async throws {
+        try await Fixture.with { fx in
+            #expect(try await fx.jobs(["--list"]) .stdout == "")
+            for action in ["--status", "--cancel", "--delete", "--detach"] {
+                let result = try await fx.jobs([action, "99"])
+                #expect(result.code == 3, "\(action)")
+                #expect(result.stderr.contains("no job 99"))
+                #expect(result.stderr.split(separator: "\n").count == 1)
+            }
+        }
+    }
+
+    @Test(arguments: [
+        ["--source", "/x.iso", "--disk", "/tmp/d,size=1G"],
+        ["--name", "a/b", "--source", "/x.iso", "--disk", "/tmp/d,size=1G"],
+        ["--name", "ok", "--source", "/x.iso"],
+        ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,size=abc"],
+        ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,bus=ide"],
+        ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,size=1G", "--memory", "0"],
+        ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,size=1G", "--accel", "xen"],
+        ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,size=1G", "--settle", "-1"],
+    ])
+    func installUsageErrorsCreateNothing(_ arguments: [String]) async throws {
+        try await Fixture.with { fx in
+            let result = try await fx.vmInstall(arguments + ["--background"])
+            #expect(result.code == 2, "\(arguments): \(result.stderr)")
+            #expect(result.stdout.isEmpty)
+            #expect(!FileIO.exists(fx.stateDir))
+        }
+    }
+
+    /// Settings that only the job can check end it in FAILED with exit 3 and a reason.
+    @Test func settingsFailuresEndTheJobInFailed() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let existing = "\(fx.root)/existing.raw"
+            close(open(existing, O_CREAT | O_WRONLY, 0o600))
+            let cases: [(name: String, arguments: [String], reason: String)] = [
+                ("nosource", ["--source", "\(fx.root)/missing.iso"], "missing or unreadable"),
+                ("nosize", ["--disk", "\(fx.root)/new.qcow2"], "give size="),
+                ("sized", ["--disk", "\(existing),size=1G"], "size= cannot apply"),
+                ("twice", ["--disk", "\(fx.root)/t.qcow2,size=1M", "--disk", "\(fx.root)/t.qcow2,size=1M"], "given twice"),
+            ]
+            for c in cases {
+                var arguments = fx.vmArguments(name: c.name, guest: guest)
+                for (i, a) in c.arguments.enumerated() where i % 2 == 0 {
+                    if let at = arguments.firstIndex(of: a) { arguments.remove(at: at); arguments.remove(at: at) }
+                }
+                arguments += c.arguments
+                let result = try await fx.vmInstall(arguments)
+                #expect(result.code == 3, "\(c.name): \(result.stderr)")
+                #expect(result.stderr.contains(c.reason), "\(c.name): \(result.stderr)")
+            }
+            #expect(FileIO.exists(existing))
+            #expect(!FileIO.exists("\(fx.root)/t.qcow2"))
+            let ids = try fx.store.listIDs()
+            #expect(ids.count == cases.count)
+            for id in ids {
+                let status = try await fx.jobs(["--status", id.description]).keys
+                #expect(status["state"] == "7")
+                #expect(status["exit"] == "3")
+                #expect(status["uuid"] == nil)
+            }
+        }
+    }
+
+    @Test func aNameInUseIsRefusedAndTheOtherVMIsUntouched() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let first = try await fx.vmInstall(fx.vmArguments(name: "same", guest: guest))
+            #expect(first.code == 0, "\(first.stderr)")
+            let second = try await fx.vmInstall(fx.vmArguments(name: "same", guest: guest, disk: "\(fx.root)/other.qcow2,size=16M"))
+            #expect(second.code == 3)
+            #expect(second.stderr.contains("already exists"))
+            #expect(!FileIO.exists("\(fx.root)/other.qcow2"))
+            // Deleting the refused job must not touch the VM that owns the name.
+            #expect(try await fx.jobs(["--delete", "2"]).code == 0)
+            #expect(QEMUDriver().isRunning(files: fx.vmFiles("same")))
+            #expect(FileIO.exists(fx.vmFiles("same").config))
+        }
+    }
+
+    /// Every request against every state, on jobs recorded directly in the store (no VM):
+    /// allowed requests succeed, refused ones exit 4 and leave the record byte for byte.
+    @Test func everyRequestAgainstEveryState() async throws {
+        try await Fixture.with { fx in
+            for request in JobRequest.allCases {
+                for state in JobState.allCases {
+                    let id = try fx.recordJob(in: state)
+                    let before = try FileIO.readString(fx.store.paths(id).record)
+                    let result = try await fx.jobs(["--\(request.rawValue)", id.description])
+                    if request.isAllowed(in: state) {
+                        #expect(result.code == 0, "\(request) in \(state): \(result.stderr)")
+                        switch request {
+                        case .status: #expect(result.keys["state"] == String(state.rawValue))
+                        case .cancel: #expect(try fx.store.read(id).state == .canceled)
+                        case .delete, .detach: #expect(!FileIO.exists(fx.store.paths(id).directory))
+                        }
+                    } else {
+                        #expect(result.code == 4, "\(request) in \(state)")
+                        #expect(result.stderr.contains("state \(state.rawValue) (\(state.name))"))
+                        #expect(try FileIO.readString(fx.store.paths(id).record) == before)
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension Fixture {
+    /// A job in `state` whose runner has gone, made through the store's own legal moves.
+    func recordJob(in state: JobState) throws -> JobID {
+        let (id, lock) = try store.create(VMSpec(name: "rec", source: "/x.iso", disks: [DiskSpec(path: "/x")]))
+        lock.release()
+        let path: [JobState] = state.isTerminal
+            ? (state == .finished ? [.prepInstall, .install, .postInstall, .runtimeConf, .runtime, .finished] : [state])
+            : Array(JobState.allCases.dropFirst().prefix(state.rawValue))
+        for next in path {
+            try store.update(id) { r in
+                r.state = next
+                if next.isTerminal { r.exit = 0 }
+            }
+        }
+        return id
+    }
+}

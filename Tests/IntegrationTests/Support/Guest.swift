@@ -1,0 +1,45 @@
+import Glibc
+import Subprocess
+import SystemPackage
+import Testing
+
+/// The tiny test guests of guests/, assembled with nasm at test time: an installer ISO that
+/// writes a boot sector to the first disk and powers off, and that boot sector, which prints
+/// `VM-INSTALL RUNTIME OK` on the serial console when the VM boots from its disk.
+struct Guest: Sendable {
+    let iso: String
+
+    static let runtimeMark = "VM-INSTALL RUNTIME OK"
+
+    /// Powers off right after writing the disk.
+    static let quick = Build(flags: [])
+    /// Takes about 2 s in INSTALL, long enough to watch the state change.
+    static let slow = Build(flags: ["--delay-ticks", "36"])
+    /// Never finishes its install: for cancel tests.
+    static let endless = Build(flags: ["--never-finish"])
+
+    /// Builds each variant once per test process; concurrent tests share one build.
+    actor Build {
+        let flags: [String]
+        private var building: Task<Guest, any Error>?
+
+        init(flags: [String]) { self.flags = flags }
+
+        func guest() async throws -> Guest {
+            if building == nil {
+                let flags = flags
+                building = Task { try await Self.build(flags) }
+            }
+            return try await building!.value
+        }
+
+        private static func build(_ flags: [String]) async throws -> Guest {
+            let dir = "/tmp/vmi-guest-\(getpid())-\(flags.joined().filter(\.isLetter))"
+            let result = try await Subprocess.run(
+                .path(FilePath("/bin/bash")), arguments: Arguments(["\(Fixture.repositoryRoot)/guests/build.sh", dir] + flags),
+                output: .discarded, error: .string(limit: 1 << 16))
+            try #require(result.terminationStatus.isSuccess, "guests/build.sh failed: \(result.standardError)")
+            return Guest(iso: "\(dir)/install.iso")
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import Glibc
+import VMInstallKit
+
+/// Reads the first bytes a VNC server sends: its RFB protocol version.
+func vncGreeting(port: UInt16) -> String? {
+    let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard s >= 0 else { return nil }
+    defer { close(s) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = port.bigEndian
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let rc = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard rc == 0 else { return nil }
+    var pfd = pollfd(fd: s, events: Int16(POLLIN), revents: 0)
+    guard poll(&pfd, 1, 5000) > 0 else { return nil }
+    var bytes = [UInt8](repeating: 0, count: 12)
+    let n = recv(s, &bytes, 12, 0)
+    return n > 0 ? String(decoding: bytes[0..<n], as: UTF8.self) : nil
+}
+
+/// A real inotify watch, for checking what a watcher of the job's files sees.
+final class InotifyWatch {
+    struct Event: Equatable {
+        let mask: UInt32
+        let name: String
+    }
+
+    let fd: Int32
+
+    init(path: String, mask: UInt32) throws {
+        fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+        guard fd >= 0, inotify_add_watch(fd, path, mask) >= 0 else {
+            throw VMInstallError(.internal, "cannot watch \(path)")
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// Events that arrive within `milliseconds` of the last one.
+    func read(waitingUpTo milliseconds: Int32) -> [Event] {
+        var events: [Event] = []
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        while poll(&pfd, 1, milliseconds) > 0 {
+            let n = Glibc.read(fd, &buffer, buffer.count)
+            guard n > 0 else { break }
+            var offset = 0
+            while offset + 16 <= n {
+                let mask = buffer.withUnsafeBytes { $0.load(fromByteOffset: offset + 4, as: UInt32.self) }
+                let length = Int(buffer.withUnsafeBytes { $0.load(fromByteOffset: offset + 12, as: UInt32.self) })
+                let nameBytes = buffer[(offset + 16)..<(offset + 16 + length)].prefix { $0 != 0 }
+                events.append(Event(mask: mask, name: String(decoding: nameBytes, as: UTF8.self)))
+                offset += 16 + length
+            }
+        }
+        return events
+    }
+}
+
+func fileContains(_ path: String, _ text: String) -> Bool {
+    ((try? FileIO.readString(path)) ?? "").contains(text)
+}
