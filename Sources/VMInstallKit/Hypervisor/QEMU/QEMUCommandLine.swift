@@ -14,7 +14,8 @@ enum QEMUCommandLine {
             "-chardev", "file,id=serial0,path=\(quote(serialLog)),append=on",
             "-serial", "chardev:serial0",
         ]
-        if vm.accel == "kvm" { args += ["-cpu", "host"] }
+        // QEMU's default CPU model, also under KVM: "-cpu host" and "max" abort in QEMU 7.2 on
+        // some nested-KVM hosts (kvm_buf_set_msrs), and the default boots everywhere.
         if vm.vnc {
             // A display device, or the console would show QEMU's "no graphic display" placeholder.
             args += ["-vnc", "127.0.0.1:0,to=99", "-device", "VGA"]
