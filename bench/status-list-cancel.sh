@@ -191,13 +191,14 @@ declare -A med=()
 if [[ ${VMI_BENCH_NO_HYPERFINE:-0} != 1 ]] && command -v hyperfine >/dev/null 2>&1; then
     method="hyperfine -N, $runs runs + 10 warm-up"
     q() { printf '%q' "$1"; }
-    hf_out=/dev/null
-    [[ ${VMI_BENCH_VERBOSE:-0} == 1 ]] && hf_out=/dev/stderr
+    # Not "> /dev/stderr": when stderr is a file, that reopens it at offset 0.
+    if [[ ${VMI_BENCH_VERBOSE:-0} == 1 ]]; then exec {hf_fd}>&2; else exec {hf_fd}>/dev/null; fi
     hyperfine -N --warmup 10 --runs "$runs" --style basic --export-csv "$work/times.csv" \
         -n status "$(q "$JOBS") --state-dir $(q "$D") --status $probe_id" \
         -n cat "cat $(q "$D/jobs/$probe_id/job")" \
         -n list "$(q "$JOBS") --state-dir $(q "$D") --list" \
-        -n ls "ls $(q "$D/jobs")" > "$hf_out" 2>&1 || die "hyperfine failed"
+        -n ls "ls $(q "$D/jobs")" >&"$hf_fd" 2>&1 || die "hyperfine failed"
+    exec {hf_fd}>&-
     # CSV columns: command,mean,stddev,median,user,system,min,max (seconds)
     while IFS=, read -r cmd _ _ median _; do
         [[ $cmd == command ]] && continue

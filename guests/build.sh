@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # build.sh - build the vm-install test guests.
 #
-# Usage: build.sh OUTDIR [--delay-ticks N] [--never-finish]
+# Usage: build.sh OUTDIR [--delay-ticks N] [--never-finish] [--reboot]
 #
 # Produces in OUTDIR:
 #   runtime.bin    512-byte MBR boot sector ("the installed system")
@@ -12,7 +12,7 @@ set -euo pipefail
 
 die() { echo "build.sh: $*" >&2; exit 1; }
 
-usage() { die "usage: build.sh OUTDIR [--delay-ticks N] [--never-finish]"; }
+usage() { die "usage: build.sh OUTDIR [--delay-ticks N] [--never-finish] [--reboot]"; }
 
 # Sources live next to this script, so callers may run it from anywhere.
 src_dir=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
@@ -22,6 +22,7 @@ out_dir=$1
 shift
 delay_ticks=0
 never_finish=0
+reboot=0
 while [[ $# -gt 0 ]]; do
     case $1 in
         --delay-ticks)
@@ -33,6 +34,9 @@ while [[ $# -gt 0 ]]; do
             shift 2 ;;
         --never-finish)
             never_finish=1
+            shift ;;
+        --reboot)
+            reboot=1
             shift ;;
         *) usage ;;
     esac
@@ -54,6 +58,9 @@ nasm -f bin -o "$out_dir/runtime.bin" "$src_dir/runtime.asm"
 installer_defs=(-DINSTALL_DELAY_TICKS="$delay_ticks")
 if (( never_finish )); then
     installer_defs+=(-DNEVER_FINISH)
+fi
+if (( reboot )); then
+    installer_defs+=(-DREBOOT_AT_END)
 fi
 # RUNTIME_BIN must reach nasm as a quoted string literal.
 nasm -f bin "${installer_defs[@]}" -DRUNTIME_BIN="\"$out_dir/runtime.bin\"" \

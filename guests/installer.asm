@@ -20,6 +20,8 @@
 ;                        -DRUNTIME_BIN='"out/runtime.bin"'  (default "runtime.bin")
 ;   INSTALL_DELAY_TICKS  ticks to wait before writing          (default 0)
 ;   NEVER_FINISH         never write the disk, never power off
+;   REBOOT_AT_END        reset the machine (keyboard controller pulse) instead
+;                        of powering off, as installers do before first boot
 
 %ifndef RUNTIME_BIN
 %define RUNTIME_BIN "runtime.bin"
@@ -104,6 +106,12 @@ start:
         mov     si, msg_done
         call    serial_puts
 
+%ifdef REBOOT_AT_END
+        ; Pulse the CPU reset line through the 8042 keyboard controller.
+        mov     al, 0xFE
+        out     0x64, al
+        jmp     idle
+%endif
         ; ACPI S5 on QEMU's i440fx/PIIX4: SeaBIOS puts the PM I/O base at
         ; 0x600, PM1a_CNT is at +4; SLP_EN (bit 13) with SLP_TYP 0 = soft off.
         ; With -no-reboot or not, QEMU then exits.

@@ -25,7 +25,9 @@ public final class JobRunner {
             try await runPhases()
             return .success
         } catch {
-            return end(with: error)
+            // Ctrl-C also reaches a helper like qemu-img, whose failure is then the cancel's doing.
+            let canceled = VMInstallError(.canceled, "the job was canceled")
+            return end(with: cancel.isRequested ? canceled : error)
         }
     }
 

@@ -43,3 +43,8 @@ struct Guest: Sendable {
         }
     }
 }
+
+extension Guest {
+    /// Reboots at the end of its install instead of powering off.
+    static let rebooting = Build(flags: ["--reboot"])
+}

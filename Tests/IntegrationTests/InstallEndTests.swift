@@ -1,0 +1,57 @@
+import Glibc
+import Testing
+import VMInstallKit
+
+/// How an install phase can end, besides the guest powering off.
+@Suite(.serialized) struct InstallEndTests {
+    @Test func aRebootEndsTheInstallWithoutRestartingTheInstaller() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.rebooting.guest()
+            let result = try await fx.vmInstall(fx.vmArguments(name: "reboots", guest: guest))
+            #expect(result.code == 0, "\(result.stderr)")
+            let serial = try FileIO.readString(fx.vmFiles("reboots").serialLog)
+            #expect(serial.components("VM-INSTALL INSTALLER START") == 1, "\(serial)")
+            #expect(serial.contains(Guest.runtimeMark))
+        }
+    }
+
+    @Test func anInstallThatTakesTooLongFails() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.endless.guest()
+            let result = try await fx.vmInstall(fx.vmArguments(name: "slow", guest: guest) + ["--install-timeout", "1"])
+            #expect(result.code == JobExitCode.installTimedOut.rawValue, "\(result.stderr)")
+            #expect(result.stderr.contains("--install-timeout"))
+            #expect(!QEMUDriver().isRunning(files: fx.vmFiles("slow")))
+            let status = try await fx.jobs(["--status", "1"]).keys
+            #expect(status["state"] == "7")
+            #expect(status["exit"] == "7")
+        }
+    }
+
+    /// With its runner gone, --cancel stops the install VM itself and records the cancel.
+    @Test func cancelWithoutARunnerStopsTheVMItself() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.endless.guest()
+            let id = try await fx.startJob(name: "orphan", guest: guest)
+            let record = try await fx.waitFor(id) { $0.state == .install }
+            let files = fx.vmFiles("orphan")
+            try await fx.waitFor(id) { _ in QEMUDriver().isRunning(files: files) }
+            kill(try #require(record.runnerPID), SIGKILL)
+            try await fx.waitFor(id, seconds: 10) { _ in !fx.store.runnerIsAlive(id) }
+            #expect(try await fx.jobs(["--status", id.description]).keys["pid"] == nil)
+
+            let cancel = try await fx.jobs(["--cancel", id.description])
+            #expect(cancel.code == 0, "\(cancel.stderr)")
+            #expect(!QEMUDriver().isRunning(files: files))
+            let status = try await fx.jobs(["--status", id.description]).keys
+            #expect(status["state"] == "8")
+            #expect(status["exit"] == "10")
+        }
+    }
+}
+
+extension String {
+    func components(_ separator: String) -> Int {
+        split(separator: separator, omittingEmptySubsequences: false).count - 1
+    }
+}
