@@ -70,7 +70,7 @@ public struct VMInstallJobsCommand: ParsableCommand {
             let ids = try store.listIDs()
             if !ids.isEmpty { print(ids.map(\.description).joined(separator: "\n")) }
         case .status(let id):
-            print(try JobStatus.read(id, in: store).lines.joined(separator: "\n"))
+            print(try JobControl(store: store).status(id).lines.joined(separator: "\n"))
         case .cancel(let id):
             try JobControl(store: store).cancel(id)
         case .delete(let id):

@@ -38,7 +38,6 @@ import VMInstallKit
             try await fx.waitFor(id) { _ in QEMUDriver().isRunning(files: files) }
             kill(try #require(record.runnerPID), SIGKILL)
             try await fx.waitFor(id, seconds: 10) { _ in !fx.store.runnerIsAlive(id) }
-            #expect(try await fx.jobs(["--status", id.description]).keys["pid"] == nil)
 
             let cancel = try await fx.jobs(["--cancel", id.description])
             #expect(cancel.code == 0, "\(cancel.stderr)")
@@ -46,6 +45,31 @@ import VMInstallKit
             let status = try await fx.jobs(["--status", id.description]).keys
             #expect(status["state"] == "8")
             #expect(status["exit"] == "10")
+        }
+    }
+}
+
+/// A runner killed in a phase: the next call reads FAILED with exit 11 and stops its VM.
+@Suite(.serialized) struct RunnerDeathTests {
+    @Test func aJobWhoseRunnerDiedReadsAsFailed() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.endless.guest()
+            let id = try await fx.startJob(name: "dies", guest: guest)
+            let record = try await fx.waitFor(id) { $0.state == .install }
+            let files = fx.vmFiles("dies")
+            try await fx.waitFor(id) { _ in QEMUDriver().isRunning(files: files) }
+            kill(try #require(record.runnerPID), SIGKILL)
+            try await fx.waitFor(id, seconds: 10) { _ in !fx.store.runnerIsAlive(id) }
+
+            for _ in 0..<2 {
+                let status = try await fx.jobs(["--status", id.description]).keys
+                #expect(status["state"] == "7")
+                #expect(status["exit"] == String(JobExitCode.runnerDied.rawValue))
+                #expect(status["pid"] == nil)
+            }
+            #expect(!QEMUDriver().isRunning(files: files))
+            #expect(fileContains(fx.store.paths(id).log, "ended in state 2 (INSTALL) without recording an end"))
+            #expect(try await fx.jobs(["--delete", id.description]).code == 0)
         }
     }
 }

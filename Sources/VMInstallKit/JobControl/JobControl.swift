@@ -1,6 +1,6 @@
 import Glibc
 
-/// What vm-install-jobs does to a job besides reading it: cancel, delete, detach.
+/// What vm-install-jobs does to a job besides listing: status, cancel, delete, detach.
 /// Each request is checked against `JobRequest.allowedStates` under the job's update lock,
 /// so a refused request changes nothing and two requests never interleave.
 public struct JobControl {
@@ -12,6 +12,41 @@ public struct JobControl {
         self.driver = driver
     }
 
+    /// The job's status. A job whose runner died before recording an end is settled first,
+    /// so every caller sees the truth and later calls agree.
+    public func status(_ id: JobID) throws(VMInstallError) -> JobStatus {
+        var record = try store.read(id)
+        let alive = record.runnerPID != nil && store.runnerIsAlive(id)
+        if !record.state.isTerminal && !alive {
+            record = try settleOrphan(id)
+        }
+        return JobStatus(record: record, paths: store.paths(id), runnerAlive: alive)
+    }
+
+    /// Records the end of a job whose runner is gone: CANCELED if a cancel was asked for,
+    /// FAILED otherwise; whatever VM it started is stopped.
+    @discardableResult
+    public func settleOrphan(_ id: JobID) throws(VMInstallError) -> JobRecord {
+        try store.withUpdateLock(id) { () throws(VMInstallError) -> JobRecord in
+            let record = try store.read(id)
+            guard !record.state.isTerminal, !store.runnerIsAlive(id) else { return record }
+            let log = JobLog(path: store.paths(id).log, echoToStderr: false)
+            if let dir = record.vmDirectory {
+                do { try driver.stopAll(files: VMPaths(directory: dir), deadline: .after(seconds: 5)) } catch {
+                    log.write("warning: \(error)")
+                }
+            }
+            let canceled = record.cancelRequested
+            let reason = "the job runner (pid \(record.runnerPID.map { String($0) } ?? "?")) ended in state \(record.state) without recording an end"
+            log.write(canceled ? "job \(id) canceled; \(reason)" : "job \(id) failed: \(reason)")
+            return try store.updateHoldingLock(id) { r in
+                r.state = canceled ? .canceled : .failed
+                r.exit = (canceled ? JobExitCode.canceled : JobExitCode.runnerDied).rawValue
+                if !canceled { r.error = reason }
+            }
+        }
+    }
+
     public enum CancelOutcome: Equatable {
         /// The runner was asked to stop; it finishes the cancel itself.
         case signaledRunner(pid: Int32)
@@ -21,38 +56,37 @@ public struct JobControl {
 
     @discardableResult
     public func cancel(_ id: JobID) throws(VMInstallError) -> CancelOutcome {
-        let outcome = try store.withUpdateLock(id) { () throws(VMInstallError) -> CancelOutcome? in
+        try store.withUpdateLock(id) { () throws(VMInstallError) -> CancelOutcome in
             let record = try store.read(id)
             guard JobRequest.cancel.isAllowed(in: record.state) else {
                 throw JobRequest.cancel.refusal(job: id, state: record.state)
             }
             if let pid = record.runnerPID, store.runnerIsAlive(id) {
+                try store.updateHoldingLock(id) { $0.cancelRequested = true }
                 guard kill(pid, SIGTERM) == 0 else {
                     throw VMInstallError(.requestFailed, "cannot signal job \(id)'s runner (pid \(pid)): \(String(cString: strerror(errno)))")
                 }
                 return .signaledRunner(pid: pid)
             }
-            return nil
+            // The runner is gone: stop what it started and record the cancel here.
+            if let dir = record.vmDirectory {
+                try driver.stopAll(files: VMPaths(directory: dir), deadline: .after(seconds: 5))
+            }
+            try store.updateHoldingLock(id) { r in
+                r.cancelRequested = true
+                r.state = .canceled
+                r.exit = JobExitCode.canceled.rawValue
+            }
+            JobLog(path: store.paths(id).log, echoToStderr: false).write("job \(id) canceled by vm-install-jobs (its runner had ended)")
+            return .canceledHere
         }
-        if let outcome { return outcome }
-        // The runner is gone: stop what it started and record the cancel ourselves.
-        let record = try store.read(id)
-        if let dir = record.vmDirectory {
-            try driver.stopAll(files: VMPaths(directory: dir), deadline: .after(seconds: 5))
-        }
-        try store.update(id) { r throws(VMInstallError) in
-            guard !r.state.isTerminal else { return }
-            r.state = .canceled
-            r.exit = JobExitCode.canceled.rawValue
-        }
-        JobLog(path: store.paths(id).log, echoToStderr: false).write("job \(id) canceled by vm-install-jobs (its runner had ended)")
-        return .canceledHere
     }
 
     /// Stops the VM if it runs, removes the VM directory and the disks the job created (and
     /// nothing else), then the job. Each step can be repeated, so an interrupted delete is
     /// finished by running it again.
     public func delete(_ id: JobID) throws(VMInstallError) {
+        try settleIfOrphaned(id)
         try store.withUpdateLock(id) { () throws(VMInstallError) in
             let record = try store.read(id)
             guard JobRequest.delete.isAllowed(in: record.state) else {
@@ -75,6 +109,7 @@ public struct JobControl {
 
     /// Forgets the job; the VM, its configuration and its disks stay as they are.
     public func detach(_ id: JobID) throws(VMInstallError) {
+        try settleIfOrphaned(id)
         try store.withUpdateLock(id) { () throws(VMInstallError) in
             let record = try store.read(id)
             guard JobRequest.detach.isAllowed(in: record.state) else {
@@ -85,10 +120,14 @@ public struct JobControl {
         }
     }
 
+    private func settleIfOrphaned(_ id: JobID) throws(VMInstallError) {
+        let record = try store.read(id)
+        if !record.state.isTerminal && !store.runnerIsAlive(id) { try settleOrphan(id) }
+    }
+
     /// A disk goes only while it is provably the file this job created.
     private func removeCreatedDisk(_ disk: CreatedDisk) throws(VMInstallError) {
-        guard let current = FileIdentity.of(disk.path) else { return }
-        guard current == disk.identity else { return }
+        guard let current = FileIdentity.of(disk.path), current == disk.identity else { return }
         if unlink(disk.path) != 0 && errno != ENOENT {
             throw VMInstallError(.requestFailed, "cannot remove disk \(disk.path): \(String(cString: strerror(errno)))")
         }

@@ -9,16 +9,23 @@ public struct JobStatus: Sendable, Equatable {
     public var uuid: String?
     public var vnc: String?
 
-    /// Reads one job: its record, plus one lock probe for `pid` (only while the runner lives).
-    public static func read(_ id: JobID, in store: JobStore) throws(VMInstallError) -> JobStatus {
-        let record = try store.read(id)
-        let paths = store.paths(id)
-        let alive = record.runnerPID != nil && store.runnerIsAlive(id)
-        return JobStatus(
+    public init(record: JobRecord, paths: JobPaths, runnerAlive: Bool) {
+        self.init(
             exit: record.state.isTerminal ? record.exit : nil,
-            id: id, inotify: paths.inotify, log: paths.log,
-            pid: alive ? record.runnerPID : nil,
+            id: record.id, inotify: paths.inotify, log: paths.log,
+            pid: runnerAlive ? record.runnerPID : nil,
             state: record.state, uuid: record.uuid, vnc: record.vnc)
+    }
+
+    public init(exit: Int32?, id: JobID, inotify: String, log: String, pid: Int32?, state: JobState, uuid: String?, vnc: String?) {
+        self.exit = exit
+        self.id = id
+        self.inotify = inotify
+        self.log = log
+        self.pid = pid
+        self.state = state
+        self.uuid = uuid
+        self.vnc = vnc
     }
 
     /// `key=value` lines in the manual's order, absent keys left out.

@@ -19,6 +19,8 @@ public struct JobRecord: Sendable, Equatable {
     public var vmDirectory: String?
     /// Disks this job created, in creation order.
     public var createdDisks: [CreatedDisk] = []
+    /// Set by --cancel, so a runner that dies before it records the cancel still ends CANCELED.
+    public var cancelRequested = false
 
     public init(id: JobID, name: String, now: Int64) {
         self.id = id
@@ -45,6 +47,7 @@ public struct JobRecord: Sendable, Equatable {
         kv.append("error", error)
         kv.append("vm-directory", vmDirectory)
         for disk in createdDisks { kv.append("created-disk", disk.encoded) }
+        if cancelRequested { kv.append("cancel-requested", "1") }
         kv.append(Self.endMarker, "1")
         return kv.render()
     }
@@ -80,6 +83,7 @@ public struct JobRecord: Sendable, Equatable {
         record.vnc = kv.first("vnc")
         record.error = kv.first("error")
         record.vmDirectory = kv.first("vm-directory")
+        record.cancelRequested = kv.first("cancel-requested") == "1"
         for d in kv.all("created-disk") {
             guard let disk = CreatedDisk(encoded: d) else { throw damaged("has a bad created-disk entry") }
             record.createdDisks.append(disk)

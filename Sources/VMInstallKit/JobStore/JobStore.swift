@@ -107,13 +107,14 @@ public struct JobStore: Sendable {
     /// so a watcher woken by it reads the new state.
     @discardableResult
     public func update(_ id: JobID, _ change: (inout JobRecord) throws(VMInstallError) -> Void) throws(VMInstallError) -> JobRecord {
+        try withUpdateLock(id) { () throws(VMInstallError) in try updateHoldingLock(id, change) }
+    }
+
+    /// `update` for a caller that already holds the job's update lock (a second flock on the
+    /// same file from this process would wait for itself).
+    @discardableResult
+    public func updateHoldingLock(_ id: JobID, _ change: (inout JobRecord) throws(VMInstallError) -> Void) throws(VMInstallError) -> JobRecord {
         let p = paths(id)
-        let lock: FileLock
-        do { lock = try FileLock.acquire(p.updateLock) } catch {
-            if error == .noSuchFileOrDirectory { throw VMInstallError(.noSuchJob, "no job \(id) in \(root)") }
-            throw VMInstallError(.stateDirectory, "cannot lock job \(id): \(error)")
-        }
-        defer { lock.release() }
         let old = try read(id)
         var new = old
         try change(&new)
@@ -141,7 +142,7 @@ public struct JobStore: Sendable {
             if error == .noSuchFileOrDirectory {
                 throw VMInstallError(.noSuchJob, "no job \(id) in \(root); 'vm-install-jobs --list' shows the jobs there")
             }
-            throw VMInstallError(.requestFailed, "cannot lock job \(id): \(error)")
+            throw VMInstallError(.stateDirectory, "cannot lock job \(id): \(error)")
         }
         defer { lock.release() }
         return try body()
