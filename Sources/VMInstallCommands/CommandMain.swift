@@ -34,8 +34,23 @@ enum CommandMain {
     }
 }
 
+/// Unbuffered output: a watcher's line must leave the moment it is made.
 enum FileDescriptorOutput {
     static func standardError(_ text: String) {
-        _ = text.withCString { write(2, $0, strlen($0)) }
+        write(2, text)
+    }
+
+    static func standardOutput(_ text: String) {
+        write(1, text)
+    }
+
+    private static func write(_ fd: Int32, _ text: String) {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            bytes = bytes.dropFirst(n)
+        }
     }
 }

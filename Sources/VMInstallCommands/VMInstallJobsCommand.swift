@@ -1,15 +1,18 @@
 import ArgumentParser
 import VMInstallKit
 
-/// vm-install-jobs: the manual's five actions on background jobs. Exactly one per call.
+/// vm-install-jobs: the manual's five actions on background jobs, and ways to watch them.
+/// Exactly one action per call.
 public struct VMInstallJobsCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "vm-install-jobs",
         abstract: "Query and manage VM creation jobs started by vm-install --background.",
         discussion: """
             Job states: 0 SETTINGS, 1 PREP_INSTALL, 2 INSTALL, 3 POST_INSTALL, 4 RUNTIME_CONF,
-            5 RUNTIME, 6 FINISHED, 7 FAILED, 8 CANCELED. Exit status: 0 success, 1 request failed,
-            2 usage error, 3 no such job, 4 wrong state, 5 damaged job. See vm-install-jobs(8).
+            5 RUNTIME, 6 FINISHED, 7 FAILED, 8 CANCELED.
+            Exit status: 0 success, 1 request failed, 2 usage error, 3 no such job, 4 wrong state,
+            5 damaged job; --wait: 6 job failed, 7 job canceled, 8 timed out, 9 job finished
+            without reaching the --until state. See vm-install-jobs(8).
             """,
         version: VMInstallVersion.string)
 
@@ -28,6 +31,30 @@ public struct VMInstallJobsCommand: ParsableCommand {
     @Option(name: .customLong("detach"), parsing: .unconditional, help: ArgumentHelp("Forget a FINISHED job; the VM and its disks stay.", valueName: "id"))
     var detachID: String?
 
+    @Option(name: .customLong("wait"), parsing: .unconditional, help: ArgumentHelp("Block until the job ends (or reaches --until), then print its status.", valueName: "id"))
+    var waitID: String?
+
+    @Flag(help: "Follow jobs as they change: a live table on a terminal, JSON lines otherwise. Give a job id to follow one job.")
+    var watch = false
+
+    @Option(name: .customLong("log"), parsing: .unconditional, help: ArgumentHelp("Print the job's log.", valueName: "id"))
+    var logID: String?
+
+    @Argument(help: ArgumentHelp("With --watch: the one job to follow.", valueName: "id"))
+    var watchID: String?
+
+    @Flag(help: "With --status, --list or --wait: print JSON.")
+    var json = false
+
+    @Option(help: ArgumentHelp("With --wait: give up after this many seconds.", valueName: "seconds"))
+    var timeout: Double?
+
+    @Option(help: ArgumentHelp("With --wait: the state to wait for, by name or number (default: the job's end).", valueName: "state"))
+    var until: JobState?
+
+    @Flag(help: "With --log: keep printing until the job has ended.")
+    var follow = false
+
     @Option(help: ArgumentHelp("State directory (default: $VM_INSTALL_STATE_DIR, /var/lib/vm-install for root, else ~/.local/state/vm-install).", valueName: "dir"))
     var stateDir: String?
 
@@ -39,12 +66,15 @@ public struct VMInstallJobsCommand: ParsableCommand {
         case cancel(JobID)
         case delete(JobID)
         case detach(JobID)
+        case wait(JobID)
+        case watch(JobID?)
+        case log(JobID)
     }
 
     func action() throws -> Action {
-        let given = [statusID, cancelID, deleteID, detachID].compactMap { $0 }.count + (list ? 1 : 0)
+        let given = [statusID, cancelID, deleteID, detachID, waitID, logID].compactMap { $0 }.count + (list ? 1 : 0) + (watch ? 1 : 0)
         guard given == 1 else {
-            throw ValidationError("give exactly one of --list, --status ID, --cancel ID, --delete ID, --detach ID")
+            throw ValidationError("give exactly one of --list, --status ID, --cancel ID, --delete ID, --detach ID, --wait ID, --watch [ID], --log ID")
         }
         func id(_ text: String) throws -> JobID {
             guard let id = JobID(parsing: text) else {
@@ -52,44 +82,91 @@ public struct VMInstallJobsCommand: ParsableCommand {
             }
             return id
         }
-        if list { return .list }
-        if let statusID { return .status(try id(statusID)) }
-        if let cancelID { return .cancel(try id(cancelID)) }
-        if let deleteID { return .delete(try id(deleteID)) }
-        return .detach(try id(detachID!))
+        let action: Action
+        if list { action = .list }
+        else if let statusID { action = .status(try id(statusID)) }
+        else if let cancelID { action = .cancel(try id(cancelID)) }
+        else if let deleteID { action = .delete(try id(deleteID)) }
+        else if let detachID { action = .detach(try id(detachID)) }
+        else if let waitID { action = .wait(try id(waitID)) }
+        else if let logID { action = .log(try id(logID)) }
+        else { action = .watch(try watchID.map(id)) }
+
+        if watchID != nil, !watch { throw ValidationError("a bare job id goes only with --watch; use --status ID and the like") }
+        switch action {
+        case .status, .list, .wait: break
+        default: if json { throw ValidationError("--json goes with --status, --list or --wait") }
+        }
+        if case .wait = action {} else if timeout != nil || until != nil {
+            throw ValidationError("--timeout and --until go with --wait")
+        }
+        if case .log = action {} else if follow { throw ValidationError("--follow goes with --log") }
+        if let timeout, !(timeout >= 0 && timeout.isFinite) { throw ValidationError("--timeout: give seconds, 0 or more") }
+        return action
     }
 
     public func validate() throws {
         _ = try action()
     }
 
-    public func run() throws {
+    /// Runs the action; returns the exit code for actions that report one of their own.
+    public func execute() throws -> JobsToolExitCode {
         let store = JobStore(root: StateDirectory.resolve(option: stateDir))
+        let control = JobControl(store: store)
         switch try action() {
         case .list:
             let ids = try store.listIDs()
-            if !ids.isEmpty { print(ids.map(\.description).joined(separator: "\n")) }
+            if json {
+                var reports: [JobReport] = []
+                for id in ids { if let report = try? control.report(id) { reports.append(report) } }
+                FileDescriptorOutput.standardOutput(JobReport.json(JobList(jobs: reports), pretty: true) + "\n")
+            } else if !ids.isEmpty {
+                FileDescriptorOutput.standardOutput(ids.map(\.description).joined(separator: "\n") + "\n")
+            }
         case .status(let id):
-            print(try JobControl(store: store).status(id).lines.joined(separator: "\n"))
+            JobsOutput.status(try control.status(id), json: json, control: control)
         case .cancel(let id):
-            try JobControl(store: store).cancel(id)
+            try control.cancel(id)
         case .delete(let id):
-            try JobControl(store: store).delete(id)
+            try control.delete(id)
         case .detach(let id):
-            try JobControl(store: store).detach(id)
+            try control.detach(id)
+        case .wait(let id):
+            return try JobsWait.run(id, until: until, timeout: timeout, json: json, control: control)
+        case .watch(let id):
+            try JobsWatch.run(id, control: control)
+        case .log(let id):
+            try JobsLog.run(id, follow: follow, control: control)
         }
+        return .success
+    }
+
+    struct JobList: Encodable {
+        let jobs: [JobReport]
     }
 
     /// Entry point of the vm-install-jobs executable.
     public static func runMain(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
         let command = CommandMain.parse(Self.self, arguments, usageCode: JobsToolExitCode.usage.rawValue)
         do {
-            try command.run()
+            CommandMain.exit(try command.execute().rawValue)
         } catch let error as VMInstallError {
             CommandMain.fail("vm-install-jobs", error.message, code: JobsToolExitCode(for: error.kind).rawValue)
         } catch {
             CommandMain.fail("vm-install-jobs", "\(error)", code: JobsToolExitCode.requestFailed.rawValue)
         }
-        CommandMain.exit(0)
+    }
+}
+
+extension JobState: ExpressibleByArgument {
+    /// A state by number or by name, in any case: 6, FINISHED, finished.
+    public init?(argument: String) {
+        if let n = Int(argument), let state = JobState(rawValue: n) {
+            self = state
+        } else if let state = JobState.allCases.first(where: { $0.name == argument.uppercased() }) {
+            self = state
+        } else {
+            return nil
+        }
     }
 }

@@ -1,24 +1,17 @@
-import CShims
 import Glibc
 
-/// Turns SIGTERM, SIGINT and SIGHUP into a readable descriptor, so every wait in the runner
-/// can be a poll(2) that wakes on cancellation as well as on what it waits for.
-/// vm-install-jobs --cancel sends SIGTERM; Ctrl-C in the foreground sends SIGINT.
-/// A handler writing to a pipe, not signalfd: signalfd needs the signals blocked in every
-/// thread, and threads that the concurrency runtime and libraries start do not all block them.
+/// Cancellation of a running job: SIGTERM (vm-install-jobs --cancel), SIGINT (Ctrl-C in the
+/// foreground) or SIGHUP, seen through a `SignalPipe`, so every wait in the runner can be a
+/// poll(2) that wakes on cancellation as well as on what it waits for.
 public final class CancelSignal: @unchecked Sendable {
-    public let fd: Int32
+    private let pipe: SignalPipe
+    public var fd: Int32 { pipe.fd }
     private var requested = false
 
     /// Installs the handlers; call once, early.
     public init() throws(VMInstallError) {
-        let signals: [Int32] = [SIGTERM, SIGINT, SIGHUP]
-        fd = vmi_signal_pipe(signals, Int32(signals.count))
-        guard fd >= 0 else {
-            throw VMInstallError(.internal, "cannot set up signal handling: \(String(cString: strerror(errno)))")
-        }
+        pipe = try SignalPipe([SIGTERM, SIGINT, SIGHUP])
     }
-
 
     /// True once a cancelling signal has arrived.
     public var isRequested: Bool {

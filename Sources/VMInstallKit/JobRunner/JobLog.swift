@@ -12,11 +12,7 @@ public struct JobLog: Sendable {
     }
 
     public func write(_ message: String) {
-        var now = time(nil)
-        var parts = tm()
-        gmtime_r(&now, &parts)
-        let stamp = "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))"
-            + "T\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec))Z"
+        let stamp = Timestamp.iso8601(seconds: Int64(time(nil)))
         let line = "\(stamp) \(message)\n"
         if let path {
             let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
@@ -29,9 +25,4 @@ public struct JobLog: Sendable {
             _ = "vm-install: \(message)\n".withCString { Glibc.write(2, $0, strlen($0)) }
         }
     }
-}
-
-private func pad(_ n: Int32, _ width: Int = 2) -> String {
-    let s = String(n)
-    return String(repeating: "0", count: max(0, width - s.count)) + s
 }

@@ -13,6 +13,8 @@ public struct JobRecord: Sendable, Equatable {
     public var vnc: String?
     public var created: Int64
     public var updated: Int64
+    /// When the job entered its current state.
+    public var stateSince: Int64
     /// Why the job failed, for people.
     public var error: String?
     /// The VM directory, recorded once this job has created it (and so may remove it).
@@ -28,6 +30,7 @@ public struct JobRecord: Sendable, Equatable {
         self.name = name
         self.created = now
         self.updated = now
+        self.stateSince = now
     }
 
     /// Marks the end of the file so that a truncated record is told apart from a short one.
@@ -44,6 +47,7 @@ public struct JobRecord: Sendable, Equatable {
         kv.append("vnc", vnc)
         kv.append("created", String(created))
         kv.append("updated", String(updated))
+        kv.append("state-since", String(stateSince))
         kv.append("error", error)
         kv.append("vm-directory", vmDirectory)
         for disk in createdDisks { kv.append("created-disk", disk.encoded) }
@@ -71,6 +75,7 @@ public struct JobRecord: Sendable, Equatable {
         var record = JobRecord(id: id, name: name, now: created)
         record.state = state
         record.updated = updated
+        record.stateSince = kv.first("state-since").flatMap { Int64($0) } ?? updated
         record.uuid = kv.first("uuid")
         if let e = kv.first("exit") {
             guard let code = Int32(e) else { throw damaged("has a bad exit code") }

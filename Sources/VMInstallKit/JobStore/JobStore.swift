@@ -123,6 +123,7 @@ public struct JobStore: Sendable {
             throw VMInstallError(.internal, "job \(id) cannot move from \(old.state) to \(new.state)")
         }
         new.updated = Int64(time(nil))
+        if new.state != old.state { new.stateSince = new.updated }
         do {
             try FileIO.writeAtomically(p.record, new.encoded())
             if new.state != old.state {

@@ -39,6 +39,14 @@ public enum JobsToolExitCode: Int32, Sendable, CaseIterable {
     case noSuchJob = 3
     case wrongState = 4
     case damagedJob = 5
+    /// --wait: the job ended in FAILED.
+    case waitFailed = 6
+    /// --wait: the job ended in CANCELED.
+    case waitCanceled = 7
+    /// --wait: the timeout passed first.
+    case waitTimedOut = 8
+    /// --wait --until: the job FINISHED without being in the awaited state.
+    case waitEndedElsewhere = 9
 
     public init(for kind: VMInstallError.Kind) {
         switch kind {

@@ -24,7 +24,7 @@ struct ToolResult {
 /// A throwaway state directory with the real executables, and cleanup that always runs:
 /// every QEMU process and job runner started under it is stopped by its pid, then the
 /// directory is removed.
-final class Fixture {
+final class Fixture: Sendable {
     let root: String
     let stateDir: String
     let store: JobStore
@@ -73,7 +73,7 @@ final class Fixture {
 
     func run(_ tool: String, _ arguments: [String]) async throws -> ToolResult {
         let result = try await Subprocess.run(
-            .path(FilePath("\(Self.buildDirectory)/\(tool)")), arguments: Arguments(arguments),
+            .path(FilePath(tool.hasPrefix("/") ? tool : "\(Self.buildDirectory)/\(tool)")), arguments: Arguments(arguments),
             output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
         var code: Int32 = -1
         if case .exited(let c) = result.terminationStatus { code = Int32(c) }

@@ -1,0 +1,25 @@
+import Glibc
+
+public enum Timestamp {
+    /// UTC, to the second: 2026-11-25T14:53:27Z.
+    public static func iso8601(seconds: Int64) -> String {
+        var t = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))"
+            + "T\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec))Z"
+    }
+
+    /// Now, UTC, to the millisecond, for event streams.
+    public static func nowMilliseconds() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let base = iso8601(seconds: Int64(ts.tv_sec))
+        return String(base.dropLast()) + "." + pad(Int32(ts.tv_nsec / 1_000_000), 3) + "Z"
+    }
+
+    static func pad(_ n: Int32, _ width: Int = 2) -> String {
+        let s = String(n)
+        return String(repeating: "0", count: max(0, width - s.count)) + s
+    }
+}

@@ -1,0 +1,129 @@
+import FoundationEssentials
+import Glibc
+import Testing
+import VMInstallKit
+
+/// --wait, --watch, --log and --json against real jobs.
+@Suite(.serialized) struct WatchingTests {
+    @Test func waitBlocksUntilTheEndAndSaysHowItEnded() async throws {
+        try await Fixture.with { fx in
+            let slow = try await Guest.slow.guest()
+            let id = try await fx.startJob(name: "waited", guest: slow)
+            let reached = try await fx.jobs(["--wait", id.description, "--until", "INSTALL"])
+            #expect(reached.code == 0, "\(reached.stderr)")
+            #expect(Int(reached.keys["state"] ?? "") ?? -1 >= 2)
+            let done = try await fx.jobs(["--wait", id.description])
+            #expect(done.code == 0, "\(done.stderr)")
+            #expect(done.keys["state"] == "6")
+            #expect(done.keys["exit"] == "0")
+            let elsewhere = try await fx.jobs(["--wait", id.description, "--until", "canceled"])
+            #expect(elsewhere.code == JobsToolExitCode.waitEndedElsewhere.rawValue)
+
+            let endless = try await Guest.endless.guest()
+            let stuck = try await fx.startJob(name: "stuck", guest: endless)
+            let timedOut = try await fx.jobs(["--wait", stuck.description, "--until", "FINISHED", "--timeout", "1"])
+            #expect(timedOut.code == JobsToolExitCode.waitTimedOut.rawValue)
+            #expect(timedOut.stderr.contains("still in state"))
+
+            async let waiting = fx.jobs(["--wait", stuck.description, "--json"])
+            try await fx.waitFor(stuck) { $0.state == .install }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await fx.jobs(["--cancel", stuck.description]).code == 0)
+            let canceled = try await waiting
+            #expect(canceled.code == JobsToolExitCode.waitCanceled.rawValue, "\(canceled.stderr)")
+            let report = try JSONSerializationFree.object(canceled.stdout)
+            #expect(report["state_name"] as? String == "CANCELED")
+            #expect(report["exit"] as? Int == 10)
+
+            #expect(try await fx.jobs(["--wait", "99"]).code == 3)
+        }
+    }
+
+    @Test func watchStreamsOneJSONLinePerStateChange() async throws {
+        try await Fixture.with { fx in
+            let slow = try await Guest.slow.guest()
+            async let watcher = fx.run("/usr/bin/timeout", ["-s", "INT", "5", "\(Fixture.buildDirectory)/vm-install-jobs", "--state-dir", fx.stateDir, "--watch"])
+            try await Task.sleep(for: .milliseconds(300))
+            let id = try await fx.startJob(name: "streamed", guest: slow)
+            _ = try await fx.waitForEnd(id)
+            let lines = try await watcher.stdout.split(separator: "\n").map { try JSONSerializationFree.object(String($0)) }
+            let events = lines.filter { $0["id"] as? Int == Int(id.value) }
+            #expect(events.first?["event"] as? String == "created")
+            let states = events.compactMap { $0["state"] as? Int }
+            #expect(states.last == 6)
+            #expect(states == states.sorted(), "\(states)")
+            #expect(Set(states).count == states.count, "one line per state: \(states)")
+            #expect(states.contains(2) && states.contains(5))
+            #expect(events.allSatisfy { ($0["time"] as? String)?.hasSuffix("Z") == true })
+        }
+    }
+
+    @Test func logFollowEndsWithTheJob() async throws {
+        try await Fixture.with { fx in
+            let slow = try await Guest.slow.guest()
+            let id = try await fx.startJob(name: "logged", guest: slow)
+            let log = try await fx.jobs(["--log", id.description, "--follow"])
+            #expect(log.code == 0)
+            #expect(log.stdout.contains("state 2 (INSTALL)"))
+            #expect(log.stdout.contains("job \(id) finished"))
+            #expect(try await fx.jobs(["--log", id.description]).stdout == log.stdout)
+        }
+    }
+
+    @Test func jsonCarriesTheManualKeysAndMore() async throws {
+        try await Fixture.with { fx in
+            let quick = try await Guest.quick.guest()
+            let id = try await fx.startJob(name: "described", guest: quick)
+            _ = try await fx.waitForEnd(id)
+            let plain = try await fx.jobs(["--status", id.description]).keys
+            let json = try JSONSerializationFree.object(try await fx.jobs(["--status", id.description, "--json"]).stdout)
+            for key in ["exit", "id", "inotify", "log", "state", "uuid"] {
+                #expect("\(json[key] ?? "missing")" == plain[key], "\(key)")
+            }
+            #expect(json["name"] as? String == "described")
+            #expect(json["state_name"] as? String == "FINISHED")
+            let disks = try #require(json["disks"] as? [[String: Any]])
+            #expect(disks.count == 1)
+            #expect(disks.first?["created_by_job"] as? Bool == true)
+            let list = try JSONSerializationFree.object(try await fx.jobs(["--list", "--json"]).stdout)
+            #expect((list["jobs"] as? [Any])?.count == 1)
+        }
+    }
+}
+
+/// A small JSON reader for tests (FoundationEssentials has no JSONSerialization).
+enum JSONSerializationFree {
+    static func object(_ text: String) throws -> [String: Any] {
+        let value = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        return try #require(value.any as? [String: Any], "not a JSON object: \(text)")
+    }
+}
+
+enum JSONValue: Decodable {
+    case object([String: JSONValue]), array([JSONValue]), string(String), number(Double), bool(Bool), null
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let n = try? c.decode(Double.self) { self = .number(n) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+
+    var any: Any {
+        switch self {
+        case .object(let o): return o.mapValues(\.any)
+        case .array(let a): return a.map(\.any)
+        case .string(let s): return s
+        case .number(let n): return n == n.rounded() && abs(n) < 1e15 ? Int(n) as Any : n
+        case .bool(let b): return b
+        case .null: return NSNullFree()
+        }
+    }
+}
+
+struct NSNullFree: CustomStringConvertible {
+    var description: String { "null" }
+}
