@@ -36,6 +36,10 @@ let package = Package(
         ),
         .executableTarget(name: "vm-install", dependencies: ["VMInstallCommands"]),
         .executableTarget(name: "vm-install-jobs", dependencies: ["VMInstallCommands"]),
+        // Benchmarks are programs, not tests: see bench/README.md.
+        .executableTarget(
+            name: "vm-install-watch-benchmark", dependencies: ["VMInstallKit"],
+            path: "Benchmarks/WatchBenchmark"),
         .testTarget(name: "VMInstallKitTests", dependencies: ["VMInstallKit"]),
         .testTarget(
             name: "IntegrationTests",
