@@ -46,11 +46,16 @@ for tool in nasm xorriso qemu-system-x86_64 qemu-img; do
 done
 
 # --- scratch space and cleanup ----------------------------------------------------------
+# The benchmark runs in a worker process (its own process group); this shell only waits
+# for it and cleans up. Bash runs traps safely while it sits in `wait`, whereas a trap
+# that fires in the middle of `read` or a command substitution can crash bash 5.2
+# (seen here: a segfault and a corrupted trap string). Cleanup therefore never depends
+# on the worker's memory: it finds what to undo in the state directory.
 work=$(mktemp -d -t vmi-bench.XXXXXXXX)
 D=$work/state
-started_ids=()      # jobs this script started through vm-install; deleted on exit
+worker=""
 
-# "Gone" as the brief defines it: no /proc entry, or a zombie (which still answers kill -0).
+# "Gone": no /proc entry, or a zombie (which still answers kill -0; reaping it is up to its parent).
 process_gone() {
     local stat
     [[ -e /proc/$1 ]] || return 0
@@ -60,38 +65,58 @@ process_gone() {
 }
 
 job_state() {   # prints the job's state number, or nothing if the job cannot be read
-    local line
-    while IFS= read -r line; do
-        [[ $line == state=* ]] && { echo "${line#state=}"; return 0; }
-    done < <("$JOBS" --state-dir "$D" --status "$1" 2>/dev/null)
+    local out
+    out=$("$JOBS" --state-dir "$D" --status "$1" 2>/dev/null) || return 0
+    [[ $'\n'$out$'\n' =~ $'\n'state=([0-9]+)$'\n' ]] && echo "${BASH_REMATCH[1]}"
+    return 0
+}
+
+# A QEMU of this run: its pid file is in our state directory and its command line names it.
+our_qemu() {
+    [[ -n $1 ]] && ! process_gone "$1" \
+        && tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$D/"
 }
 
 cleanup() {
-    local rc=$? id st i pidfile pid
+    local rc=$? id st i f pid dir ids=() qemus=()
     trap - EXIT INT TERM HUP
     set +e
-    for id in "${started_ids[@]}"; do
+    # Stop the worker and whatever it was running (its own process group, so only
+    # processes this script started; job runners live in their own sessions).
+    if [[ -n $worker ]] && kill -0 "$worker" 2>/dev/null; then
+        kill -TERM -- "-$worker" 2>/dev/null
+        wait "$worker" 2>/dev/null
+    fi
+    for f in "$D"/vms/*/qemu.pid "$D"/vms/*/install.pid; do
+        [[ -f $f ]] && { pid=$(< "$f"); qemus+=("${pid//[!0-9]/}"); }
+    done
+    # Jobs that may own something: job 1 (the real one, unless already replaced by an
+    # inert clone) and every job above the clones (the cancel rounds).
+    [[ -f $D/jobs/1/job ]] && grep -q '^vm-directory=' "$D/jobs/1/job" && ids+=(1)
+    for dir in "$D"/jobs/*; do
+        id=${dir##*/}
+        [[ $id =~ ^[0-9]+$ ]] && (( id > jobs_wanted )) && ids+=("$id")
+    done
+    for id in "${ids[@]}"; do
         st=$(job_state "$id")
         [[ -z $st ]] && continue
         if (( st < 6 )); then
             "$JOBS" --state-dir "$D" --cancel "$id" >/dev/null 2>&1
             for (( i = 0; i < 100; i++ )); do
-                st=$(job_state "$id"); [[ -z $st ]] || (( st >= 6 )) && break
+                st=$(job_state "$id")
+                [[ -z $st ]] || (( st >= 6 )) && break
                 sleep 0.05
             done
         fi
         "$JOBS" --state-dir "$D" --delete "$id" >/dev/null 2>&1 \
             || echo "status-list-cancel.sh: could not delete job $id" >&2
     done
-    # Last resort: a QEMU this run started that is still alive (its pid file is in our
-    # state directory, and its command line names it). Killed by pid, never by name.
-    for pidfile in "$D"/vms/*/qemu.pid "$D"/vms/*/install.pid; do
-        [[ -f $pidfile ]] || continue
-        pid=$(< "$pidfile"); pid=${pid//[!0-9]/}
-        [[ -n $pid ]] && ! process_gone "$pid" || continue
-        if tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$D/"; then
-            echo "status-list-cancel.sh: stopping leftover QEMU pid $pid" >&2
-            kill "$pid" 2>/dev/null
+    # A stopped QEMU may take a moment to exit; one still there after 5 s is killed, by pid.
+    for pid in "${qemus[@]}"; do
+        for (( i = 0; i < 50; i++ )); do our_qemu "$pid" || break; sleep 0.1; done
+        if our_qemu "$pid"; then
+            echo "status-list-cancel.sh: killing leftover QEMU pid $pid" >&2
+            kill -KILL "$pid" 2>/dev/null
         fi
     done
     rm -rf -- "$work"
@@ -103,6 +128,12 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 
 # --- timing helpers ---------------------------------------------------------------------
+nap_fd=""
+nap() {   # sleep without forking: wait on a pipe that never gets data
+    [[ -n $nap_fd ]] || exec {nap_fd}<> <(:)
+    read -r -t "$1" -u "$nap_fd" _ || true
+}
+
 now_ns() {   # wall clock in ns, without forking when bash has EPOCHREALTIME
     if [[ -n ${EPOCHREALTIME:-} ]]; then
         local t=${EPOCHREALTIME/[.,]/}
@@ -129,7 +160,9 @@ loop_median_ms() {
     done | median_of | awk '{ printf "%.3f\n", $1 / 1e6 }'
 }
 
+bench() {
 # --- 1. one real job ---------------------------------------------------------------------
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 note "binaries: $bin_dir ($("$VMI" --version 2>/dev/null || echo '?'))"
 note "work directory: $work"
 "$repo/guests/build.sh" "$work/guest"
@@ -223,7 +256,6 @@ for (( round = 1; round <= cancels; round++ )); do
         --disk "$work/$name.qcow2,size=16M" --memory 64 --accel tcg --background) \
         || die "vm-install --background failed in cancel round $round"
     [[ $id =~ ^[0-9]+$ ]] || die "vm-install --background printed '$id', not a job id"
-    started_ids+=("$id")
     pidfile=$D/vms/$name/install.pid
     qemu_pid=""
     deadline=$(( $(now_ns) + 30000000000 ))
@@ -233,7 +265,7 @@ for (( round = 1; round <= cancels; round++ )); do
             [[ -n $qemu_pid ]] && ! process_gone "$qemu_pid" && break
         fi
         (( $(now_ns) < deadline )) || die "job $id did not reach INSTALL with a running QEMU within 30 s"
-        sleep 0.02
+        nap 0.02
     done
     t0=$(now_ns)
     "$JOBS" --state-dir "$D" --cancel "$id" || die "--cancel $id failed"
@@ -244,6 +276,7 @@ for (( round = 1; round <= cancels; round++ )); do
             cancel_ms+=("$(awk -v d=$(( t1 - t0 )) 'BEGIN { printf "%.1f", d / 1e6 }')")
             break
         fi
+        nap 0.002
         if (( $(now_ns) >= deadline )); then
             echo "status-list-cancel.sh: round $round: job $id not CANCELED with QEMU $qemu_pid gone after 10 s" >&2
             cancel_fail=$(( cancel_fail + 1 ))
@@ -261,8 +294,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 
 r_status=$(ratio "${med[status]}" "${med[cat]}")
 r_list=$(ratio "${med[list]}" "${med[ls]}")
+static=yes
+ldd "$JOBS" 2>/dev/null | grep -qE 'libswift|libFoundation' && static=no
 echo
-echo "vm-install-jobs: $JOBS"
+echo "binaries: $VMI, $JOBS (version $("$JOBS" --version 2>/dev/null || echo '?'), static Swift stdlib: $static)"
+echo "host: $(nproc) CPUs, load average at start: $load_at_start"
 echo "state directory: $jobs_wanted jobs; timing: $method (median wall time)"
 echo
 printf '%-46s %10s\n' "command" "median ms"
@@ -283,3 +319,13 @@ if (( ${#cancel_ms[@]} > 0 )); then
     echo "cancel rounds (ms): ${cancel_ms[*]}"
 fi
 (( cancel_fail == 0 )) || echo "cancel rounds that did not complete within 10 s: $cancel_fail"
+}
+
+set -m              # the worker gets its own process group: Ctrl-C reaches only this shell
+bench &
+worker=$!
+set +m
+rc=0
+wait "$worker" || rc=$?
+worker=""
+exit "$rc"

@@ -20,7 +20,7 @@ enum CommandMain {
     /// Parses arguments; on a parse error, help or version, prints and exits.
     static func parse<C: ParsableCommand>(_ command: C.Type, _ arguments: [String], usageCode: Int32) -> C {
         do {
-            return try command.parseAsRoot(arguments) as! C
+            return try command.parse(arguments)
         } catch {
             let code = command.exitCode(for: error)
             let message = command.fullMessage(for: error)

@@ -11,8 +11,8 @@ public struct VMInstallCommand: ParsableCommand {
         commandName: "vm-install",
         abstract: "Define a virtual machine and install its operating system with QEMU.",
         discussion: """
-            Without --background every phase runs here, with progress on stderr, and the exit
-            status is the job's. With --background the job's id is printed and the install goes
+            Without --background every phase runs here, with progress on stderr, and the exit \
+            status is the job's. With --background the job's id is printed and the install goes \
             on in a job runner; follow it with vm-install-jobs --status ID. See vm-install(8).
 
             Example:

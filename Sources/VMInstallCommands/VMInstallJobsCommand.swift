@@ -8,11 +8,16 @@ public struct VMInstallJobsCommand: ParsableCommand {
         commandName: "vm-install-jobs",
         abstract: "Query and manage VM creation jobs started by vm-install --background.",
         discussion: """
-            Job states: 0 SETTINGS, 1 PREP_INSTALL, 2 INSTALL, 3 POST_INSTALL, 4 RUNTIME_CONF,
+            Job states: 0 SETTINGS, 1 PREP_INSTALL, 2 INSTALL, 3 POST_INSTALL, 4 RUNTIME_CONF, \
             5 RUNTIME, 6 FINISHED, 7 FAILED, 8 CANCELED.
-            Exit status: 0 success, 1 request failed, 2 usage error, 3 no such job, 4 wrong state,
-            5 damaged job; --wait: 6 job failed, 7 job canceled, 8 timed out, 9 job finished
-            without reaching the --until state. See vm-install-jobs(8).
+
+            Exit status: 0 success, 1 request failed, 2 usage error, 3 no such job, 4 wrong state, \
+            5 damaged job; with --wait also 6 job failed, 7 job canceled, 8 timed out, \
+            9 job finished without reaching the --until state. See vm-install-jobs(8).
+
+            Examples:
+              vm-install-jobs --wait 7 --timeout 3600 && echo installed
+              vm-install-jobs --watch | jq -c 'select(.event == "state")'
             """,
         version: VMInstallVersion.string)
 

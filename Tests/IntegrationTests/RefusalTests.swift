@@ -17,6 +17,18 @@ import VMInstallKit
         }
     }
 
+    @Test func helpAndVersionSucceed() async throws {
+        try await Fixture.with { fx in
+            for tool in ["vm-install", "vm-install-jobs"] {
+                for flag in ["--help", "--version"] {
+                    let result = try await fx.run(tool, [flag])
+                    #expect(result.code == 0, "\(tool) \(flag): \(result.stderr)")
+                    #expect(!result.stdout.isEmpty)
+                }
+            }
+        }
+    }
+
     @Test func unknownJobAndEmptyList() async throws {
         try await Fixture.with { fx in
             #expect(try await fx.jobs(["--list"]) .stdout == "")
