@@ -119,15 +119,12 @@ public struct VMInstallJobsCommand: ParsableCommand {
         let store = JobStore(root: StateDirectory.resolve(option: stateDir))
         let control = JobControl(store: store)
         switch try action() {
+        case .list where json:
+            var reports: [JobReport] = []
+            for id in try store.listIDs() { if let report = try? control.report(id) { reports.append(report) } }
+            FileDescriptorOutput.standardOutput(JobReport.json(JobList(jobs: reports), pretty: true) + "\n")
         case .list:
-            let ids = try store.listIDs()
-            if json {
-                var reports: [JobReport] = []
-                for id in ids { if let report = try? control.report(id) { reports.append(report) } }
-                FileDescriptorOutput.standardOutput(JobReport.json(JobList(jobs: reports), pretty: true) + "\n")
-            } else if !ids.isEmpty {
-                FileDescriptorOutput.standardOutput(ids.map(\.description).joined(separator: "\n") + "\n")
-            }
+            try JobsFastPath.run(.list(stateDir: stateDir))
         case .status(let id):
             JobsOutput.status(try control.status(id), json: json, control: control)
         case .cancel(let id):
@@ -152,8 +149,12 @@ public struct VMInstallJobsCommand: ParsableCommand {
 
     /// Entry point of the vm-install-jobs executable.
     public static func runMain(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
-        let command = CommandMain.parse(Self.self, arguments, usageCode: JobsToolExitCode.usage.rawValue)
         do {
+            if let request = JobsFastPath.match(arguments) {
+                try JobsFastPath.run(request)
+                CommandMain.exit(0)
+            }
+            let command = CommandMain.parse(Self.self, arguments, usageCode: JobsToolExitCode.usage.rawValue)
             CommandMain.exit(try command.execute().rawValue)
         } catch let error as VMInstallError {
             CommandMain.fail("vm-install-jobs", error.message, code: JobsToolExitCode(for: error.kind).rawValue)

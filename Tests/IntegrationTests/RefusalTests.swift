@@ -29,6 +29,28 @@ import VMInstallKit
         }
     }
 
+    /// `--status ID` and `--list` skip the full parser; every spelling must answer alike.
+    @Test func hotPathAnswersLikeTheFullParser() async throws {
+        try await Fixture.with { fx in
+            let id = try fx.recordJob(in: .failed).description
+            let dir = fx.stateDir
+            let groups: [[[String]]] = [
+                [["--state-dir", dir, "--status", id], ["--status", id, "--state-dir", dir], ["--state-dir=\(dir)", "--status=\(id)"]],
+                [["--state-dir", dir, "--status", "99"], ["--status", "99", "--state-dir", dir], ["--state-dir=\(dir)", "--status=99"]],
+                [["--state-dir", dir, "--list"], ["--list", "--state-dir", dir], ["--state-dir=\(dir)", "--list"]],
+            ]
+            for group in groups {
+                let first = try await fx.run("vm-install-jobs", group[0])
+                for spelling in group.dropFirst() {
+                    let other = try await fx.run("vm-install-jobs", spelling)
+                    #expect(other.code == first.code, "\(spelling)")
+                    #expect(other.stdout == first.stdout, "\(spelling)")
+                    #expect(other.stderr == first.stderr, "\(spelling)")
+                }
+            }
+        }
+    }
+
     @Test func unknownJobAndEmptyList() async throws {
         try await Fixture.with { fx in
             #expect(try await fx.jobs(["--list"]) .stdout == "")
