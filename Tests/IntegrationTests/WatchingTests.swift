@@ -39,6 +39,20 @@ import VMInstallKit
         }
     }
 
+    @Test func aJobRemovedWhileWaitedForEndsTheWait() async throws {
+        try await Fixture.with { fx in
+            let id = try fx.recordJob(in: .install)
+            async let waiting = fx.jobs(["--wait", id.description])
+            try await Task.sleep(for: .milliseconds(500))
+            let runner = try #require(try fx.store.read(id).runnerPID)
+            try fx.store.removeJobDirectory(id)
+            let result = try await waiting
+            kill(runner, SIGKILL)
+            #expect(result.code == JobsToolExitCode.noSuchJob.rawValue)
+            #expect(result.stderr.contains("deleted while being waited for"), "\(result.stderr)")
+        }
+    }
+
     @Test func watchStreamsOneJSONLinePerStateChange() async throws {
         try await Fixture.with { fx in
             let slow = try await Guest.slow.guest()
