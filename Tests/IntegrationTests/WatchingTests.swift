@@ -72,6 +72,21 @@ import VMInstallKit
         }
     }
 
+    /// On a terminal (a pty from script(1)) --watch draws a table, and Ctrl-C ends it cleanly.
+    @Test func watchDrawsATableOnATerminal() async throws {
+        try await Fixture.with { fx in
+            _ = try fx.recordJob(in: .failed)
+            let watcher = "\(Fixture.buildDirectory)/vm-install-jobs --state-dir \(fx.stateDir) --watch"
+            let command = "\(watcher) & p=$!; sleep 1.5; kill -INT $p; wait $p; echo watcher-exit=$?"
+            let result = try await fx.run("/usr/bin/script", ["-qfec", command, "/dev/null"])
+            #expect(result.stdout.contains("watcher-exit=0"), "\(result.stdout)")
+            #expect(result.stdout.contains("ID  NAME  STATE"))
+            #expect(result.stdout.contains("1   rec   7 FAILED"))
+            #expect(result.stdout.contains("\u{1B}[2J"))
+            #expect(result.stdout.contains("\u{1B}[?25h"), "the cursor is shown again on exit")
+        }
+    }
+
     @Test func logFollowEndsWithTheJob() async throws {
         try await Fixture.with { fx in
             let slow = try await Guest.slow.guest()
