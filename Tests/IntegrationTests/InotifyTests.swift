@@ -11,9 +11,13 @@ import VMInstallKit
             let guest = try await Guest.slow.guest()
             let id = try await fx.startJob(name: "watched", guest: guest)
             let paths = fx.store.paths(id)
-            try await fx.waitFor(id) { $0.state == .install }
             let directoryWatch = try InotifyWatch(path: paths.directory, mask: UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE))
             let fileWatch = try InotifyWatch(path: paths.inotify, mask: UInt32(IN_CLOSE_WRITE))
+            // The install lasts about 2 s: once the file says INSTALL and its write is closed,
+            // the next event is the next state's.
+            try await fx.waitFor(id) { _ in (try? FileIO.readString(paths.inotify)) == "2\n" }
+            try await Task.sleep(for: .milliseconds(300))
+            _ = directoryWatch.read(waitingUpTo: 0)
             #expect(try FileIO.readString(paths.inotify) == "2\n", "the install was over before the watch began")
 
             let record = try await fx.waitForEnd(id)

@@ -27,7 +27,7 @@ import VMInstallKit
 
             async let waiting = fx.jobs(["--wait", stuck.description, "--json"])
             try await fx.waitFor(stuck) { $0.state == .install }
-            try await Task.sleep(for: .milliseconds(300))
+            try await waitUntilWatching("\(fx.stateDir) --wait \(stuck)")
             #expect(try await fx.jobs(["--cancel", stuck.description]).code == 0)
             let canceled = try await waiting
             #expect(canceled.code == JobsToolExitCode.waitCanceled.rawValue, "\(canceled.stderr)")
@@ -43,7 +43,7 @@ import VMInstallKit
         try await Fixture.with { fx in
             let id = try fx.recordJob(in: .install)
             async let waiting = fx.jobs(["--wait", id.description])
-            try await Task.sleep(for: .milliseconds(500))
+            try await waitUntilWatching("\(fx.stateDir) --wait")
             let runner = try #require(try fx.store.read(id).runnerPID)
             try fx.store.removeJobDirectory(id)
             let result = try await waiting
@@ -56,10 +56,13 @@ import VMInstallKit
     @Test func watchStreamsOneJSONLinePerStateChange() async throws {
         try await Fixture.with { fx in
             let slow = try await Guest.slow.guest()
-            async let watcher = fx.run("/usr/bin/timeout", ["-s", "INT", "5", "\(Fixture.buildDirectory)/vm-install-jobs", "--state-dir", fx.stateDir, "--watch"])
-            try await Task.sleep(for: .milliseconds(300))
+            async let watcher = fx.run("/usr/bin/timeout", ["-s", "INT", "30", "\(Fixture.buildDirectory)/vm-install-jobs", "--state-dir", fx.stateDir, "--watch"])
+            let watcherPID = try await waitUntilWatching("\(fx.stateDir) --watch")
             let id = try await fx.startJob(name: "streamed", guest: slow)
             _ = try await fx.waitForEnd(id)
+            // Time for the watcher to print the last change before it is interrupted.
+            try await Task.sleep(for: .milliseconds(300))
+            kill(watcherPID, SIGINT)
             let lines = try await watcher.stdout.split(separator: "\n").map { try JSONSerializationFree.object(String($0)) }
             let events = lines.filter { $0["id"] as? Int == Int(id.value) }
             #expect(events.first?["event"] as? String == "created")

@@ -17,7 +17,9 @@ public struct LogFollower {
             inotify.watch(paths.inotify, UInt32(IN_CLOSE_WRITE | IN_DELETE_SELF))
             inotify.watch(paths.runnerLock, UInt32(IN_CLOSE_WRITE))
         }
-        var state = try control.status(id).state
+        // Until the job has ended and its runner is gone: the runner writes its last lines
+        // after recording the end.
+        var status = try control.status(id)
         let fd = open(paths.log, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw VMInstallError(.damagedJob, "cannot read the log of job \(id) (\(paths.log)): \(String(cString: strerror(errno)))")
@@ -25,10 +27,10 @@ public struct LogFollower {
         defer { close(fd) }
         while true {
             try copyAvailable(from: fd, to: output)
-            if !follow || state.isTerminal { return }
+            if !follow || (status.state.isTerminal && status.pid == nil) { return }
             _ = waitReadable([inotify.fd], until: .never)
             _ = inotify.drain()
-            do { state = try control.status(id).state } catch where error.kind == .noSuchJob {
+            do { status = try control.status(id) } catch where error.kind == .noSuchJob {
                 throw VMInstallError(.noSuchJob, "job \(id) was deleted while its log was followed")
             }
         }

@@ -49,6 +49,9 @@ public struct JobStore: Sendable {
                 }
                 throw VMInstallError(.noSuchJob, "no job \(id) in \(root); 'vm-install-jobs --list' shows the jobs there")
             }
+            if error == .permissionDenied {
+                throw VMInstallError(.requestFailed, "cannot read job \(id): permission denied; the state directory \(root) belongs to another user")
+            }
             throw VMInstallError(.damagedJob, "cannot read job \(id) (\(p.record)): \(error)")
         }
         return try JobRecord.decode(text, expected: id)
@@ -70,6 +73,7 @@ public struct JobStore: Sendable {
         do {
             let lock = try FileLock.acquire(idLock)
             defer { lock.release() }
+            sweepLeftovers()
             let id = try nextID()
             try FileIO.writeAtomically(lastID, "\(id)\n")
             let staging = JobPaths(directory: "\(jobsDirectory)/.new-\(id)")
@@ -88,6 +92,18 @@ public struct JobStore: Sendable {
             throw error
         } catch {
             throw VMInstallError(.stateDirectory, "cannot record a new job in \(jobsDirectory): \(error)")
+        }
+    }
+
+    /// Removes what an interrupted create or delete left: a hidden `.new-ID` directory whose
+    /// creator is gone (nobody holds its runner lock) and `.deleted-*` directories. Neither
+    /// is a job: --list never shows them. Called under the id lock.
+    private func sweepLeftovers() {
+        for name in (try? FileIO.listDirectory(jobsDirectory)) ?? [] {
+            let path = "\(jobsDirectory)/\(name)"
+            if name.hasPrefix(".deleted-") || (name.hasPrefix(".new-") && !FileLock.isHeld("\(path)/runner.lock")) {
+                try? FileIO.removeTree(path)
+            }
         }
     }
 
@@ -142,6 +158,9 @@ public struct JobStore: Sendable {
         do { lock = try FileLock.acquire(paths(id).updateLock) } catch {
             if error == .noSuchFileOrDirectory {
                 throw VMInstallError(.noSuchJob, "no job \(id) in \(root); 'vm-install-jobs --list' shows the jobs there")
+            }
+            if error == .permissionDenied {
+                throw VMInstallError(.requestFailed, "cannot change job \(id): permission denied; the state directory \(root) belongs to another user")
             }
             throw VMInstallError(.stateDirectory, "cannot lock job \(id): \(error)")
         }

@@ -63,3 +63,26 @@ final class InotifyWatch {
 func fileContains(_ path: String, _ text: String) -> Bool {
     ((try? FileIO.readString(path)) ?? "").contains(text)
 }
+
+/// Waits until a process whose command line contains `marker` holds an inotify descriptor,
+/// that is, until a waiter or watcher started by the test is really watching. Returns its pid.
+@discardableResult
+func waitUntilWatching(_ marker: String, seconds: Double = 20) async throws -> pid_t {
+    let deadline = Deadline.after(seconds: seconds)
+    while !deadline.hasPassed {
+        for entry in (try? FileIO.listDirectory("/proc")) ?? [] where entry.allSatisfy(\.isNumber) {
+            guard let cmdline = try? FileIO.read("/proc/\(entry)/cmdline"),
+                String(decoding: cmdline.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(marker)
+            else { continue }
+            for fd in (try? FileIO.listDirectory("/proc/\(entry)/fd")) ?? [] {
+                var target = [CChar](repeating: 0, count: 256)
+                let n = readlink("/proc/\(entry)/fd/\(fd)", &target, 255)
+                if n > 0, String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self).contains("inotify") {
+                    return pid_t(entry)!
+                }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw VMInstallError(.internal, "no process with '\(marker)' started watching")
+}
