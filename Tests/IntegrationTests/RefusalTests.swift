@@ -164,28 +164,3 @@ import VMInstallKit
     }
 }
 
-extension Fixture {
-    /// A job in `state`, made through the store's own legal moves. An unfinished one gets a
-    /// stand-in runner (a `sleep` holding the runner lock), since a job without a live runner
-    /// reads as FAILED.
-    func recordJob(in state: JobState) throws -> JobID {
-        let (id, lock) = try store.create(VMSpec(name: "rec", source: "/x.iso", disks: [DiskSpec(path: "/x")]))
-        defer { lock.release() }
-        var standIn: Int32?
-        if !state.isTerminal {
-            standIn = try RunnerLauncher.launch(
-                executable: "/bin/sleep", arguments: ["300"], logPath: store.paths(id).log, runnerLock: lock)
-        }
-        let path: [JobState] = state.isTerminal
-            ? (state == .finished ? [.prepInstall, .install, .postInstall, .runtimeConf, .runtime, .finished] : [state])
-            : Array(JobState.allCases.dropFirst().prefix(state.rawValue))
-        try store.update(id) { r in r.runnerPID = standIn }
-        for next in path {
-            try store.update(id) { r in
-                r.state = next
-                if next.isTerminal { r.exit = 0 }
-            }
-        }
-        return id
-    }
-}

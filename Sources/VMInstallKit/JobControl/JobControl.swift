@@ -16,6 +16,9 @@ public struct JobControl {
     /// so every caller sees the truth and later calls agree.
     public func status(_ id: JobID) throws(VMInstallError) -> JobStatus {
         var record = try store.read(id)
+        guard access(store.paths(id).inotify, F_OK) == 0 else {
+            throw VMInstallError(.damagedJob, "job \(id) is damaged: its inotify file \(store.paths(id).inotify) is missing; delete its directory by hand if it is not needed")
+        }
         let alive = record.runnerPID != nil && store.runnerIsAlive(id)
         if !record.state.isTerminal && !alive {
             record = try settleOrphan(id)

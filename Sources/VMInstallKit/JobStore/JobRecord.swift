@@ -56,6 +56,11 @@ public struct JobRecord: Sendable, Equatable {
         return kv.render()
     }
 
+    static let knownKeys: Set<String> = [
+        "id", "state", "name", "uuid", "exit", "pid", "vnc", "created", "updated", "state-since", "error",
+        "vm-directory", "created-disk", "cancel-requested", endMarker,
+    ]
+
     public static func decode(_ text: String, expected id: JobID) throws(VMInstallError) -> JobRecord {
         func damaged(_ why: String) -> VMInstallError {
             VMInstallError(.damagedJob, "job \(id) is damaged: its record \(why); delete its directory by hand if it is not needed")
@@ -63,6 +68,9 @@ public struct JobRecord: Sendable, Equatable {
         let kv: KeyValueFile
         do { kv = try KeyValueFile.parse(text) } catch { throw damaged("has a bad \(error)") }
         guard kv.first(endMarker) == "1" else { throw damaged("is truncated") }
+        if let unknown = kv.entries.first(where: { !knownKeys.contains($0.key) }) {
+            throw damaged("has an unknown key '\(unknown.key)'")
+        }
         guard let idText = kv.first("id"), JobID(parsing: idText) == id else {
             throw damaged("names another id")
         }
