@@ -98,8 +98,9 @@ public struct JobControl {
             if let dir = record.vmDirectory {
                 try driver.stopAll(files: VMPaths(directory: dir), deadline: .after(seconds: 5))
             }
+            let log = JobLog(path: store.paths(id).log, echoToStderr: false)
             for disk in record.createdDisks {
-                try removeCreatedDisk(disk)
+                try removeCreatedDisk(disk, log: log)
             }
             if let dir = record.vmDirectory, ownsVMDirectory(dir, job: id) {
                 do { try FileIO.removeTree(dir) } catch {
@@ -128,9 +129,18 @@ public struct JobControl {
         if !record.state.isTerminal && !store.runnerIsAlive(id) { try settleOrphan(id) }
     }
 
-    /// A disk goes only while it is provably the file this job created.
-    private func removeCreatedDisk(_ disk: CreatedDisk) throws(VMInstallError) {
-        guard let current = FileIdentity.of(disk.path), current == disk.identity else { return }
+    /// A disk goes only while it is provably the file this job created: same device, inode
+    /// and birth time. Where the filesystem keeps no birth time, a new file could reuse the
+    /// inode, so nothing proves it and the disk is kept.
+    private func removeCreatedDisk(_ disk: CreatedDisk, log: JobLog) throws(VMInstallError) {
+        guard let current = FileIdentity.of(disk.path), current == disk.identity else {
+            if FileIO.exists(disk.path) { log.write("kept \(disk.path): it is no longer the file this job created") }
+            return
+        }
+        guard disk.identity.birthSeconds >= 0 else {
+            log.write("kept \(disk.path): its filesystem records no birth time, so it cannot be proven to be this job's disk")
+            return
+        }
         if unlink(disk.path) != 0 && errno != ENOENT {
             throw VMInstallError(.requestFailed, "cannot remove disk \(disk.path): \(String(cString: strerror(errno)))")
         }

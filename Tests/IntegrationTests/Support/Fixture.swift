@@ -105,6 +105,15 @@ final class Fixture: Sendable {
         }
     }
 
+    /// Polls any condition until it holds or the time is up.
+    func waitUntil(seconds: Double = 10, _ done: () -> Bool) async throws {
+        let deadline = Deadline.after(seconds: seconds)
+        while !done() {
+            try #require(!deadline.hasPassed, "condition not met in \(seconds) s")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     func waitForEnd(_ id: JobID) async throws -> JobRecord {
         let record = try await waitFor(id) { $0.state.isTerminal }
         // The runner writes the end last and then exits; wait for it to let go of its lock.
