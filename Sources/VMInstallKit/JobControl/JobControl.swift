@@ -21,7 +21,9 @@ public struct JobControl {
         }
         let alive = record.runnerPID != nil && store.runnerIsAlive(id)
         if !record.state.isTerminal && !alive {
-            record = try settleOrphan(id)
+            // If the end cannot be written (a full or read-only state directory), the last
+            // good record is still the answer; the next call tries again.
+            do { record = try settleOrphan(id) } catch where error.kind != .noSuchJob && error.kind != .damagedJob {}
         }
         return JobStatus(record: record, paths: store.paths(id), runnerAlive: alive)
     }

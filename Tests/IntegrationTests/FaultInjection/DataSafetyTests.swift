@@ -55,6 +55,10 @@ import VMInstallKit
             try #require(mount("tmpfs", fx.stateDir, "tmpfs", 0, "size=256k,mode=0700") == 0)
             defer { umount2(fx.stateDir, Int32(MNT_DETACH)) }
             let id = try fx.recordJob(in: .install, name: "full")
+            // The fixture's cleanup cannot see into the tmpfs once it is unmounted: stop the
+            // stand-in runner here (this defer runs before the unmount's).
+            let standIn = try #require(try fx.store.read(id).runnerPID)
+            defer { kill(standIn, SIGKILL) }
             let before = try FileIO.readString(fx.store.paths(id).record)
 
             let filler = "\(fx.stateDir)/filler"
