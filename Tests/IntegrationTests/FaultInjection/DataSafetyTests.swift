@@ -74,6 +74,12 @@ import VMInstallKit
             let status = try await fx.jobs(["--status", id.description])
             #expect(status.code == 0 && status.keys["state"] == "2" && status.keys["pid"] != nil)
             #expect(!(try FileIO.listDirectory(fx.store.paths(id).directory)).contains { $0.contains(".tmp-") })
+            // The runner dies while the disk is full: its end cannot be written, and the last
+            // good record is still what --status shows.
+            kill(standIn, SIGKILL)
+            try await fx.waitUntil { !fx.store.runnerIsAlive(id) }
+            let orphan = try await fx.jobs(["--status", id.description])
+            #expect(orphan.code == 0 && orphan.keys["state"] == "2" && orphan.keys["pid"] == nil, "\(orphan.stderr)")
 
             unlink(filler)
             // Read-only: a read-only bind mount of the same directory (the tmpfs itself cannot
@@ -88,10 +94,12 @@ import VMInstallKit
             #expect(readOnly.stderr.contains("Read-only file system"), "\(readOnly.stderr)")
             let status2 = try await fx.run("vm-install-jobs", ["--state-dir", readOnlyDir, "--status", id.description])
             #expect(status2.keys["state"] == "2")
+            #expect(try FileIO.readString(fx.store.paths(id).record) == before)
+            // Space again: the next call records the dead runner's end.
+            #expect(try await fx.jobs(["--status", id.description]).keys["state"] == "7")
             let create = try await fx.run("vm-install", ["--state-dir", readOnlyDir, "--name", "ro", "--source", "/x.iso", "--disk", "/tmp/x,size=1M"])
             #expect(create.code == JobExitCode.stateDirectory.rawValue, "\(create.stderr)")
             #expect(try await fx.run("vm-install-jobs", ["--state-dir", readOnlyDir, "--list"]).stdout == "\(id)\n")
-            #expect(try FileIO.readString(fx.store.paths(id).record) == before)
         }
     }
 }
