@@ -61,11 +61,7 @@ public struct JobControl {
 
     @discardableResult
     public func cancel(_ id: JobID) throws(VMInstallError) -> CancelOutcome {
-        try store.withUpdateLock(id) { () throws(VMInstallError) -> CancelOutcome in
-            let record = try store.read(id)
-            guard JobRequest.cancel.isAllowed(in: record.state) else {
-                throw JobRequest.cancel.refusal(job: id, state: record.state)
-            }
+        try perform(.cancel, on: id) { record throws(VMInstallError) -> CancelOutcome in
             if let pid = record.runnerPID, store.runnerIsAlive(id) {
                 try store.updateHoldingLock(id) { $0.cancelRequested = true }
                 guard kill(pid, SIGTERM) == 0 else {
@@ -92,11 +88,7 @@ public struct JobControl {
     /// finished by running it again.
     public func delete(_ id: JobID) throws(VMInstallError) {
         try settleIfOrphaned(id)
-        try store.withUpdateLock(id) { () throws(VMInstallError) in
-            let record = try store.read(id)
-            guard JobRequest.delete.isAllowed(in: record.state) else {
-                throw JobRequest.delete.refusal(job: id, state: record.state)
-            }
+        try perform(.delete, on: id) { record throws(VMInstallError) in
             if let dir = record.vmDirectory {
                 try driver.stopAll(files: VMPaths(directory: dir), deadline: .after(seconds: 5))
             }
@@ -116,13 +108,19 @@ public struct JobControl {
     /// Forgets the job; the VM, its configuration and its disks stay as they are.
     public func detach(_ id: JobID) throws(VMInstallError) {
         try settleIfOrphaned(id)
-        try store.withUpdateLock(id) { () throws(VMInstallError) in
-            let record = try store.read(id)
-            guard JobRequest.detach.isAllowed(in: record.state) else {
-                throw JobRequest.detach.refusal(job: id, state: record.state)
-            }
+        try perform(.detach, on: id) { record throws(VMInstallError) in
             if let dir = record.vmDirectory { FileIO.removeFile(VMPaths(directory: dir).owner) }
             try store.removeJobDirectory(id)
+        }
+    }
+
+    /// Runs a request under the job's update lock, once the state table allows it in the
+    /// job's current state; otherwise refuses it and changes nothing.
+    private func perform<T>(_ request: JobRequest, on id: JobID, _ body: (JobRecord) throws(VMInstallError) -> T) throws(VMInstallError) -> T {
+        try store.withUpdateLock(id) { () throws(VMInstallError) -> T in
+            let record = try store.read(id)
+            guard request.isAllowed(in: record.state) else { throw request.refusal(job: id, state: record.state) }
+            return try body(record)
         }
     }
 
