@@ -32,6 +32,14 @@ public struct VMInstallCommand: ParsableCommand {
         valueName: "path[,size=SIZE][,format=raw|qcow2]"))
     var disks: [String] = []
 
+    @Flag(name: .customLong("import"), help: "The first disk already holds an installed system: boot it, with no install phase (no --source).")
+    var importDisk = false
+
+    @Option(name: .customLong("nic"), help: ArgumentHelp(
+        "A network card; repeat for more. Default: one on QEMU's user-mode network. 'none' for no network.",
+        valueName: "user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]|bridge=BR|tap=IFNAME[,model=M][,mac=MAC]"))
+    var nics: [String] = []
+
     @Option(help: ArgumentHelp("Memory in MiB.", valueName: "mib"))
     var memory: Int = 1024
 
@@ -63,8 +71,8 @@ public struct VMInstallCommand: ParsableCommand {
     public init() {}
 
     func spec() throws -> VMSpec {
-        guard let name, let source else {
-            throw ValidationError("--name and --source are required")
+        guard let name else {
+            throw ValidationError("--name is required")
         }
         var parsedDisks: [DiskSpec] = []
         for text in disks {
@@ -72,7 +80,14 @@ public struct VMInstallCommand: ParsableCommand {
             disk.path = StateDirectory.absolute(disk.path)
             parsedDisks.append(disk)
         }
-        var spec = VMSpec(name: name, source: StateDirectory.absolute(source), disks: parsedDisks)
+        var spec = VMSpec(name: name, source: source.map(StateDirectory.absolute), disks: parsedDisks)
+        spec.importDisk = importDisk
+        if !nics.isEmpty {
+            spec.nics = try nics.compactMap { try NICSpec.parse($0) }
+            if nics.contains("none") && nics.count > 1 {
+                throw VMInstallError(.usage, "--nic none cannot be combined with other --nic options")
+            }
+        }
         spec.memoryMiB = memory
         spec.vcpus = vcpus
         spec.vnc = vnc

@@ -43,13 +43,16 @@ public final class JobRunner {
 
         log.write("preparing the install: creating disks")
         try await DiskPreparation(store: store, id: id, log: log).createDisks(settings.newDisks)
-        try advance(to: .install)
 
-        log.write("installing from \(spec.source) (serial console: \(settings.files.serialLog))")
-        try await install(settings.config, medium: spec.source, files: settings.files, timeout: spec.installTimeoutSeconds)
-        try advance(to: .postInstall)
-
-        log.write("install finished; the install medium is detached")
+        if let source = spec.source {
+            try advance(to: .install)
+            log.write("installing from \(source) (serial console: \(settings.files.serialLog))")
+            try await install(settings.config, medium: source, files: settings.files, timeout: spec.installTimeoutSeconds)
+            try advance(to: .postInstall)
+            log.write("install finished; the install medium is detached")
+        } else {
+            log.write("importing \(settings.config.disks[0].path): no install phase")
+        }
         try advance(to: .runtimeConf)
 
         do {

@@ -17,8 +17,13 @@ struct SettingsPhase {
 
     func run(_ spec: VMSpec) async throws(VMInstallError) -> Result {
         try spec.validateSyntax()
-        guard access(spec.source, R_OK) == 0, !FileIO.isDirectory(spec.source) else {
-            throw VMInstallError(.settings, "the install source \(spec.source) is missing or unreadable; give an ISO image with --source")
+        if let source = spec.source {
+            guard access(source, R_OK) == 0, !FileIO.isDirectory(source) else {
+                throw VMInstallError(.settings, "the install source \(source) is missing or unreadable; give an ISO image with --source")
+            }
+        }
+        if spec.importDisk, let first = spec.disks.first, !FileIO.exists(first.path) {
+            throw VMInstallError(.settings, "--import boots the first disk, but \(first.path) does not exist")
         }
         let host = try driver.prepare(spec)
 
@@ -55,9 +60,15 @@ struct SettingsPhase {
         }
 
         let files = try reserveName(spec.name)
+        let uuid = UUIDGenerator.random()
+        let nics = spec.nics.enumerated().map { index, nic in
+            var settled = nic
+            settled.mac = nic.mac ?? MACAddress.generated(uuid: uuid, index: index)
+            return settled
+        }
         let config = VMConfig(
-            name: spec.name, uuid: UUIDGenerator.random(), memoryMiB: spec.memoryMiB, vcpus: spec.vcpus,
-            accel: host.accel, vnc: spec.vnc, disks: disks)
+            name: spec.name, uuid: uuid, memoryMiB: spec.memoryMiB, vcpus: spec.vcpus,
+            accel: host.accel, vnc: spec.vnc, disks: disks, nics: nics)
         log.write("settings complete: UUID \(config.uuid), accelerator \(host.accel)")
         return Result(config: config, files: files, newDisks: newDisks)
     }

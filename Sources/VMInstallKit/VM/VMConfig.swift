@@ -15,6 +15,8 @@ public struct VMConfig: Sendable, Equatable {
     public var vnc: Bool
     /// The first disk is the boot disk.
     public var disks: [Disk]
+    /// Network cards, each with its MAC address settled.
+    public var nics: [NICSpec] = []
 
     public func encoded() -> String {
         var kv = KeyValueFile()
@@ -25,6 +27,7 @@ public struct VMConfig: Sendable, Equatable {
         kv.append("accel", accel)
         kv.append("vnc", vnc ? "yes" : "no")
         for disk in disks { kv.append("disk", "format=\(disk.format.rawValue),path=\(disk.path)") }
+        for nic in nics { kv.append("nic", nic.rendered) }
         return kv.render(header: "Configuration of VM \(name), written by vm-install.\nThe first disk is the boot disk.")
     }
 
@@ -50,8 +53,15 @@ public struct VMConfig: Sendable, Equatable {
         guard let memory = Int(try need("memory-mib")), let vcpus = Int(try need("vcpus")), !disks.isEmpty else {
             throw VMInstallError(.runtimeFailed, "the VM configuration has bad memory, vcpus or no disk")
         }
+        var nics: [NICSpec] = []
+        for entry in kv.all("nic") {
+            guard let nic = try? NICSpec.parse(entry), nic.mac != nil else {
+                throw VMInstallError(.runtimeFailed, "the VM configuration has a bad nic line: \(entry)")
+            }
+            nics.append(nic)
+        }
         return VMConfig(
             name: try need("name"), uuid: try need("uuid"), memoryMiB: memory, vcpus: vcpus,
-            accel: try need("accel"), vnc: try need("vnc") == "yes", disks: disks)
+            accel: try need("accel"), vnc: try need("vnc") == "yes", disks: disks, nics: nics)
     }
 }

@@ -9,8 +9,13 @@ public enum AccelChoice: String, Sendable, CaseIterable {
 /// Stored in the job's `settings` file so the runner works from exactly what was asked.
 public struct VMSpec: Sendable, Equatable {
     public var name: String
-    public var source: String
+    /// The install medium; nil with `importDisk`.
+    public var source: String?
     public var disks: [DiskSpec]
+    /// The first disk already holds an installed system: no install phase.
+    public var importDisk = false
+    /// Network cards; by default one on QEMU's user-mode network.
+    public var nics: [NICSpec] = [NICSpec(mode: .user)]
     public var memoryMiB: Int = 1024
     public var vcpus: Int = 1
     public var vnc: Bool = false
@@ -18,7 +23,7 @@ public struct VMSpec: Sendable, Equatable {
     public var installTimeoutSeconds: Double = 3600
     public var settleSeconds: Double = 3
 
-    public init(name: String, source: String, disks: [DiskSpec]) {
+    public init(name: String, source: String?, disks: [DiskSpec]) {
         self.name = name
         self.source = source
         self.disks = disks
@@ -30,8 +35,17 @@ public struct VMSpec: Sendable, Equatable {
     /// Checks what can be checked without touching the host: the command line's own sense.
     public func validateSyntax() throws(VMInstallError) {
         try VMName.validate(name)
-        guard !source.isEmpty, !source.contains("\0"), !source.contains("\n") else {
-            throw VMInstallError(.usage, "--source: give the path of an ISO image")
+        switch (source, importDisk) {
+        case (nil, false):
+            throw VMInstallError(.usage, "--source ISO is needed, or --import when the first disk is already installed")
+        case (.some, true):
+            throw VMInstallError(.usage, "--import boots the first disk as it is; drop --source")
+        case (let source?, false):
+            guard !source.isEmpty, !source.contains("\0"), !source.contains("\n") else {
+                throw VMInstallError(.usage, "--source: give the path of an ISO image")
+            }
+        case (nil, true):
+            break
         }
         guard !disks.isEmpty else {
             throw VMInstallError(.usage, "at least one --disk PATH[,size=SIZE][,format=raw|qcow2] is needed")
@@ -54,7 +68,10 @@ public struct VMSpec: Sendable, Equatable {
         var kv = KeyValueFile()
         kv.append("name", name)
         kv.append("source", source)
+        if importDisk { kv.append("import", "yes") }
         for disk in disks { kv.append("disk", disk.rendered) }
+        kv.append("nics", String(nics.count))
+        for nic in nics { kv.append("nic", nic.rendered) }
         kv.append("memory-mib", String(memoryMiB))
         kv.append("vcpus", String(vcpus))
         kv.append("vnc", vnc ? "yes" : "no")
@@ -71,8 +88,10 @@ public struct VMSpec: Sendable, Equatable {
             return value
         }
         var spec = VMSpec(
-            name: try need("name"), source: try need("source"),
+            name: try need("name"), source: kv.first("source"),
             disks: try kv.all("disk").map { try DiskSpec.parse($0) })
+        spec.importDisk = kv.first("import") == "yes"
+        spec.nics = try kv.all("nic").compactMap { try NICSpec.parse($0) }
         spec.memoryMiB = Int(try need("memory-mib")) ?? spec.memoryMiB
         spec.vcpus = Int(try need("vcpus")) ?? spec.vcpus
         spec.vnc = try need("vnc") == "yes"

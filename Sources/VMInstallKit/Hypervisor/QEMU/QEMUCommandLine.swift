@@ -36,9 +36,23 @@ enum QEMUCommandLine {
         return args
     }
 
+    static func nics(_ vm: VMConfig) -> [String] {
+        var args: [String] = []
+        for (index, nic) in vm.nics.enumerated() {
+            var netdev: String
+            switch nic.mode {
+            case .user: netdev = "user,id=net\(index)" + nic.hostForwards.map { ",hostfwd=\($0)" }.joined()
+            case .bridge(let br): netdev = "bridge,id=net\(index),br=\(br)"
+            case .tap(let tap): netdev = "tap,id=net\(index),ifname=\(tap),script=no,downscript=no"
+            }
+            args += ["-netdev", netdev, "-device", "\(nic.model),netdev=net\(index),mac=\(nic.mac ?? "")"]
+        }
+        return args
+    }
+
     static func install(_ vm: VMConfig, medium: String, files: VMPaths) -> [String] {
         common(vm, qmpSocket: files.installQMPSocket, pidFile: files.installPIDFile, serialLog: files.serialLog)
-            + disks(vm, firstBootIndex: 2)
+            + disks(vm, firstBootIndex: 2) + nics(vm)
             + [
                 "-drive", "if=none,id=cdrom0,media=cdrom,readonly=on,format=raw,file=\(quote(medium))",
                 "-device", "ide-cd,drive=cdrom0,bootindex=1",
@@ -49,7 +63,7 @@ enum QEMUCommandLine {
 
     static func runtime(_ vm: VMConfig, files: VMPaths) -> [String] {
         common(vm, qmpSocket: files.qmpSocket, pidFile: files.pidFile, serialLog: files.serialLog)
-            + disks(vm, firstBootIndex: 1)
+            + disks(vm, firstBootIndex: 1) + nics(vm)
     }
 
     /// QEMU's own quoting inside option lists: a comma is written twice.

@@ -1,0 +1,80 @@
+import Glibc
+import Testing
+import VMInstallKit
+
+/// What the VM is made of: imported disks and network cards.
+@Suite(.serialized) struct VMDefinitionTests {
+    @Test func importBootsAnInstalledDiskWithoutAnInstallPhase() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            // An "installed" raw disk: the runtime boot sector at LBA 0.
+            let disk = "\(fx.root)/installed.raw"
+            let sector = try FileIO.read(guest.iso.replacingSuffix("install.iso", with: "runtime.bin"))
+            let fd = open(disk, O_CREAT | O_WRONLY, 0o600)
+            #expect(write(fd, sector, sector.count) == 512 && ftruncate(fd, 1 << 20) == 0)
+            close(fd)
+
+            let result = try await fx.vmInstall(["--name", "imported", "--import", "--disk", "\(disk),format=raw",
+                                                 "--memory", "64", "--accel", "tcg", "--settle", "0.5"])
+            #expect(result.code == 0, "\(result.stderr)")
+            #expect(!result.stderr.contains("state 2 (INSTALL)"))
+            #expect(result.stderr.contains("state 4 (RUNTIME_CONF)"))
+            #expect(fileContains(fx.vmFiles("imported").serialLog, Guest.runtimeMark))
+            #expect(!fileContains(fx.vmFiles("imported").serialLog, "INSTALLER"))
+            #expect(try await fx.jobs(["--delete", "1"]).code == 0)
+            #expect(FileIO.exists(disk), "an imported disk existed before the job and stays")
+
+            let both = try await fx.vmInstall(["--name", "x", "--import", "--source", guest.iso, "--disk", disk])
+            #expect(both.code == 2)
+            let missing = try await fx.vmInstall(["--name", "y", "--import", "--disk", "\(fx.root)/none.raw,size=1M"])
+            #expect(missing.code == JobExitCode.settings.rawValue)
+            #expect(missing.stderr.contains("--import boots the first disk"))
+        }
+    }
+
+    @Test func nicsGetStableMACsAndHostForwards() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let port = 20000 + UInt16(getpid() % 20000)
+            let result = try await fx.vmInstall(fx.vmArguments(name: "net", guest: guest) + [
+                "--nic", "user,hostfwd=tcp:127.0.0.1:\(port)-:22", "--nic", "user,model=e1000,mac=52:54:00:AA:BB:CC"])
+            #expect(result.code == 0, "\(result.stderr)")
+            let config = try FileIO.readString(fx.vmFiles("net").config)
+            let macs = config.split(separator: "\n").filter { $0.hasPrefix("nic=") }
+            #expect(macs.count == 2)
+            #expect(macs[0].contains("mac=52:54:00:") && macs[0].contains("hostfwd=tcp:127.0.0.1:\(port)-:22"))
+            #expect(macs[1] == "nic=user,model=e1000,mac=52:54:00:aa:bb:cc")
+            let pid = try #require(Int32(try FileIO.readString(fx.vmFiles("net").pidFile).trimmed))
+            let cmdline = String(decoding: try FileIO.read("/proc/\(pid)/cmdline").map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            let generated = String(macs[0].split(separator: ",").first { $0.hasPrefix("mac=") }!.dropFirst(4))
+            #expect(cmdline.contains("virtio-net-pci,netdev=net0,mac=\(generated)"))
+            // QEMU's user-mode network listens on the forwarded host port.
+            #expect(tcpConnects(port: port))
+
+            let none = try await fx.vmInstall(fx.vmArguments(name: "offline", guest: guest) + ["--nic", "none"])
+            #expect(none.code == 0)
+            #expect(!fileContains(fx.vmFiles("offline").config, "nic="))
+            for bad in ["wifi", "user,mac=01:00:00:00:00:01", "user,model=ne2k", "bridge=a/b", "tap=t0,hostfwd=tcp::1-:2", "user,hostfwd=tcp::x-:22"] {
+                #expect(try await fx.vmInstall(fx.vmArguments(name: "bad", guest: guest) + ["--nic", bad]).code == 2, "\(bad)")
+            }
+        }
+    }
+}
+
+func tcpConnects(port: UInt16) -> Bool {
+    let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(s) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = port.bigEndian
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    } == 0
+}
+
+extension String {
+    func replacingSuffix(_ suffix: String, with replacement: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) + replacement : self
+    }
+}
