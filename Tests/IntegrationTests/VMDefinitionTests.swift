@@ -32,6 +32,26 @@ import VMInstallKit
         }
     }
 
+    @Test func hostChecksRefuseBeforeAnythingIsCreated() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let memory = try await fx.vmInstall(fx.vmArguments(name: "huge", guest: guest) + ["--memory", "1048576"])
+            #expect(memory.code == JobExitCode.host.rawValue)
+            #expect(memory.stderr.contains("not enough free memory"))
+            let space = try await fx.vmInstall(fx.vmArguments(name: "vast", guest: guest, disk: "\(fx.root)/vast.raw,size=100T,format=raw"))
+            #expect(space.code == JobExitCode.host.rawValue)
+            #expect(space.stderr.contains("not enough free space"))
+            #expect(!FileIO.exists("\(fx.root)/vast.raw"))
+
+            let first = try await fx.vmInstall(fx.vmArguments(name: "owner", guest: guest))
+            #expect(first.code == 0)
+            let shared = try await fx.vmInstall(fx.vmArguments(name: "borrower", guest: guest, disk: "\(fx.root)/owner.qcow2"))
+            #expect(shared.code == JobExitCode.settings.rawValue)
+            #expect(shared.stderr.contains("in use by the running VM owner"), "\(shared.stderr)")
+            #expect(!FileIO.exists(fx.vmFiles("borrower").directory))
+        }
+    }
+
     @Test func nicsGetStableMACsAndHostForwards() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.quick.guest()

@@ -59,6 +59,8 @@ struct SettingsPhase {
             }
         }
 
+        let newRaw = Dictionary(newDisks.filter { $0.format == .raw }.map { ($0.path, $0.size) }, uniquingKeysWith: { a, _ in a })
+        try HostChecks(store: store).check(memoryMiB: spec.memoryMiB, newRawBytes: newRaw, disks: disks.map(\.path))
         let files = try reserveName(spec.name)
         let uuid = UUIDGenerator.random()
         let nics = spec.nics.enumerated().map { index, nic in

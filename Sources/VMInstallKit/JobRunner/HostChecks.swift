@@ -1,0 +1,48 @@
+import Glibc
+
+/// SETTINGS' look at the host before anything is created: memory for the VM, room for its
+/// new raw disks, and disks that a running VM of this state directory already uses.
+struct HostChecks {
+    let store: JobStore
+
+    func check(memoryMiB: Int, newRawBytes: [String: UInt64], disks: [String]) throws(VMInstallError) {
+        if let available = Self.availableMemoryMiB(), UInt64(memoryMiB) > available {
+            throw VMInstallError(.host, "not enough free memory: the VM asks for \(memoryMiB) MiB, the host has \(available) MiB available; use a smaller --memory")
+        }
+        for (path, bytes) in newRawBytes {
+            let dir = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+            var fs = statvfs()
+            if statvfs(dir.isEmpty ? "/" : dir, &fs) == 0 {
+                let free = UInt64(fs.f_bavail) * UInt64(fs.f_frsize)
+                if bytes > free {
+                    throw VMInstallError(.host, "not enough free space for raw disk \(path): it needs \(bytes >> 20) MiB, \(dir) has \(free >> 20) MiB free; use a smaller size= or format=qcow2")
+                }
+            }
+        }
+        for (vm, path) in disksOfRunningVMs() where disks.contains(path) {
+            throw VMInstallError(.settings, "disk \(path) is in use by the running VM \(vm); give this VM another disk")
+        }
+    }
+
+    static func availableMemoryMiB() -> UInt64? {
+        guard let text = try? FileIO.readString("/proc/meminfo"),
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+            let kib = UInt64(line.split(separator: " ").dropFirst().first ?? "")
+        else { return nil }
+        return kib / 1024
+    }
+
+    /// (VM name, disk path) for every VM of this state directory whose QEMU runs.
+    private func disksOfRunningVMs() -> [(String, String)] {
+        let driver = QEMUDriver()
+        var result: [(String, String)] = []
+        for name in (try? FileIO.listDirectory(store.vmsDirectory)) ?? [] {
+            let files = store.vmPaths(name)
+            guard driver.isRunning(files: files),
+                let config = try? VMConfig.decode(try FileIO.readString(files.config))
+            else { continue }
+            result += config.disks.map { (name, $0.path) }
+        }
+        return result
+    }
+}
