@@ -28,8 +28,8 @@ public struct VMInstallCommand: ParsableCommand {
     var source: String?
 
     @Option(name: .customLong("disk"), help: ArgumentHelp(
-        "A disk; repeat for more, the first one boots. A missing PATH is created (size= needed; K, M, G, T or GiB).",
-        valueName: "path[,size=SIZE][,format=raw|qcow2]"))
+        "A disk; repeat for more, the first one boots. A missing PATH is created (size= or backing= needed; K, M, G, T or GiB).",
+        valueName: "path[,size=SIZE][,format=raw|qcow2][,bus=virtio|sata|scsi|ide][,device=disk|cdrom][,readonly][,backing=FILE]"))
     var disks: [String] = []
 
     @Flag(name: .customLong("import"), help: "The first disk already holds an installed system: boot it, with no install phase (no --source).")
@@ -78,6 +78,7 @@ public struct VMInstallCommand: ParsableCommand {
         for text in disks {
             var disk = try DiskSpec.parse(text)
             disk.path = StateDirectory.absolute(disk.path)
+            disk.backing = disk.backing.map(StateDirectory.absolute)
             parsedDisks.append(disk)
         }
         var spec = VMSpec(name: name, source: source.map(StateDirectory.absolute), disks: parsedDisks)

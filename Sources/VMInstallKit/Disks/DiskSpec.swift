@@ -4,19 +4,35 @@ public enum DiskFormat: String, Sendable, CaseIterable {
     case qcow2
 }
 
-/// One `--disk PATH[,size=SIZE][,format=raw|qcow2]` as given on the command line.
-/// A comma inside PATH is written twice, as in QEMU's own option syntax.
+/// How a disk is attached to the VM.
+public enum DiskBus: String, Sendable, CaseIterable {
+    case virtio
+    case sata
+    case scsi
+    case ide
+}
+
+/// One `--disk PATH[,size=SIZE][,format=raw|qcow2][,bus=B][,device=disk|cdrom][,readonly][,backing=FILE]`
+/// as given on the command line. A comma inside PATH is written twice, as in QEMU's own syntax.
 public struct DiskSpec: Sendable, Equatable {
     public var path: String
     /// Bytes; only for a disk that is to be created.
     public var size: UInt64?
     public var format: DiskFormat?
+    /// nil: virtio for disks, ide for CD-ROMs.
+    public var bus: DiskBus?
+    public var cdrom = false
+    public var readonly = false
+    /// A new qcow2 disk on top of this image.
+    public var backing: String?
 
     public init(path: String, size: UInt64? = nil, format: DiskFormat? = nil) {
         self.path = path
         self.size = size
         self.format = format
     }
+
+    static let keys = "size, format, bus, device, readonly and backing"
 
     public static func parse(_ text: String) throws(VMInstallError) -> DiskSpec {
         let fields = splitOptionList(text)
@@ -30,9 +46,31 @@ public struct DiskSpec: Sendable, Equatable {
         for field in fields.dropFirst() {
             let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else {
-                throw VMInstallError(.usage, "--disk '\(text)': '\(field)' is not key=value; known keys are size and format")
+                if field == "readonly" {
+                    spec.readonly = true
+                    continue
+                }
+                throw VMInstallError(.usage, "--disk '\(text)': '\(field)' is not key=value; known keys are \(keys)")
             }
             switch parts[0] {
+            case "bus":
+                guard let bus = DiskBus(rawValue: parts[1]) else {
+                    throw VMInstallError(.usage, "--disk '\(text)': bus '\(parts[1])' is not virtio, sata, scsi or ide")
+                }
+                spec.bus = bus
+            case "device":
+                guard ["disk", "cdrom"].contains(parts[1]) else {
+                    throw VMInstallError(.usage, "--disk '\(text)': device '\(parts[1])' is not disk or cdrom")
+                }
+                spec.cdrom = parts[1] == "cdrom"
+            case "readonly":
+                guard ["on", "yes", "off", "no"].contains(parts[1]) else {
+                    throw VMInstallError(.usage, "--disk '\(text)': readonly takes on or off")
+                }
+                spec.readonly = ["on", "yes"].contains(parts[1])
+            case "backing":
+                guard !parts[1].isEmpty else { throw VMInstallError(.usage, "--disk '\(text)': backing= needs a file") }
+                spec.backing = parts[1]
             case "size":
                 guard let bytes = parseSize(parts[1]) else {
                     throw VMInstallError(.usage, "--disk '\(text)': size '\(parts[1])' is not a size such as 8G, 512M or 20 (GiB)")
@@ -44,11 +82,26 @@ public struct DiskSpec: Sendable, Equatable {
                 }
                 spec.format = format
             default:
-                throw VMInstallError(.usage, "--disk '\(text)': unknown key '\(parts[0])'; known keys are size and format")
+                throw VMInstallError(.usage, "--disk '\(text)': unknown key '\(parts[0])'; known keys are \(keys)")
             }
+        }
+        if spec.cdrom {
+            guard spec.size == nil, spec.backing == nil else {
+                throw VMInstallError(.usage, "--disk '\(text)': a CD-ROM (device=cdrom) takes an existing image, without size= or backing=")
+            }
+            guard spec.bus != .virtio else {
+                throw VMInstallError(.usage, "--disk '\(text)': a CD-ROM cannot sit on bus=virtio; use ide, sata or scsi")
+            }
+            spec.readonly = true
+        }
+        if spec.backing != nil, spec.format == .raw {
+            throw VMInstallError(.usage, "--disk '\(text)': backing= makes a qcow2 overlay; drop format=raw")
         }
         return spec
     }
+
+    /// The bus it ends up on.
+    public var effectiveBus: DiskBus { bus ?? (cdrom ? .ide : .virtio) }
 
     /// Back to the command-line form, with commas in the path doubled.
     public var rendered: String {
@@ -56,6 +109,9 @@ public struct DiskSpec: Sendable, Equatable {
         // In KiB: a bare number would read back as GiB.
         if let size { out += ",size=\(size / 1024)K" }
         if let format { out += ",format=\(format.rawValue)" }
+        if let bus { out += ",bus=\(bus.rawValue)" }
+        if cdrom { out += ",device=cdrom" } else if readonly { out += ",readonly=on" }
+        if let backing { out += ",backing=\(backing.replacingOccurrences(",", with: ",,"))" }
         return out
     }
 

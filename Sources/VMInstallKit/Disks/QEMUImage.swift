@@ -30,7 +30,7 @@ public enum QEMUImage {
     /// handed to `record` before qemu-img writes to it, so a crash cannot leave an
     /// unrecorded disk behind.
     static func create(
-        _ path: String, format: DiskFormat, size: UInt64,
+        _ path: String, format: DiskFormat, size: UInt64?, backing: (path: String, format: DiskFormat)? = nil,
         record: (FileIdentity) throws(VMInstallError) -> Void
     ) async throws(VMInstallError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
@@ -44,7 +44,11 @@ public enum QEMUImage {
         try record(identity)
         let result: CommandResult
         do {
-            result = try await CommandResult.run(binary, ["create", "-q", "-f", format.rawValue, path, String(size)])
+            var arguments = ["create", "-q", "-f", format.rawValue]
+            if let backing { arguments += ["-b", backing.path, "-F", backing.format.rawValue] }
+            arguments.append(path)
+            if let size { arguments.append(String(size)) }
+            result = try await CommandResult.run(binary, arguments)
         } catch {
             throw VMInstallError(.host, "cannot run \(binary): \(error)")
         }

@@ -4,10 +4,11 @@ struct DiskPreparation {
     let id: JobID
     let log: JobLog
 
-    func createDisks(_ disks: [(path: String, format: DiskFormat, size: UInt64)]) async throws(VMInstallError) {
+    func createDisks(_ disks: [NewDisk]) async throws(VMInstallError) {
         for disk in disks {
-            log.write("creating disk \(disk.path) (\(disk.format.rawValue), \(disk.size) bytes)")
-            try await QEMUImage.create(disk.path, format: disk.format, size: disk.size) { identity throws(VMInstallError) in
+            let what = disk.backing.map { "on top of \($0.path)" } ?? "\(disk.size ?? 0) bytes"
+            log.write("creating disk \(disk.path) (\(disk.format.rawValue), \(what))")
+            try await QEMUImage.create(disk.path, format: disk.format, size: disk.size, backing: disk.backing) { identity throws(VMInstallError) in
                 try store.update(id) { $0.createdDisks.append(CreatedDisk(path: disk.path, identity: identity)) }
             }
         }

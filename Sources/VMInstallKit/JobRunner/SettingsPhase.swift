@@ -12,7 +12,7 @@ struct SettingsPhase {
         let config: VMConfig
         let files: VMPaths
         /// Disks to create in PREP_INSTALL.
-        let newDisks: [(path: String, format: DiskFormat, size: UInt64)]
+        let newDisks: [NewDisk]
     }
 
     func run(_ spec: VMSpec) async throws(VMInstallError) -> Result {
@@ -22,44 +22,57 @@ struct SettingsPhase {
                 throw VMInstallError(.settings, "the install source \(source) is missing or unreadable; give an ISO image with --source")
             }
         }
-        if spec.importDisk, let first = spec.disks.first, !FileIO.exists(first.path) {
-            throw VMInstallError(.settings, "--import boots the first disk, but \(first.path) does not exist")
+        if spec.importDisk, let first = spec.disks.first, !FileIO.exists(first.path), first.backing == nil {
+            throw VMInstallError(.settings, "--import boots the first disk, but \(first.path) does not exist (give backing= to boot an overlay of an installed image)")
         }
         let host = try driver.prepare(spec)
 
         var disks: [VMConfig.Disk] = []
-        var newDisks: [(path: String, format: DiskFormat, size: UInt64)] = []
+        var newDisks: [NewDisk] = []
         var seen = Set<String>()
         for disk in spec.disks {
             guard seen.insert(disk.path).inserted else {
                 throw VMInstallError(.settings, "disk \(disk.path) is given twice")
             }
+            var format: DiskFormat
             if FileIO.exists(disk.path) {
-                guard disk.size == nil else {
-                    throw VMInstallError(.settings, "disk \(disk.path) exists, so size= cannot apply; drop size= or choose a new path")
+                guard disk.size == nil, disk.backing == nil else {
+                    throw VMInstallError(.settings, "disk \(disk.path) exists, so size= and backing= cannot apply; drop them or choose a new path")
                 }
-                let format: DiskFormat
                 if let given = disk.format {
                     format = given
                 } else {
                     format = try await QEMUImage.probeFormat(disk.path)
                 }
-                disks.append(.init(path: disk.path, format: format))
             } else {
-                guard let size = disk.size else {
+                guard !disk.cdrom else {
+                    throw VMInstallError(.settings, "CD-ROM image \(disk.path) does not exist")
+                }
+                var backing: (path: String, format: DiskFormat)?
+                if let base = disk.backing {
+                    guard FileIO.exists(base) else {
+                        throw VMInstallError(.settings, "disk \(disk.path): its backing file \(base) does not exist")
+                    }
+                    backing = (base, try await QEMUImage.probeFormat(base))
+                }
+                guard disk.size != nil || backing != nil else {
                     throw VMInstallError(.settings, "disk \(disk.path) does not exist; give size= to create it")
                 }
                 let parent = String(disk.path[..<(disk.path.lastIndex(of: "/") ?? disk.path.startIndex)])
                 guard FileIO.isDirectory(parent.isEmpty ? "/" : parent) else {
                     throw VMInstallError(.settings, "disk \(disk.path): the directory \(parent) does not exist")
                 }
-                let format = disk.format ?? .qcow2
-                disks.append(.init(path: disk.path, format: format))
-                newDisks.append((disk.path, format, size))
+                format = disk.format ?? .qcow2
+                newDisks.append(NewDisk(path: disk.path, format: format, size: disk.size, backing: backing))
             }
+            disks.append(VMConfig.Disk(path: disk.path, format: format, bus: disk.effectiveBus, cdrom: disk.cdrom, readonly: disk.readonly))
+        }
+        if let first = disks.first, first.cdrom || first.readonly {
+            throw VMInstallError(.settings, "the first disk is the boot disk and must be writable, not a CD-ROM or readonly")
         }
 
-        let newRaw = Dictionary(newDisks.filter { $0.format == .raw }.map { ($0.path, $0.size) }, uniquingKeysWith: { a, _ in a })
+        let newRaw = Dictionary(
+            newDisks.filter { $0.format == .raw }.map { ($0.path, $0.size ?? 0) }, uniquingKeysWith: { a, _ in a })
         try HostChecks(store: store).check(memoryMiB: spec.memoryMiB, newRawBytes: newRaw, disks: disks.map(\.path))
         let files = try reserveName(spec.name)
         let uuid = UUIDGenerator.random()
@@ -93,4 +106,12 @@ struct SettingsPhase {
         }
         return files
     }
+}
+
+/// A disk PREP_INSTALL creates: with a size, or as a qcow2 overlay of a backing image.
+struct NewDisk {
+    let path: String
+    let format: DiskFormat
+    let size: UInt64?
+    let backing: (path: String, format: DiskFormat)?
 }

@@ -4,6 +4,37 @@ public struct VMConfig: Sendable, Equatable {
     public struct Disk: Sendable, Equatable {
         public var path: String
         public var format: DiskFormat
+        public var bus: DiskBus = .virtio
+        public var cdrom = false
+        public var readonly = false
+
+        /// `bus=..,device=..,format=..,readonly=..,path=PATH`: the path last, taken as it is.
+        var encoded: String {
+            "bus=\(bus.rawValue),device=\(cdrom ? "cdrom" : "disk"),format=\(format.rawValue),readonly=\(readonly ? "yes" : "no"),path=\(path)"
+        }
+
+        init(path: String, format: DiskFormat, bus: DiskBus = .virtio, cdrom: Bool = false, readonly: Bool = false) {
+            self.path = path
+            self.format = format
+            self.bus = bus
+            self.cdrom = cdrom
+            self.readonly = readonly
+        }
+
+        init?(encoded: String) {
+            var rest = Substring(encoded)
+            var fields: [Substring: Substring] = [:]
+            while !rest.hasPrefix("path=") {
+                guard let comma = rest.firstIndex(of: ","), let eq = rest[..<comma].firstIndex(of: "=") else { return nil }
+                fields[rest[..<eq]] = rest[rest.index(after: eq)..<comma]
+                rest = rest[rest.index(after: comma)...]
+            }
+            guard let format = fields["format"].flatMap({ DiskFormat(rawValue: String($0)) }),
+                let bus = DiskBus(rawValue: String(fields["bus"] ?? "virtio"))
+            else { return nil }
+            self.init(path: String(rest.dropFirst(5)), format: format, bus: bus,
+                      cdrom: fields["device"] == "cdrom", readonly: fields["readonly"] == "yes")
+        }
     }
 
     public var name: String
@@ -26,7 +57,7 @@ public struct VMConfig: Sendable, Equatable {
         kv.append("vcpus", String(vcpus))
         kv.append("accel", accel)
         kv.append("vnc", vnc ? "yes" : "no")
-        for disk in disks { kv.append("disk", "format=\(disk.format.rawValue),path=\(disk.path)") }
+        for disk in disks { kv.append("disk", disk.encoded) }
         for nic in nics { kv.append("nic", nic.rendered) }
         return kv.render(header: "Configuration of VM \(name), written by vm-install.\nThe first disk is the boot disk.")
     }
@@ -44,11 +75,10 @@ public struct VMConfig: Sendable, Equatable {
         }
         var disks: [Disk] = []
         for entry in kv.all("disk") {
-            guard entry.hasPrefix("format="), let comma = entry.firstIndex(of: ","),
-                let format = DiskFormat(rawValue: String(entry[entry.index(entry.startIndex, offsetBy: 7)..<comma])),
-                entry[comma...].hasPrefix(",path=")
-            else { throw VMInstallError(.runtimeFailed, "the VM configuration has a bad disk line: \(entry)") }
-            disks.append(Disk(path: String(entry[entry.index(comma, offsetBy: 6)...]), format: format))
+            guard let disk = Disk(encoded: entry) else {
+                throw VMInstallError(.runtimeFailed, "the VM configuration has a bad disk line: \(entry)")
+            }
+            disks.append(disk)
         }
         guard let memory = Int(try need("memory-mib")), let vcpus = Int(try need("vcpus")), !disks.isEmpty else {
             throw VMInstallError(.runtimeFailed, "the VM configuration has bad memory, vcpus or no disk")

@@ -27,11 +27,25 @@ enum QEMUCommandLine {
 
     static func disks(_ vm: VMConfig, firstBootIndex: Int) -> [String] {
         var args: [String] = []
+        var sataPorts = 0
+        if vm.disks.contains(where: { $0.bus == .sata }) { args += ["-device", "ahci,id=sata0"] }
+        if vm.disks.contains(where: { $0.bus == .scsi }) { args += ["-device", "virtio-scsi-pci,id=scsi0"] }
         for (index, disk) in vm.disks.enumerated() {
-            args += ["-drive", "if=none,id=disk\(index),file=\(quote(disk.path)),format=\(disk.format.rawValue)"]
-            var device = "virtio-blk-pci,drive=disk\(index)"
+            var drive = "if=none,id=disk\(index),file=\(quote(disk.path)),format=\(disk.format.rawValue)"
+            if disk.cdrom { drive += ",media=cdrom" }
+            if disk.readonly { drive += ",readonly=on" }
+            var device: String
+            switch disk.bus {
+            case .virtio: device = "virtio-blk-pci"
+            case .ide: device = disk.cdrom ? "ide-cd" : "ide-hd"
+            case .sata:
+                device = (disk.cdrom ? "ide-cd" : "ide-hd") + ",bus=sata0.\(sataPorts)"
+                sataPorts += 1
+            case .scsi: device = (disk.cdrom ? "scsi-cd" : "scsi-hd") + ",bus=scsi0.0"
+            }
+            device += ",drive=disk\(index)"
             if index == 0 { device += ",bootindex=\(firstBootIndex)" }
-            args += ["-device", device]
+            args += ["-drive", drive, "-device", device]
         }
         return args
     }
