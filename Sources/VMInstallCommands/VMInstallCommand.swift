@@ -109,7 +109,11 @@ public struct VMInstallCommand: ParsableCommand {
     func execute(cancel: CancelSignal) async throws -> Int32 {
         let store = JobStore(root: StateDirectory.resolve(option: stateDir))
         if let runJob {
-            guard let id = JobID(parsing: runJob) else { throw VMInstallError(.usage, "--run-job needs a job id") }
+            // Only vm-install --background may start a runner: it hands over the job's runner
+            // lock on descriptor 3.
+            guard let id = JobID(parsing: runJob), RunnerLauncher.holdsRunnerLock(store.paths(id).runnerLock) else {
+                throw VMInstallError(.usage, "--run-job is vm-install's own way to start a job runner; use vm-install --background")
+            }
             let lock = FileLock.adopt(RunnerLauncher.lockDescriptor)
             defer { lock.release() }
             let log = JobLog(path: store.paths(id).log, echoToStderr: false)

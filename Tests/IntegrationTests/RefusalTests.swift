@@ -68,7 +68,7 @@ import VMInstallKit
         ["--name", "a/b", "--source", "/x.iso", "--disk", "/tmp/d,size=1G"],
         ["--name", "ok", "--source", "/x.iso"],
         ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,size=abc"],
-        ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,bus=ide"],
+        ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,bus=floppy"],
         ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,size=1G", "--memory", "0"],
         ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,size=1G", "--accel", "xen"],
         ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,size=1G", "--settle", "-1"],
@@ -91,7 +91,7 @@ import VMInstallKit
             let cases: [(name: String, arguments: [String], reason: String)] = [
                 ("nosource", ["--source", "\(fx.root)/missing.iso"], "missing or unreadable"),
                 ("nosize", ["--disk", "\(fx.root)/new.qcow2"], "give size="),
-                ("sized", ["--disk", "\(existing),size=1G"], "size= cannot apply"),
+                ("sized", ["--disk", "\(existing),size=1G"], "cannot apply"),
                 ("twice", ["--disk", "\(fx.root)/t.qcow2,size=1M", "--disk", "\(fx.root)/t.qcow2,size=1M"], "given twice"),
             ]
             for c in cases {

@@ -36,7 +36,7 @@ import Testing
         #expect(try DiskSpec.parse(d.rendered) == d)
         #expect(try DiskSpec.parse("/d,size=20").size == 20 << 30)
         #expect(try DiskSpec.parse("/d,size=512m").size == 512 << 20)
-        for bad in ["", ",size=1G", "/d,size=", "/d,size=0", "/d,size=-1G", "/d,size=1X", "/d,format=vmdk", "/d,bus=ide", "/d,size"] {
+        for bad in ["", ",size=1G", "/d,size=", "/d,size=0", "/d,size=-1G", "/d,size=1X", "/d,format=vmdk", "/d,bus=floppy", "/d,size"] {
             #expect(throws: VMInstallError.self, "\(bad)") { try DiskSpec.parse(bad) }
         }
     }

@@ -40,6 +40,14 @@ public enum RunnerLauncher {
         return pid
     }
 
+    /// True when descriptor 3 is the given runner lock file, as `launch` hands it over.
+    public static func holdsRunnerLock(_ path: String) -> Bool {
+        var fdStat = stat()
+        var pathStat = stat()
+        return fstat(lockDescriptor, &fdStat) == 0 && stat(path, &pathStat) == 0
+            && fdStat.st_dev == pathStat.st_dev && fdStat.st_ino == pathStat.st_ino
+    }
+
     /// This executable's own path, so the runner is the same build as its caller.
     public static func currentExecutable() -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
