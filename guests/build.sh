@@ -54,6 +54,7 @@ case $out_dir in
 esac
 
 nasm -f bin -o "$out_dir/runtime.bin" "$src_dir/runtime.asm"
+nasm -f bin -o "$out_dir/kernel.bin" "$src_dir/kernel.asm"
 
 installer_defs=(-DINSTALL_DELAY_TICKS="$delay_ticks")
 if (( never_finish )); then

@@ -32,6 +32,15 @@ public struct VMInstallCommand: ParsableCommand {
         valueName: "path[,size=SIZE][,format=raw|qcow2][,bus=virtio|sata|scsi|ide][,device=disk|cdrom][,readonly][,backing=FILE]"))
     var disks: [String] = []
 
+    @Option(help: ArgumentHelp("Boot this kernel for the install (with or without --source).", valueName: "file"))
+    var kernel: String?
+
+    @Option(help: ArgumentHelp("The initrd for --kernel.", valueName: "file"))
+    var initrd: String?
+
+    @Option(help: ArgumentHelp("The kernel command line for --kernel.", valueName: "arguments"))
+    var extraArgs: String?
+
     @Flag(name: .customLong("import"), help: "The first disk already holds an installed system: boot it, with no install phase (no --source).")
     var importDisk = false
 
@@ -83,6 +92,9 @@ public struct VMInstallCommand: ParsableCommand {
         }
         var spec = VMSpec(name: name, source: source.map(StateDirectory.absolute), disks: parsedDisks)
         spec.importDisk = importDisk
+        spec.kernel = kernel.map(StateDirectory.absolute)
+        spec.initrd = initrd.map(StateDirectory.absolute)
+        spec.kernelArguments = extraArgs
         if !nics.isEmpty {
             spec.nics = try nics.compactMap { try NICSpec.parse($0) }
             if nics.contains("none") && nics.count > 1 {

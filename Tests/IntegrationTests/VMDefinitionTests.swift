@@ -32,6 +32,30 @@ import VMInstallKit
         }
     }
 
+    /// --kernel/--initrd/--extra-args: a tiny multiboot kernel prints what it was given.
+    @Test func anExplicitKernelBootsWithItsInitrdAndArguments() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let kernel = guest.iso.replacingSuffix("install.iso", with: "kernel.bin")
+            let initrd = "\(fx.root)/initrd.img"
+            try FileIO.writeAtomically(initrd, "not really an initrd\n")
+            let result = try await fx.vmInstall([
+                "--name", "kernel", "--kernel", kernel, "--initrd", initrd, "--extra-args=console=ttyS0 vmi.test=42",
+                "--disk", "\(fx.root)/kernel.qcow2,size=16M", "--memory", "64", "--accel", "tcg", "--settle", "0.3",
+            ])
+            #expect(result.code == 0, "\(result.stderr)")
+            let serial = try FileIO.readString(fx.vmFiles("kernel").serialLog)
+            #expect(serial.contains("VM-INSTALL KERNEL \(kernel) console=ttyS0 vmi.test=42"), "\(serial)")
+            #expect(serial.contains("VM-INSTALL MODULES 1"))
+            #expect(result.stderr.contains("state 3 (POST_INSTALL)"))
+
+            #expect(try await fx.vmInstall(["--name", "k2", "--initrd", initrd, "--source", guest.iso, "--disk", "/tmp/x,size=1M"]).code == 2)
+            let missing = try await fx.vmInstall(["--name", "k3", "--kernel", "\(fx.root)/nope", "--disk", "\(fx.root)/k3.qcow2,size=1M"])
+            #expect(missing.code == JobExitCode.settings.rawValue)
+            #expect(missing.stderr.contains("--kernel \(fx.root)/nope is missing"))
+        }
+    }
+
     @Test func hostChecksRefuseBeforeAnythingIsCreated() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.quick.guest()

@@ -7,7 +7,7 @@ public protocol HypervisorDriver: Sendable {
 
     /// Boots the install medium with the VM's disks attached. A guest reboot ends the
     /// install VM instead of restarting the installer.
-    func startInstall(_ vm: VMConfig, medium: String, files: VMPaths) async throws(VMInstallError) -> any VMSession
+    func startInstall(_ vm: VMConfig, medium: InstallMedium, files: VMPaths) async throws(VMInstallError) -> any VMSession
 
     /// Boots the installed VM from its first disk, detached so that it outlives the caller.
     func startRuntime(_ vm: VMConfig, files: VMPaths) async throws(VMInstallError) -> any VMSession

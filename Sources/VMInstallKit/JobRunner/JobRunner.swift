@@ -44,10 +44,10 @@ public final class JobRunner {
         log.write("preparing the install: creating disks")
         try await DiskPreparation(store: store, id: id, log: log).createDisks(settings.newDisks)
 
-        if let source = spec.source {
+        if let medium = spec.installMedium {
             try advance(to: .install)
-            log.write("installing from \(source) (serial console: \(settings.files.serialLog))")
-            try await install(settings.config, medium: source, files: settings.files, timeout: spec.installTimeoutSeconds)
+            log.write("installing from \(medium.description) (serial console: \(settings.files.serialLog))")
+            try await install(settings.config, medium: medium, files: settings.files, timeout: spec.installTimeoutSeconds)
             try advance(to: .postInstall)
             log.write("install finished; the install medium is detached")
         } else {
@@ -78,7 +78,7 @@ public final class JobRunner {
         log.write("state \(state.rawValue) (\(state.name))")
     }
 
-    private func install(_ vm: VMConfig, medium: String, files: VMPaths, timeout: Double) async throws(VMInstallError) {
+    private func install(_ vm: VMConfig, medium: InstallMedium, files: VMPaths, timeout: Double) async throws(VMInstallError) {
         let session = try await driver.startInstall(vm, medium: medium, files: files)
         try noteVNC(session)
         switch session.waitForEnd(cancel: cancel, deadline: .after(seconds: timeout)) {

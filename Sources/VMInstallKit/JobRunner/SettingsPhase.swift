@@ -17,6 +17,12 @@ struct SettingsPhase {
 
     func run(_ spec: VMSpec) async throws(VMInstallError) -> Result {
         try spec.validateSyntax()
+        for (option, path) in [("--kernel", spec.kernel), ("--initrd", spec.initrd)] {
+            guard let path else { continue }
+            guard access(path, R_OK) == 0, !FileIO.isDirectory(path) else {
+                throw VMInstallError(.settings, "\(option) \(path) is missing or unreadable")
+            }
+        }
         if let source = spec.source {
             guard access(source, R_OK) == 0, !FileIO.isDirectory(source) else {
                 throw VMInstallError(.settings, "the install source \(source) is missing or unreadable; give an ISO image with --source")

@@ -14,6 +14,16 @@ public struct VMSpec: Sendable, Equatable {
     public var disks: [DiskSpec]
     /// The first disk already holds an installed system: no install phase.
     public var importDisk = false
+    /// A kernel to boot for the install, with its initrd and command line.
+    public var kernel: String?
+    public var initrd: String?
+    public var kernelArguments: String?
+
+    /// What the install phase boots; nil with --import.
+    public var installMedium: InstallMedium? {
+        guard source != nil || kernel != nil else { return nil }
+        return InstallMedium(iso: source, kernel: kernel, initrd: initrd, kernelArguments: kernelArguments)
+    }
     /// Network cards; by default one on QEMU's user-mode network.
     public var nics: [NICSpec] = [NICSpec(mode: .user)]
     public var memoryMiB: Int = 1024
@@ -35,11 +45,24 @@ public struct VMSpec: Sendable, Equatable {
     /// Checks what can be checked without touching the host: the command line's own sense.
     public func validateSyntax() throws(VMInstallError) {
         try VMName.validate(name)
+        if kernel == nil, initrd != nil || kernelArguments != nil {
+            throw VMInstallError(.usage, "--initrd and --extra-args go with --kernel")
+        }
+        for path in [kernel, initrd].compactMap({ $0 }) where path.isEmpty || path.contains("\0") || path.contains("\n") {
+            throw VMInstallError(.usage, "--kernel and --initrd take file paths")
+        }
+        if let arguments = kernelArguments, arguments.contains("\n") || arguments.contains("\0") {
+            throw VMInstallError(.usage, "--extra-args must be one line")
+        }
         switch (source, importDisk) {
+        case (nil, false) where kernel == nil:
+            throw VMInstallError(.usage, "--source ISO or --kernel is needed, or --import when the first disk is already installed")
         case (nil, false):
-            throw VMInstallError(.usage, "--source ISO is needed, or --import when the first disk is already installed")
+            break
         case (.some, true):
             throw VMInstallError(.usage, "--import boots the first disk as it is; drop --source")
+        case (nil, true) where kernel != nil:
+            throw VMInstallError(.usage, "--import boots the first disk as it is; drop --kernel")
         case (let source?, false):
             guard !source.isEmpty, !source.contains("\0"), !source.contains("\n") else {
                 throw VMInstallError(.usage, "--source: give the path of an ISO image")
@@ -69,6 +92,9 @@ public struct VMSpec: Sendable, Equatable {
         kv.append("name", name)
         kv.append("source", source)
         if importDisk { kv.append("import", "yes") }
+        kv.append("kernel", kernel)
+        kv.append("initrd", initrd)
+        kv.append("extra-args", kernelArguments)
         for disk in disks { kv.append("disk", disk.rendered) }
         kv.append("nics", String(nics.count))
         for nic in nics { kv.append("nic", nic.rendered) }
@@ -91,6 +117,9 @@ public struct VMSpec: Sendable, Equatable {
             name: try need("name"), source: kv.first("source"),
             disks: try kv.all("disk").map { try DiskSpec.parse($0) })
         spec.importDisk = kv.first("import") == "yes"
+        spec.kernel = kv.first("kernel")
+        spec.initrd = kv.first("initrd")
+        spec.kernelArguments = kv.first("extra-args")
         spec.nics = try kv.all("nic").compactMap { try NICSpec.parse($0) }
         spec.memoryMiB = Int(try need("memory-mib")) ?? spec.memoryMiB
         spec.vcpus = Int(try need("vcpus")) ?? spec.vcpus

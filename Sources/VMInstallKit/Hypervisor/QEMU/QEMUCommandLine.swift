@@ -64,15 +64,21 @@ enum QEMUCommandLine {
         return args
     }
 
-    static func install(_ vm: VMConfig, medium: String, files: VMPaths) -> [String] {
-        common(vm, qmpSocket: files.installQMPSocket, pidFile: files.installPIDFile, serialLog: files.serialLog)
+    static func install(_ vm: VMConfig, medium: InstallMedium, files: VMPaths) -> [String] {
+        var args = common(vm, qmpSocket: files.installQMPSocket, pidFile: files.installPIDFile, serialLog: files.serialLog)
             + disks(vm, firstBootIndex: 2) + nics(vm)
-            + [
-                "-drive", "if=none,id=cdrom0,media=cdrom,readonly=on,format=raw,file=\(quote(medium))",
+        if let iso = medium.iso {
+            args += [
+                "-drive", "if=none,id=cdrom0,media=cdrom,readonly=on,format=raw,file=\(quote(iso))",
                 "-device", "ide-cd,drive=cdrom0,bootindex=1",
-                // A guest reboot ends the install VM, so the installer never starts twice.
-                "-no-reboot",
             ]
+        }
+        // Whole values of their own options, not option lists: no quoting applies.
+        if let kernel = medium.kernel { args += ["-kernel", kernel] }
+        if let initrd = medium.initrd { args += ["-initrd", initrd] }
+        if let arguments = medium.kernelArguments { args += ["-append", arguments] }
+        // A guest reboot ends the install VM, so the installer never starts twice.
+        return args + ["-no-reboot"]
     }
 
     static func runtime(_ vm: VMConfig, files: VMPaths) -> [String] {

@@ -36,7 +36,7 @@ public struct QEMUDriver: HypervisorDriver {
         return true
     }
 
-    public func startInstall(_ vm: VMConfig, medium: String, files: VMPaths) async throws(VMInstallError) -> any VMSession {
+    public func startInstall(_ vm: VMConfig, medium: InstallMedium, files: VMPaths) async throws(VMInstallError) -> any VMSession {
         try await start(
             QEMUCommandLine.install(vm, medium: medium, files: files),
             qmpSocket: files.installQMPSocket, pidFile: files.installPIDFile, vnc: vm.vnc)
