@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdio.h>
 #include <unistd.h>
 
 int vmi_identity(const char *path, vmi_file_identity *out) {
@@ -61,6 +62,17 @@ int vmi_spawnattr_detached(void *attr, int new_session) {
     if (rc == 0) rc = posix_spawnattr_setsigdefault(a, &all);
     if (rc == 0) rc = posix_spawnattr_setflags(a, flags);
     return rc;
+}
+
+int vmi_spawn_actions_detached(void *actions) {
+    posix_spawn_file_actions_t *a = actions;
+    int rc = posix_spawn_file_actions_addclosefrom_np(a, 4);
+    if (rc == 0) rc = posix_spawn_file_actions_addchdir_np(a, "/");
+    return rc;
+}
+
+int vmi_rename_noreplace(const char *from, const char *to) {
+    return renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
 }
 
 int vmi_first_byte_locked(int fd) {

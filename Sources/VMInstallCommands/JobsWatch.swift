@@ -76,7 +76,7 @@ enum JobsWatch {
             let job = jobs[id]!
             rows.append([
                 id.description, job.name, "\(job.status.state.rawValue) \(job.status.state.name)",
-                elapsed(max(0, now - job.stateSince)), job.status.vnc ?? "-",
+                elapsed(max(0, now.subtractingReportingOverflow(job.stateSince).partialValue)), job.status.vnc ?? "-",
             ])
         }
         let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }

@@ -123,7 +123,9 @@ public struct VMInstallCommand: ParsableCommand {
         if let runJob {
             // Only vm-install --background may start a runner: it hands over the job's runner
             // lock on descriptor 3.
-            guard let id = JobID(parsing: runJob), RunnerLauncher.holdsRunnerLock(store.paths(id).runnerLock) else {
+            guard let id = JobID(parsing: runJob), RunnerLauncher.holdsRunnerLock(store.paths(id).runnerLock),
+                (try? store.read(id))?.state == .settings
+            else {
                 throw VMInstallError(.usage, "--run-job is vm-install's own way to start a job runner; use vm-install --background")
             }
             let lock = FileLock.adopt(RunnerLauncher.lockDescriptor)
@@ -133,15 +135,16 @@ public struct VMInstallCommand: ParsableCommand {
                 .run().rawValue
         }
         let spec = try spec()
-        let (id, lock) = try store.create(spec)
+        // In the foreground this process is the runner; in the background the runner records itself.
+        let (id, lock) = try store.create(spec, runnerPID: background ? nil : getpid())
         defer { lock.release() }
         if background {
             do {
-                let pid = try RunnerLauncher.launch(
+                // The runner records its own pid; until then a cancel is only recorded.
+                _ = try RunnerLauncher.launch(
                     executable: RunnerLauncher.currentExecutable(),
                     arguments: ["--run-job", id.description, "--state-dir", store.root],
                     logPath: store.paths(id).log, runnerLock: lock)
-                try store.update(id) { $0.runnerPID = pid }
             } catch {
                 _ = try? store.update(id) { r in
                     r.state = .failed

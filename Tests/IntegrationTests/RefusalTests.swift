@@ -69,6 +69,7 @@ import VMInstallKit
         ["--name", "ok", "--source", "/x.iso"],
         ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,size=abc"],
         ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,bus=floppy"],
+        ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,size=1ß"],
         ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,size=1G", "--memory", "0"],
         ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,size=1G", "--accel", "xen"],
         ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,size=1G", "--settle", "-1"],

@@ -26,6 +26,13 @@ int vmi_signal_pipe(const int *signals, int count);
 /// and nothing blocked. `attr` is a posix_spawnattr_t.
 int vmi_spawnattr_detached(void *attr, int new_session);
 
+/// File actions for a detached child: descriptors from 4 up closed, working directory "/".
+/// `actions` is a posix_spawn_file_actions_t.
+int vmi_spawn_actions_detached(void *actions);
+
+/// rename(2) that fails with EEXIST instead of replacing the target.
+int vmi_rename_noreplace(const char *from, const char *to);
+
 /// 1 when another process holds a write lock on the first byte of fd's file (as QEMU does on
 /// its pid file while it runs), 0 when not, -1 on error.
 int vmi_first_byte_locked(int fd);

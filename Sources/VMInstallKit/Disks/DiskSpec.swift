@@ -118,10 +118,12 @@ public struct DiskSpec: Sendable, Equatable {
     /// A size with an optional K, M, G or T suffix (powers of 1024); a bare number is GiB.
     public static func parseSize(_ text: String) -> UInt64? {
         guard let last = text.last else { return nil }
-        let units: [Character: UInt64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        let units: [Character: UInt64] = [
+            "K": 1 << 10, "k": 1 << 10, "M": 1 << 20, "m": 1 << 20, "G": 1 << 30, "g": 1 << 30, "T": 1 << 40, "t": 1 << 40,
+        ]
         let multiplier: UInt64
         let digits: Substring
-        if let unit = units[Character(last.uppercased())] {
+        if let unit = units[last] {
             multiplier = unit
             digits = text.dropLast()
         } else {

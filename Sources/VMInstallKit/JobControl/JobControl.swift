@@ -19,7 +19,9 @@ public struct JobControl {
         guard access(store.paths(id).inotify, F_OK) == 0 else {
             throw VMInstallError(.damagedJob, "job \(id) is damaged: its inotify file \(store.paths(id).inotify) is missing; delete its directory by hand if it is not needed")
         }
-        let alive = record.runnerPID != nil && store.runnerIsAlive(id)
+        // Liveness from the runner lock alone: the pid is recorded a moment after the job
+        // appears, and a pid by itself proves nothing.
+        let alive = store.runnerIsAlive(id)
         if !record.state.isTerminal && !alive {
             // If the end cannot be written (a full or read-only state directory), the last
             // good record is still the answer; the next call tries again.
@@ -36,8 +38,10 @@ public struct JobControl {
             let record = try store.read(id)
             guard !record.state.isTerminal, !store.runnerIsAlive(id) else { return record }
             let log = JobLog(path: store.paths(id).log, echoToStderr: false)
-            if let dir = record.vmDirectory {
-                do { try driver.stopAll(files: VMPaths(directory: dir), deadline: .after(seconds: 5)) } catch {
+            // A QEMU the runner was starting is still being launched from the runner's session.
+            if let pid = record.runnerPID { ProcessTable.waitForSessionToEnd(pid, deadline: .after(seconds: 10)) }
+            if let files = ownedVMFiles(record) {
+                do { try driver.stopAll(files: files, deadline: .after(seconds: 5)) } catch {
                     log.write("warning: \(error)")
                 }
             }
@@ -54,7 +58,7 @@ public struct JobControl {
 
     public enum CancelOutcome: Equatable {
         /// The runner was asked to stop; it finishes the cancel itself.
-        case signaledRunner(pid: Int32)
+        case askedRunner
         /// No runner was left, so the cancel was carried out here.
         case canceledHere
     }
@@ -62,16 +66,20 @@ public struct JobControl {
     @discardableResult
     public func cancel(_ id: JobID) throws(VMInstallError) -> CancelOutcome {
         try perform(.cancel, on: id) { record throws(VMInstallError) -> CancelOutcome in
-            if let pid = record.runnerPID, store.runnerIsAlive(id) {
+            if store.runnerIsAlive(id) {
+                // Recorded first: the runner checks it at every state change, so the request
+                // holds even if the signal finds the runner between two waits, or before it
+                // has recorded its pid.
                 try store.updateHoldingLock(id) { $0.cancelRequested = true }
-                guard kill(pid, SIGTERM) == 0 else {
+                if let pid = record.runnerPID, kill(pid, SIGTERM) != 0, errno != ESRCH {
                     throw VMInstallError(.requestFailed, "cannot signal job \(id)'s runner (pid \(pid)): \(String(cString: strerror(errno)))")
                 }
-                return .signaledRunner(pid: pid)
+                return .askedRunner
             }
             // The runner is gone: stop what it started and record the cancel here.
-            if let dir = record.vmDirectory {
-                try driver.stopAll(files: VMPaths(directory: dir), deadline: .after(seconds: 5))
+            if let pid = record.runnerPID { ProcessTable.waitForSessionToEnd(pid, deadline: .after(seconds: 10)) }
+            if let files = ownedVMFiles(record) {
+                try driver.stopAll(files: files, deadline: .after(seconds: 5))
             }
             try store.updateHoldingLock(id) { r in
                 r.cancelRequested = true
@@ -89,18 +97,20 @@ public struct JobControl {
     public func delete(_ id: JobID) throws(VMInstallError) {
         try settleIfOrphaned(id)
         try perform(.delete, on: id) { record throws(VMInstallError) in
-            if let dir = record.vmDirectory {
-                try driver.stopAll(files: VMPaths(directory: dir), deadline: .after(seconds: 5))
+            let owned = ownedVMFiles(record)
+            if let owned {
+                try driver.stopAll(files: owned, deadline: .after(seconds: 5))
             }
             let log = JobLog(path: store.paths(id).log, echoToStderr: false)
             for disk in record.createdDisks {
                 try removeCreatedDisk(disk, log: log)
             }
-            if let dir = record.vmDirectory, ownsVMDirectory(dir, job: id) {
-                do { try FileIO.removeTree(dir) } catch {
-                    throw VMInstallError(.requestFailed, "cannot remove \(dir): \(error)")
+            if let owned {
+                do { try FileIO.removeTree(owned.directory) } catch {
+                    throw VMInstallError(.requestFailed, "cannot remove \(owned.directory): \(error)")
                 }
             }
+            try? FileIO.removeTree(store.vmStagingDirectory(name: record.name, job: id))
             try store.removeJobDirectory(id)
         }
     }
@@ -109,7 +119,7 @@ public struct JobControl {
     public func detach(_ id: JobID) throws(VMInstallError) {
         try settleIfOrphaned(id)
         try perform(.detach, on: id) { record throws(VMInstallError) in
-            if let dir = record.vmDirectory { FileIO.removeFile(VMPaths(directory: dir).owner) }
+            if let owned = ownedVMFiles(record) { FileIO.removeFile(owned.owner) }
             try store.removeJobDirectory(id)
         }
     }
@@ -146,8 +156,13 @@ public struct JobControl {
         }
     }
 
-    private func ownsVMDirectory(_ dir: String, job id: JobID) -> Bool {
-        guard dir.hasPrefix(store.vmsDirectory + "/") else { return false }
-        return (try? FileIO.readString(VMPaths(directory: dir).owner)) == "job=\(id)\n"
+    /// The VM directory the job recorded, if it is really this job's: inside this state
+    /// directory's vms/ and marked with this job's owner file. Nothing else is stopped or removed.
+    private func ownedVMFiles(_ record: JobRecord) -> VMPaths? {
+        guard let dir = record.vmDirectory, dir.hasPrefix(store.vmsDirectory + "/") else { return nil }
+        let files = VMPaths(directory: dir)
+        guard (try? FileIO.readString(files.owner)) == VMPaths.ownerMark(job: record.id) else { return nil }
+        return files
     }
+
 }

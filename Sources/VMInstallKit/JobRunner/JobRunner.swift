@@ -32,7 +32,10 @@ public final class JobRunner {
     }
 
     private func runPhases() async throws(VMInstallError) {
-        _ = try store.update(id) { $0.runnerPID = getpid() }
+        try store.update(id) { record throws(VMInstallError) in
+            record.runnerPID = getpid()
+            if record.cancelRequested { throw VMInstallError(.canceled, "the job was canceled before it started") }
+        }
         let spec = try store.readSettings(id)
         self.spec = spec
 
@@ -68,10 +71,12 @@ public final class JobRunner {
         log.write("job \(id) finished; VM \(spec.name) is running")
     }
 
-    /// Moves to the next state, unless a cancel arrived first.
+    /// Moves to the next state, unless a cancel arrived first: as a signal, or recorded by
+    /// vm-install-jobs --cancel (checked under the update lock, so no cancel slips between).
     private func advance(to state: JobState, _ extra: (inout JobRecord) -> Void = { _ in }) throws(VMInstallError) {
         try cancel.check()
-        try store.update(id) { record in
+        try store.update(id) { record throws(VMInstallError) in
+            if record.cancelRequested { throw VMInstallError(.canceled, "the job was canceled") }
             record.state = state
             extra(&record)
         }

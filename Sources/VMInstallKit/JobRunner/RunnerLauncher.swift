@@ -21,6 +21,10 @@ public enum RunnerLauncher {
         posix_spawn_file_actions_adddup2(&actions, logFD, 1)
         posix_spawn_file_actions_adddup2(&actions, logFD, 2)
         posix_spawn_file_actions_adddup2(&actions, runnerLock.descriptor.rawValue, lockDescriptor)
+        // Nothing else of the caller's (a pipe a script waits on, say) may live on in the runner.
+        guard vmi_spawn_actions_detached(&actions) == 0 else {
+            throw VMInstallError(.internal, "cannot prepare the job runner's descriptors")
+        }
 
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)

@@ -1,3 +1,4 @@
+import CShims
 import Glibc
 
 /// SETTINGS: everything the VM needs, checked against the host before anything is created,
@@ -94,21 +95,30 @@ struct SettingsPhase {
         return Result(config: config, files: files, newDisks: newDisks)
     }
 
-    /// The VM's directory is the name's reservation: mkdir succeeds for exactly one job.
+    /// The VM's directory is the name's reservation. It is made whole (with its owner file)
+    /// under a hidden name and renamed into place without replacing anything, so exactly one
+    /// job gets a name, and the directory is recorded before it exists, so a runner that dies
+    /// at any point leaves nothing --delete cannot find.
     private func reserveName(_ name: String) throws(VMInstallError) -> VMPaths {
         try store.prepare()
         let files = store.vmPaths(name)
-        guard mkdir(files.directory, 0o700) == 0 else {
-            if errno == EEXIST {
-                throw VMInstallError(.settings, "a VM named \(name) already exists in \(store.root); choose another --name")
-            }
-            throw VMInstallError(.stateDirectory, "cannot create \(files.directory): \(String(cString: strerror(errno)))")
-        }
+        let staging = store.vmStagingDirectory(name: name, job: id)
         try store.update(id) { $0.vmDirectory = files.directory }
         do {
-            try FileIO.writeAtomically(files.owner, "job=\(id)\n")
+            try FileIO.removeTree(staging)
+            try FileIO.makeDirectory(staging, mode: 0o700)
+            try FileIO.writeAtomically(VMPaths(directory: staging).owner, VMPaths.ownerMark(job: id))
         } catch {
-            throw VMInstallError(.stateDirectory, "cannot write \(files.owner): \(error)")
+            throw VMInstallError(.stateDirectory, "cannot create \(staging): \(error)")
+        }
+        guard vmi_rename_noreplace(staging, files.directory) == 0 else {
+            let err = errno
+            try? FileIO.removeTree(staging)
+            try store.update(id) { $0.vmDirectory = nil }
+            if err == EEXIST || err == ENOTEMPTY {
+                throw VMInstallError(.settings, "a VM named \(name) already exists in \(store.root); choose another --name")
+            }
+            throw VMInstallError(.stateDirectory, "cannot create \(files.directory): \(String(cString: strerror(err)))")
         }
         return files
     }

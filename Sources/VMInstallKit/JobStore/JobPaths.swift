@@ -39,6 +39,8 @@ public struct VMPaths: Sendable {
     public var config: String { "\(directory)/vm.conf" }
     /// Marks which job created the directory, so only that job ever removes it.
     public var owner: String { "\(directory)/owner" }
+
+    public static func ownerMark(job: JobID) -> String { "job=\(job)\n" }
     public var serialLog: String { "\(directory)/serial.log" }
     public var qmpSocket: String { "\(directory)/qmp.sock" }
     public var pidFile: String { "\(directory)/qemu.pid" }

@@ -77,13 +77,14 @@ public struct JobRecord: Sendable, Equatable {
         guard let stateText = kv.first("state"), let raw = Int(stateText), let state = JobState(rawValue: raw) else {
             throw damaged("has no valid state")
         }
+        let times = 0...253_402_300_799 as ClosedRange<Int64>
         guard let name = kv.first("name"), let created = kv.first("created").flatMap({ Int64($0) }),
-            let updated = kv.first("updated").flatMap({ Int64($0) })
-        else { throw damaged("misses name or times") }
+            let updated = kv.first("updated").flatMap({ Int64($0) }), times.contains(created), times.contains(updated)
+        else { throw damaged("misses name or has bad times") }
         var record = JobRecord(id: id, name: name, now: created)
         record.state = state
         record.updated = updated
-        record.stateSince = kv.first("state-since").flatMap { Int64($0) } ?? updated
+        record.stateSince = kv.first("state-since").flatMap { Int64($0) }.map { min(max($0, 0), updated) } ?? updated
         record.uuid = kv.first("uuid")
         if let e = kv.first("exit") {
             guard let code = Int32(e) else { throw damaged("has a bad exit code") }

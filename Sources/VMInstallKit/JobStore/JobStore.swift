@@ -15,6 +15,9 @@ public struct JobStore: Sendable {
     var idLock: String { "\(root)/lock" }
     var lastID: String { "\(root)/last-id" }
 
+    /// Where a job assembles its VM directory before renaming it into place.
+    public func vmStagingDirectory(name: String, job: JobID) -> String { "\(vmsDirectory)/.new-\(name)-\(job)" }
+
     public func paths(_ id: JobID) -> JobPaths { JobPaths(jobsDirectory: jobsDirectory, id: id) }
     public func vmPaths(_ name: String) -> VMPaths { VMPaths(vmsDirectory: vmsDirectory, name: name) }
 
@@ -68,7 +71,7 @@ public struct JobStore: Sendable {
     /// Records a new job in SETTINGS and returns it with its runner lock already held, so the
     /// job is never visible without a live owner. The job appears whole: it is assembled in
     /// a hidden directory and renamed into place.
-    public func create(_ spec: VMSpec) throws(VMInstallError) -> (JobID, FileLock) {
+    public func create(_ spec: VMSpec, runnerPID: Int32?) throws(VMInstallError) -> (JobID, FileLock) {
         try prepare()
         do {
             let lock = try FileLock.acquire(idLock)
@@ -81,7 +84,7 @@ public struct JobStore: Sendable {
             try FileIO.makeDirectory(staging.directory, mode: 0o700)
             let runnerLock = try FileLock.acquire(staging.runnerLock)
             var record = JobRecord(id: id, name: spec.name, now: Int64(time(nil)))
-            record.runnerPID = getpid()
+            record.runnerPID = runnerPID
             try FileIO.writeAtomically(staging.settings, spec.encoded())
             try FileIO.writeAtomically(staging.record, record.encoded())
             try FileIO.writeInPlace(staging.inotify, "\(JobState.settings.rawValue)\n")
@@ -114,7 +117,10 @@ public struct JobStore: Sendable {
             highest = n
         }
         for id in try listIDs() where id.value > highest { highest = id.value }
-        guard let next = JobID(highest + 1) else { throw VMInstallError(.internal, "job ids exhausted") }
+        // Ids stay within what JobID(parsing:) reads back: 19 digits.
+        guard highest < 9_999_999_999_999_999_999, let next = JobID(highest + 1) else {
+            throw VMInstallError(.stateDirectory, "job ids are exhausted in \(root) (last id \(highest)); use another --state-dir")
+        }
         return next
     }
 

@@ -3,7 +3,8 @@ import Glibc
 public enum Timestamp {
     /// UTC, to the second: 2026-11-25T14:53:27Z.
     public static func iso8601(seconds: Int64) -> String {
-        var t = time_t(seconds)
+        // Years 1970 to 9999 only: a damaged record must not overflow the formatting.
+        var t = time_t(min(max(seconds, 0), 253_402_300_799))
         var parts = tm()
         gmtime_r(&t, &parts)
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))"

@@ -24,6 +24,25 @@ import VMInstallKit
         }
     }
 
+    /// A cancel right after the job appears, before its runner has even recorded its pid,
+    /// must still end the job CANCELED, never FINISHED.
+    @Test func aCancelRightAfterTheStartIsNeverLost() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            for round in 0..<5 {
+                let id = try await fx.startJob(name: "early\(round)", guest: guest)
+                let cancel = try await fx.jobs(["--cancel", id.description])
+                let record = try await fx.waitForEnd(id)
+                if cancel.code == 0 {
+                    #expect(record.state == .canceled, "round \(round): canceled, yet \(record.state)")
+                } else {
+                    #expect(cancel.code == 4 && record.state == .finished)
+                }
+                #expect(!QEMUDriver().isRunning(files: fx.vmFiles("early\(round)")) || record.state == .finished)
+            }
+        }
+    }
+
     /// The real thing in RUNTIME: the runner dies during the settle period; its VM is stopped.
     @Test func runnerKilledWhileTheVMSettles() async throws {
         try await Fixture.with { fx in

@@ -103,3 +103,30 @@ import VMInstallKit
         }
     }
 }
+
+/// Paths and descriptors the caller hands over.
+@Suite struct CallerEnvironmentTests {
+    /// However --state-dir is spelled, the job's records compare equal and delete finds its VM.
+    @Test func stateDirectorySpellingsAreOne() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let spelled = try await fx.run("vm-install", ["--state-dir", "\(fx.stateDir)//./"] + fx.vmArguments(name: "spelled", guest: guest))
+            #expect(spelled.code == 0, "\(spelled.stderr)")
+            #expect(try await fx.jobs(["--delete", "1"]).code == 0)
+            #expect(!FileIO.exists(fx.vmFiles("spelled").directory))
+        }
+    }
+
+    /// The runner keeps none of the caller's descriptors: a script that reads vm-install's
+    /// output through a pipe gets EOF when vm-install exits, not when the job ends.
+    @Test func theRunnerDoesNotHoldTheCallersPipe() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.endless.guest()
+            let command = ([Fixture.buildDirectory + "/vm-install", "--state-dir", fx.stateDir]
+                + fx.vmArguments(name: "piped", guest: guest) + ["--background"]).joined(separator: " ")
+            let result = try await fx.run("/usr/bin/timeout", ["20", "/bin/sh", "-c", "\(command) 9>&1 | cat"])
+            #expect(result.code == 0, "timed out: the pipe stayed open (\(result.code))")
+            #expect(JobID(parsing: result.stdout.trimmed) != nil)
+        }
+    }
+}

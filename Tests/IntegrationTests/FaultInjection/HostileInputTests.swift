@@ -21,6 +21,12 @@ import VMInstallKit
             try make("garbage") { p in try FileIO.writeAtomically(p.record, "\u{1}\u{2}binary\u{0}junk") }
             try make("unknown") { p in try FileIO.writeAtomically(p.record, "sneaky=1\n" + (try FileIO.readString(p.record))) }
             try make("noinotify") { p in unlink(p.inotify) }
+            try make("farfuture") { p in
+                let lines = try FileIO.readString(p.record).split(separator: "\n").map {
+                    $0.hasPrefix("created=") ? "created=67768036191676799" : String($0)
+                }
+                try FileIO.writeAtomically(p.record, lines.joined(separator: "\n") + "\n")
+            }
             let handMade = try #require(JobID(parsing: "77"))
             try FileIO.makeDirectory(fx.store.paths(handMade).directory)
             broken.append((handMade, "handmade"))

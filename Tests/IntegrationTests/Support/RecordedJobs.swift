@@ -7,7 +7,7 @@ extension Fixture {
     /// stand-in runner (a `sleep` holding the runner lock), since a job without a live runner
     /// reads as FAILED.
     func recordJob(in state: JobState, name: String = "rec") throws -> JobID {
-        let (id, lock) = try store.create(VMSpec(name: name, source: "/x.iso", disks: [DiskSpec(path: "/x")]))
+        let (id, lock) = try store.create(VMSpec(name: name, source: "/x.iso", disks: [DiskSpec(path: "/x")]), runnerPID: nil)
         defer { lock.release() }
         var standIn: Int32?
         if !state.isTerminal {

@@ -10,6 +10,9 @@ enum QEMUCommandLine {
             "-smp", "\(vm.vcpus)",
             "-nodefaults", "-no-user-config",
             "-daemonize", "-pidfile", pidFile,
+            // Paused until the runner is connected: a guest that powers off at once must
+            // not take its QMP socket away before anyone listened.
+            "-S",
             "-qmp", "unix:\(quote(qmpSocket)),server=on,wait=off",
             "-chardev", "file,id=serial0,path=\(quote(serialLog)),append=on",
             "-serial", "chardev:serial0",

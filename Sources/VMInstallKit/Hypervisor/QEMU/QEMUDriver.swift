@@ -74,7 +74,9 @@ public struct QEMUDriver: HypervisorDriver {
                 address = "\(host)::\(port)"
             }
         }
-        return QEMUSession(qmp: qmp, process: QEMUProcess.fromPIDFile(pidFile), vncAddress: address)
+        let process = QEMUProcess.fromPIDFile(pidFile)
+        _ = try qmp.execute("cont", as: QMPClient.Empty.self, deadline: .after(seconds: 5))
+        return QEMUSession(qmp: qmp, process: process, vncAddress: address)
     }
 
     public func stopAll(files: VMPaths, deadline: Deadline) throws(VMInstallError) {
