@@ -91,7 +91,7 @@ defer {
 var ids: [JobID] = []
 for i in 0..<jobCount {
     let spec = VMSpec(name: "bench\(i)", source: "/x.iso", disks: [DiskSpec(path: "/x")])
-    let (id, lock) = try store.create(spec)
+    let (id, lock) = try store.create(spec, runnerPID: nil)
     let sleeper = try RunnerLauncher.launch(executable: "/bin/sleep", arguments: ["600"], logPath: store.paths(id).log, runnerLock: lock)
     lock.release()
     children.append(sleeper)
@@ -121,7 +121,7 @@ let sorted = samples.sorted()
 func pct(_ values: [Double], _ p: Double) -> Double { values[min(values.count - 1, Int(Double(values.count) * p))] }
 
 // CPU of a waiting --wait: one job that does not change for 5 s.
-let (idleID, idleLock) = try store.create(VMSpec(name: "idle", source: "/x.iso", disks: [DiskSpec(path: "/x")]))
+let (idleID, idleLock) = try store.create(VMSpec(name: "idle", source: "/x.iso", disks: [DiskSpec(path: "/x")]), runnerPID: nil)
 let idleRunner = try RunnerLauncher.launch(executable: "/bin/sleep", arguments: ["600"], logPath: store.paths(idleID).log, runnerLock: idleLock)
 idleLock.release()
 children.append(idleRunner)
