@@ -4,6 +4,7 @@ import Glibc
 import VMInstallKit
 
 extension AccelChoice: ExpressibleByArgument {}
+extension MachineType: ExpressibleByArgument {}
 
 /// vm-install: defines a VM and installs it, in the foreground or as a background job.
 public struct VMInstallCommand: ParsableCommand {
@@ -49,11 +50,17 @@ public struct VMInstallCommand: ParsableCommand {
         valueName: "user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]|bridge=BR|tap=IFNAME[,model=M][,mac=MAC]"))
     var nics: [String] = []
 
-    @Option(help: ArgumentHelp("Memory in MiB.", valueName: "mib"))
-    var memory: Int = 1024
+    @Option(help: ArgumentHelp("Defaults for an OS family (memory, vCPUs, disk size and bus, NIC model, machine); 'list' shows them.", valueName: "type"))
+    var osType: String?
 
-    @Option(help: ArgumentHelp("Number of virtual CPUs.", valueName: "n"))
-    var vcpus: Int = 1
+    @Option(help: ArgumentHelp("Memory in MiB (default 1024, or the --os-type's).", valueName: "mib"))
+    var memory: Int?
+
+    @Option(help: ArgumentHelp("Number of virtual CPUs (default 1, or the --os-type's).", valueName: "n"))
+    var vcpus: Int?
+
+    @Option(help: "Machine type: pc (i440FX) or q35 (default pc, or the --os-type's).")
+    var machine: MachineType?
 
     @Flag(help: "Give the VM a VNC console on 127.0.0.1 (first free port from 5900).")
     var vnc = false
@@ -101,8 +108,16 @@ public struct VMInstallCommand: ParsableCommand {
                 throw VMInstallError(.usage, "--nic none cannot be combined with other --nic options")
             }
         }
-        spec.memoryMiB = memory
-        spec.vcpus = vcpus
+        if let osType {
+            guard let os = OSType.named(osType) else {
+                throw VMInstallError(.usage, "--os-type '\(osType)' is unknown; 'vm-install --os-type list' shows the known ones")
+            }
+            spec.osType = os
+        }
+        let os = spec.osType ?? .generic
+        spec.memoryMiB = memory ?? os.memoryMiB
+        spec.vcpus = vcpus ?? os.vcpus
+        spec.machine = machine ?? os.machine
         spec.vnc = vnc
         spec.accel = accel
         spec.installTimeoutSeconds = installTimeout
@@ -112,7 +127,7 @@ public struct VMInstallCommand: ParsableCommand {
     }
 
     public func validate() throws {
-        if runJob == nil {
+        if runJob == nil, osType != "list" {
             do { _ = try spec() } catch let error as VMInstallError { throw ValidationError(error.message) }
         }
     }
@@ -133,6 +148,10 @@ public struct VMInstallCommand: ParsableCommand {
             let log = JobLog(path: store.paths(id).log, echoToStderr: false)
             return await JobRunner(store: store, id: id, driver: HypervisorDrivers.driver(for: nil), log: log, cancel: cancel)
                 .run().rawValue
+        }
+        if osType == "list" {
+            FileDescriptorOutput.standardOutput(OSType.table + "\n")
+            return 0
         }
         let spec = try spec()
         // In the foreground this process is the runner; in the background the runner records itself.

@@ -56,6 +56,29 @@ import VMInstallKit
         }
     }
 
+    /// --os-type fills in what was not given; what was given wins.
+    @Test func osTypeDefaultsAndExplicitOptions() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let result = try await fx.vmInstall([
+                "--name", "win", "--os-type", "windows", "--memory", "64", "--source", guest.iso,
+                "--disk", "\(fx.root)/win.qcow2", "--accel", "tcg", "--settle", "0.3",
+            ])
+            #expect(result.code == 0, "\(result.stderr)")
+            let config = try FileIO.readString(fx.vmFiles("win").config)
+            for line in ["memory-mib=64", "vcpus=2", "machine=q35", "disk=bus=sata,device=disk", "model=e1000"] {
+                #expect(config.contains(line), "\(line) in \(config)")
+            }
+            #expect(fileContains(fx.vmFiles("win").serialLog, Guest.runtimeMark), "the guest boots on q35 from SATA")
+            let info = try await fx.run("/usr/bin/qemu-img", ["info", "--force-share", "\(fx.root)/win.qcow2"])
+            #expect(info.stdout.contains("virtual size: 64 GiB"))
+
+            let list = try await fx.run("vm-install", ["--os-type", "list"])
+            #expect(list.code == 0 && list.stdout.contains("windows") && list.stdout.contains("generic"))
+            #expect(try await fx.vmInstall(["--name", "x", "--os-type", "beos", "--source", guest.iso, "--disk", "/tmp/x,size=1M"]).code == 2)
+        }
+    }
+
     @Test func hostChecksRefuseBeforeAnythingIsCreated() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.quick.guest()

@@ -62,17 +62,19 @@ struct SettingsPhase {
                     }
                     backing = (base, try await QEMUImage.probeFormat(base))
                 }
-                guard disk.size != nil || backing != nil else {
-                    throw VMInstallError(.settings, "disk \(disk.path) does not exist; give size= to create it")
+                let size = disk.size ?? (backing == nil ? spec.osType?.diskSize : nil)
+                guard size != nil || backing != nil else {
+                    throw VMInstallError(.settings, "disk \(disk.path) does not exist; give size= to create it (or --os-type for a default)")
                 }
                 let parent = String(disk.path[..<(disk.path.lastIndex(of: "/") ?? disk.path.startIndex)])
                 guard FileIO.isDirectory(parent.isEmpty ? "/" : parent) else {
                     throw VMInstallError(.settings, "disk \(disk.path): the directory \(parent) does not exist")
                 }
                 format = disk.format ?? .qcow2
-                newDisks.append(NewDisk(path: disk.path, format: format, size: disk.size, backing: backing))
+                newDisks.append(NewDisk(path: disk.path, format: format, size: size, backing: backing))
             }
-            disks.append(VMConfig.Disk(path: disk.path, format: format, bus: disk.effectiveBus, cdrom: disk.cdrom, readonly: disk.readonly))
+            let bus = disk.bus ?? (disk.cdrom ? .ide : spec.osType?.diskBus ?? .virtio)
+            disks.append(VMConfig.Disk(path: disk.path, format: format, bus: bus, cdrom: disk.cdrom, readonly: disk.readonly))
         }
         if let first = disks.first, first.cdrom || first.readonly {
             throw VMInstallError(.settings, "the first disk is the boot disk and must be writable, not a CD-ROM or readonly")
@@ -86,11 +88,12 @@ struct SettingsPhase {
         let nics = spec.nics.enumerated().map { index, nic in
             var settled = nic
             settled.mac = nic.mac ?? MACAddress.generated(uuid: uuid, index: index)
+            settled.model = nic.model ?? spec.osType?.nicModel ?? "virtio-net-pci"
             return settled
         }
         let config = VMConfig(
             name: spec.name, uuid: uuid, memoryMiB: spec.memoryMiB, vcpus: spec.vcpus,
-            accel: host.accel, vnc: spec.vnc, disks: disks, nics: nics)
+            accel: host.accel, machine: spec.machine, vnc: spec.vnc, disks: disks, nics: nics)
         log.write("settings complete: UUID \(config.uuid), accelerator \(host.accel)")
         return Result(config: config, files: files, newDisks: newDisks)
     }

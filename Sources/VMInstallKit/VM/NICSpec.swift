@@ -13,7 +13,8 @@ public struct NICSpec: Sendable, Equatable {
     public static let models = ["virtio-net-pci", "e1000", "rtl8139"]
 
     public var mode: Mode
-    public var model: String = "virtio-net-pci"
+    /// nil: the --os-type's model, else virtio-net-pci; always set in a VM's configuration.
+    public var model: String?
     /// Given on the command line; otherwise generated from the VM's UUID in SETTINGS.
     public var mac: String?
     public var hostForwards: [String] = []
@@ -73,7 +74,7 @@ public struct NICSpec: Sendable, Equatable {
         case .bridge(let br): parts = ["bridge=\(br)"]
         case .tap(let tap): parts = ["tap=\(tap)"]
         }
-        parts.append("model=\(model)")
+        if let model { parts.append("model=\(model)") }
         if let mac { parts.append("mac=\(mac)") }
         parts += hostForwards.map { "hostfwd=\($0)" }
         return parts.joined(separator: ",")

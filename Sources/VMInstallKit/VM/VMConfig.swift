@@ -43,6 +43,7 @@ public struct VMConfig: Sendable, Equatable {
     public var vcpus: Int
     /// "kvm" or "tcg".
     public var accel: String
+    public var machine: MachineType = .pc
     public var vnc: Bool
     /// The first disk is the boot disk.
     public var disks: [Disk]
@@ -56,6 +57,7 @@ public struct VMConfig: Sendable, Equatable {
         kv.append("memory-mib", String(memoryMiB))
         kv.append("vcpus", String(vcpus))
         kv.append("accel", accel)
+        kv.append("machine", machine.rawValue)
         kv.append("vnc", vnc ? "yes" : "no")
         for disk in disks { kv.append("disk", disk.encoded) }
         for nic in nics { kv.append("nic", nic.rendered) }
@@ -90,8 +92,11 @@ public struct VMConfig: Sendable, Equatable {
             }
             nics.append(nic)
         }
+        guard let machine = MachineType(rawValue: kv.first("machine") ?? "pc") else {
+            throw VMInstallError(.runtimeFailed, "the VM configuration has an unknown machine type")
+        }
         return VMConfig(
             name: try need("name"), uuid: try need("uuid"), memoryMiB: memory, vcpus: vcpus,
-            accel: try need("accel"), vnc: try need("vnc") == "yes", disks: disks, nics: nics)
+            accel: try need("accel"), machine: machine, vnc: try need("vnc") == "yes", disks: disks, nics: nics)
     }
 }

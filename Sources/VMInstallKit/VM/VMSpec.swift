@@ -26,6 +26,9 @@ public struct VMSpec: Sendable, Equatable {
     }
     /// Network cards; by default one on QEMU's user-mode network.
     public var nics: [NICSpec] = [NICSpec(mode: .user)]
+    /// Defaults for what was not given; nil when --os-type was not used.
+    public var osType: OSType?
+    public var machine: MachineType = .pc
     public var memoryMiB: Int = 1024
     public var vcpus: Int = 1
     public var vnc: Bool = false
@@ -98,6 +101,8 @@ public struct VMSpec: Sendable, Equatable {
         for disk in disks { kv.append("disk", disk.rendered) }
         kv.append("nics", String(nics.count))
         for nic in nics { kv.append("nic", nic.rendered) }
+        kv.append("os-type", osType?.name)
+        kv.append("machine", machine.rawValue)
         kv.append("memory-mib", String(memoryMiB))
         kv.append("vcpus", String(vcpus))
         kv.append("vnc", vnc ? "yes" : "no")
@@ -121,6 +126,8 @@ public struct VMSpec: Sendable, Equatable {
         spec.initrd = kv.first("initrd")
         spec.kernelArguments = kv.first("extra-args")
         spec.nics = try kv.all("nic").compactMap { try NICSpec.parse($0) }
+        spec.osType = kv.first("os-type").flatMap(OSType.named)
+        spec.machine = kv.first("machine").flatMap(MachineType.init(rawValue:)) ?? .pc
         spec.memoryMiB = Int(try need("memory-mib")) ?? spec.memoryMiB
         spec.vcpus = Int(try need("vcpus")) ?? spec.vcpus
         spec.vnc = try need("vnc") == "yes"

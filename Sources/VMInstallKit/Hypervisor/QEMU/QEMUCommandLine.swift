@@ -5,7 +5,7 @@ enum QEMUCommandLine {
         var args = [
             "-name", "guest=\(quote(vm.name)),process=vm-install:\(quote(vm.name))",
             "-uuid", vm.uuid,
-            "-machine", "pc,accel=\(vm.accel)",
+            "-machine", "\(vm.machine.rawValue),accel=\(vm.accel)",
             "-m", "\(vm.memoryMiB)",
             "-smp", "\(vm.vcpus)",
             "-nodefaults", "-no-user-config",
@@ -62,7 +62,7 @@ enum QEMUCommandLine {
             case .bridge(let br): netdev = "bridge,id=net\(index),br=\(br)"
             case .tap(let tap): netdev = "tap,id=net\(index),ifname=\(tap),script=no,downscript=no"
             }
-            args += ["-netdev", netdev, "-device", "\(nic.model),netdev=net\(index),mac=\(nic.mac ?? "")"]
+            args += ["-netdev", netdev, "-device", "\(nic.model ?? "virtio-net-pci"),netdev=net\(index),mac=\(nic.mac ?? "")"]
         }
         return args
     }
