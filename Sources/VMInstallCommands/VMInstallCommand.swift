@@ -6,6 +6,11 @@ import VMInstallKit
 extension AccelChoice: ExpressibleByArgument {}
 extension MachineType: ExpressibleByArgument {}
 
+enum GraphicsChoice: String, ExpressibleByArgument {
+    case vnc
+    case none
+}
+
 /// vm-install: defines a VM and installs it, in the foreground or as a background job.
 public struct VMInstallCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
@@ -62,8 +67,22 @@ public struct VMInstallCommand: ParsableCommand {
     @Option(help: "Machine type: pc (i440FX) or q35 (default pc, or the --os-type's).")
     var machine: MachineType?
 
-    @Flag(help: "Give the VM a VNC console on 127.0.0.1 (first free port from 5900).")
+    @Flag(help: "Give the VM a VNC console: --vnc on 127.0.0.1 at the first free display, or --vnc=ADDRESS[:DISPLAY].")
     var vnc = false
+
+    /// The ADDRESS[:DISPLAY] of --vnc=VALUE (see `expandOptionalValues`).
+    @Option(parsing: .unconditional, help: .hidden)
+    var vncListen: String?
+
+    @Flag(help: "Protect the VNC console with a password: --vnc-password=PW (at most 8 characters), or a generated one. Implies --vnc.")
+    var vncPassword = false
+
+    /// The PW of --vnc-password=PW.
+    @Option(parsing: .unconditional, help: .hidden)
+    var vncPasswordValue: String?
+
+    @Option(help: "Console: vnc (as --vnc) or none (the serial console only, in the VM's serial.log).")
+    var graphics: GraphicsChoice?
 
     @Option(help: "Accelerator: auto (KVM when /dev/kvm is usable), kvm or tcg.")
     var accel: AccelChoice = .auto
@@ -118,7 +137,20 @@ public struct VMInstallCommand: ParsableCommand {
         spec.memoryMiB = memory ?? os.memoryMiB
         spec.vcpus = vcpus ?? os.vcpus
         spec.machine = machine ?? os.machine
-        spec.vnc = vnc
+        if graphics == GraphicsChoice.none, vnc || vncPassword || vncListen != nil {
+            throw VMInstallError(.usage, "--graphics none and --vnc exclude each other")
+        }
+        if vnc || vncPassword || vncListen != nil || graphics == .vnc {
+            var settings = VNCSettings()
+            if let vncListen { (settings.listen, settings.display) = try VNCSettings.parseListen(vncListen) }
+            if let vncPasswordValue {
+                try VNCSettings.validatePassword(vncPasswordValue)
+                settings.password = .given(vncPasswordValue)
+            } else if vncPassword {
+                settings.password = .generate
+            }
+            spec.vnc = settings
+        }
         spec.accel = accel
         spec.installTimeoutSeconds = installTimeout
         spec.settleSeconds = settle
@@ -181,6 +213,23 @@ public struct VMInstallCommand: ParsableCommand {
             .run().rawValue
     }
 
+    /// argument-parser has no options with an optional value; `--vnc=ADDRESS` and
+    /// `--vnc-password=PW` become the flag plus a hidden option that carries the value.
+    static func expandOptionalValues(_ arguments: [String]) -> [String] {
+        var out: [String] = []
+        for (index, argument) in arguments.enumerated() {
+            if argument == "--" { return out + arguments[index...] }
+            if argument.hasPrefix("--vnc=") {
+                out += ["--vnc", "--vnc-listen", String(argument.dropFirst(6))]
+            } else if argument.hasPrefix("--vnc-password=") {
+                out += ["--vnc-password", "--vnc-password-value", String(argument.dropFirst(15))]
+            } else {
+                out.append(argument)
+            }
+        }
+        return out
+    }
+
     /// Entry point of the vm-install executable. The cancel signals are caught before
     /// anything else runs, so a cancel can never arrive while their default (exit) applies.
     public static func runMain(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
@@ -188,7 +237,7 @@ public struct VMInstallCommand: ParsableCommand {
         do { cancel = try CancelSignal() } catch {
             CommandMain.fail("vm-install", error.message, code: JobExitCode.internalError.rawValue)
         }
-        let command = CommandMain.parse(Self.self, arguments, usageCode: JobExitCode.usage.rawValue)
+        let command = CommandMain.parse(Self.self, expandOptionalValues(arguments), usageCode: JobExitCode.usage.rawValue)
         Task {
             do {
                 let code = try await command.execute(cancel: cancel)

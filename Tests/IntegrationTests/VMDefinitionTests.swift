@@ -79,6 +79,45 @@ import VMInstallKit
         }
     }
 
+    /// A VNC password: the server asks for VNC authentication, the status key carries the
+    /// manual's username:password@ip::port form, and only the owner can read it.
+    @Test func vncWithAndWithoutAPassword() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let given = try await fx.vmInstall(fx.vmArguments(name: "locked", guest: guest) + ["--vnc-password=s3cret"])
+            #expect(given.code == 0, "\(given.stderr)")
+            let generated = try await fx.vmInstall(fx.vmArguments(name: "made", guest: guest) + ["--vnc-password", "--vnc=127.0.0.1:42"])
+            #expect(generated.code == 0, "\(generated.stderr)")
+            let open = try await fx.vmInstall(fx.vmArguments(name: "open", guest: guest) + ["--vnc"])
+            #expect(open.code == 0, "\(open.stderr)")
+
+            let lockedVNC = try #require(try await fx.jobs(["--status", "1"]).keys["vnc"])
+            #expect(lockedVNC.hasPrefix("vnc:s3cret@127.0.0.1::"))
+            let madeVNC = try #require(try await fx.jobs(["--status", "2"]).keys["vnc"])
+            #expect(madeVNC.hasSuffix("@127.0.0.1::5942") && madeVNC.count == "vnc:12345678@127.0.0.1::5942".count, "\(madeVNC)")
+            let openVNC = try #require(try await fx.jobs(["--status", "3"]).keys["vnc"])
+            #expect(!openVNC.contains("@"))
+
+            func port(_ address: String) -> UInt16 { UInt16(address.split(separator: ":").last!)! }
+            #expect(vncSecurityTypes(port: port(lockedVNC)) == [2])
+            #expect(vncSecurityTypes(port: port(madeVNC)) == [2])
+            #expect(vncSecurityTypes(port: port(openVNC)) == [1])
+            var st = stat()
+            for file in [fx.store.paths(JobID(1)!).record, fx.vmFiles("locked").config] {
+                #expect(stat(file, &st) == 0 && st.st_mode & 0o077 == 0, "\(file) is readable by others")
+            }
+            let pid = try #require(Int32(try FileIO.readString(fx.vmFiles("locked").pidFile).trimmed))
+            #expect(!String(decoding: try FileIO.read("/proc/\(pid)/cmdline"), as: UTF8.self).contains("s3cret"))
+
+            let headless = try await fx.vmInstall(fx.vmArguments(name: "headless", guest: guest) + ["--graphics", "none"])
+            #expect(headless.code == 0)
+            #expect(try await fx.jobs(["--status", "4"]).keys["vnc"] == nil)
+            for bad in [["--vnc-password=123456789"], ["--vnc=a b"], ["--vnc=127.0.0.1:100"], ["--graphics", "none", "--vnc"]] {
+                #expect(try await fx.vmInstall(fx.vmArguments(name: "bad", guest: guest) + bad).code == 2, "\(bad)")
+            }
+        }
+    }
+
     @Test func hostChecksRefuseBeforeAnythingIsCreated() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.quick.guest()

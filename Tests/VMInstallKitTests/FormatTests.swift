@@ -52,7 +52,7 @@ import Testing
 
     @Test func qemuValuesCannotAddOptions() {
         let vm = VMConfig(
-            name: "n", uuid: "u", memoryMiB: 64, vcpus: 1, accel: "tcg", vnc: false,
+            name: "n", uuid: "u", memoryMiB: 64, vcpus: 1, accel: "tcg", vnc: nil,
             disks: [.init(path: "/a,file=/etc/shadow", format: .raw)])
         let args = QEMUCommandLine.runtime(vm, files: VMPaths(directory: "/s/vms/n"))
         #expect(args.contains("if=none,id=disk0,file=/a,,file=/etc/shadow,format=raw"))

@@ -44,7 +44,8 @@ public struct VMConfig: Sendable, Equatable {
     /// "kvm" or "tcg".
     public var accel: String
     public var machine: MachineType = .pc
-    public var vnc: Bool
+    /// With the password settled (never `.generate`); nil: no VNC console.
+    public var vnc: VNCSettings?
     /// The first disk is the boot disk.
     public var disks: [Disk]
     /// Network cards, each with its MAC address settled.
@@ -58,10 +59,23 @@ public struct VMConfig: Sendable, Equatable {
         kv.append("vcpus", String(vcpus))
         kv.append("accel", accel)
         kv.append("machine", machine.rawValue)
-        kv.append("vnc", vnc ? "yes" : "no")
+        kv.append("vnc", vnc == nil ? "no" : "yes")
+        if let vnc {
+            kv.append("vnc-listen", vnc.listen)
+            kv.append("vnc-display", vnc.display.map { String($0) })
+            if case .given(let pw) = vnc.password { kv.append("vnc-password", pw) }
+        }
         for disk in disks { kv.append("disk", disk.encoded) }
         for nic in nics { kv.append("nic", nic.rendered) }
         return kv.render(header: "Configuration of VM \(name), written by vm-install.\nThe first disk is the boot disk.")
+    }
+
+    private static func decodeVNC(_ kv: KeyValueFile) -> VNCSettings {
+        var vnc = VNCSettings()
+        vnc.listen = kv.first("vnc-listen") ?? vnc.listen
+        vnc.display = kv.first("vnc-display").flatMap { Int($0) }
+        if let pw = kv.first("vnc-password") { vnc.password = .given(pw) }
+        return vnc
     }
 
     public static func decode(_ text: String) throws(VMInstallError) -> VMConfig {
@@ -97,6 +111,6 @@ public struct VMConfig: Sendable, Equatable {
         }
         return VMConfig(
             name: try need("name"), uuid: try need("uuid"), memoryMiB: memory, vcpus: vcpus,
-            accel: try need("accel"), machine: machine, vnc: try need("vnc") == "yes", disks: disks, nics: nics)
+            accel: try need("accel"), machine: machine, vnc: try need("vnc") == "yes" ? decodeVNC(kv) : nil, disks: disks, nics: nics)
     }
 }

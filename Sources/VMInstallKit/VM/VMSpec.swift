@@ -31,7 +31,8 @@ public struct VMSpec: Sendable, Equatable {
     public var machine: MachineType = .pc
     public var memoryMiB: Int = 1024
     public var vcpus: Int = 1
-    public var vnc: Bool = false
+    /// nil: no VNC console.
+    public var vnc: VNCSettings?
     public var accel: AccelChoice = .auto
     public var installTimeoutSeconds: Double = 3600
     public var settleSeconds: Double = 3
@@ -105,7 +106,16 @@ public struct VMSpec: Sendable, Equatable {
         kv.append("machine", machine.rawValue)
         kv.append("memory-mib", String(memoryMiB))
         kv.append("vcpus", String(vcpus))
-        kv.append("vnc", vnc ? "yes" : "no")
+        kv.append("vnc", vnc == nil ? "no" : "yes")
+        if let vnc {
+            kv.append("vnc-listen", vnc.listen)
+            kv.append("vnc-display", vnc.display.map { String($0) })
+            switch vnc.password {
+            case .none: break
+            case .given(let pw): kv.append("vnc-password", pw)
+            case .generate: kv.append("vnc-password", "generate")
+            }
+        }
         kv.append("accel", accel.rawValue)
         kv.append("install-timeout", String(installTimeoutSeconds))
         kv.append("settle", String(settleSeconds))
@@ -130,7 +140,17 @@ public struct VMSpec: Sendable, Equatable {
         spec.machine = kv.first("machine").flatMap(MachineType.init(rawValue:)) ?? .pc
         spec.memoryMiB = Int(try need("memory-mib")) ?? spec.memoryMiB
         spec.vcpus = Int(try need("vcpus")) ?? spec.vcpus
-        spec.vnc = try need("vnc") == "yes"
+        if try need("vnc") == "yes" {
+            var vnc = VNCSettings()
+            vnc.listen = kv.first("vnc-listen") ?? vnc.listen
+            vnc.display = kv.first("vnc-display").flatMap { Int($0) }
+            switch kv.first("vnc-password") {
+            case nil: vnc.password = .none
+            case "generate": vnc.password = .generate
+            case let pw?: vnc.password = .given(pw)
+            }
+            spec.vnc = vnc
+        }
         spec.accel = AccelChoice(rawValue: try need("accel")) ?? .auto
         spec.installTimeoutSeconds = Double(try need("install-timeout")) ?? spec.installTimeoutSeconds
         spec.settleSeconds = Double(try need("settle")) ?? spec.settleSeconds

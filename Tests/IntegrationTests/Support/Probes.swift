@@ -86,3 +86,35 @@ func waitUntilWatching(_ marker: String, seconds: Double = 20) async throws -> p
     }
     throw VMInstallError(.internal, "no process with '\(marker)' started watching")
 }
+
+/// The security types a VNC server offers after the RFB 3.8 version exchange: [1] is no
+/// authentication, [2] is VNC password authentication.
+func vncSecurityTypes(port: UInt16) -> [UInt8]? {
+    let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard s >= 0 else { return nil }
+    defer { close(s) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = port.bigEndian
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let rc = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard rc == 0 else { return nil }
+    func receive(_ count: Int) -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            var pfd = pollfd(fd: s, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, 5000) > 0 else { return nil }
+            let n = bytes[got...].withUnsafeMutableBytes { recv(s, $0.baseAddress, count - got, 0) }
+            guard n > 0 else { return nil }
+            got += n
+        }
+        return bytes
+    }
+    guard let version = receive(12), version.starts(with: Array("RFB ".utf8)) else { return nil }
+    let reply = Array("RFB 003.008\n".utf8)
+    guard send(s, reply, reply.count, 0) == reply.count, let count = receive(1), count[0] > 0 else { return nil }
+    return receive(Int(count[0]))
+}

@@ -19,9 +19,12 @@ enum QEMUCommandLine {
         ]
         // QEMU's default CPU model, also under KVM: "-cpu host" and "max" abort in QEMU 7.2 on
         // some nested-KVM hosts (kvm_buf_set_msrs), and the default boots everywhere.
-        if vm.vnc {
+        if let vnc = vm.vnc {
+            var option = vnc.display.map { "\(vnc.listen):\($0)" } ?? "\(vnc.listen):0,to=99"
+            // The password itself goes over QMP, never on a command line others can read.
+            if case .given = vnc.password { option += ",password=on" }
             // A display device, or the console would show QEMU's "no graphic display" placeholder.
-            args += ["-vnc", "127.0.0.1:0,to=99", "-device", "VGA"]
+            args += ["-vnc", option, "-device", "VGA"]
         } else {
             args += ["-display", "none"]
         }

@@ -48,7 +48,7 @@ public struct QEMUDriver: HypervisorDriver {
             qmpSocket: files.qmpSocket, pidFile: files.pidFile, vnc: vm.vnc)
     }
 
-    private func start(_ arguments: [String], qmpSocket: String, pidFile: String, vnc: Bool) async throws(VMInstallError) -> any VMSession {
+    private func start(_ arguments: [String], qmpSocket: String, pidFile: String, vnc: VNCSettings?) async throws(VMInstallError) -> any VMSession {
         if QEMUProcess.fromPIDFile(pidFile) != nil {
             throw VMInstallError(.host, "a QEMU process of this VM is already running (\(pidFile))")
         }
@@ -66,12 +66,17 @@ public struct QEMUDriver: HypervisorDriver {
         }
         let qmp = try QMPClient(socketPath: qmpSocket, deadline: .after(seconds: 10))
         var address: String?
-        if vnc {
+        if let vnc {
+            var password: String?
+            if case .given(let pw) = vnc.password {
+                _ = try qmp.execute("change-vnc-password", arguments: ["password": pw], as: QMPClient.Empty.self, deadline: .after(seconds: 5))
+                password = pw
+            }
             struct VNCInfo: Decodable { let host: String?; let service: String? }
             if let info = try? qmp.execute("query-vnc", as: VNCInfo.self, deadline: .after(seconds: 5)),
                 let host = info.host, let port = info.service
             {
-                address = "\(host)::\(port)"
+                address = VNCSettings.statusAddress(host: host, port: port, password: password)
             }
         }
         let process = QEMUProcess.fromPIDFile(pidFile)

@@ -75,13 +75,21 @@ final class QMPClient {
         let `return`: Empty?
     }
 
+    private struct Request: Encodable {
+        let execute: String
+        let arguments: [String: String]?
+    }
+
     private struct Reply<T: Decodable>: Decodable {
         let `return`: T
     }
 
     /// Sends a command and returns its decoded `return`, skipping events that arrive first.
-    func execute<T: Decodable>(_ command: String, as type: T.Type, deadline: Deadline) throws(VMInstallError) -> T {
-        let request = Array("{\"execute\":\"\(command)\"}\r\n".utf8)
+    func execute<T: Decodable>(_ command: String, arguments: [String: String]? = nil, as type: T.Type, deadline: Deadline) throws(VMInstallError) -> T {
+        guard let encoded = try? JSONEncoder().encode(Request(execute: command, arguments: arguments)) else {
+            throw VMInstallError(.internal, "cannot encode the QMP command \(command)")
+        }
+        let request = Array(encoded) + Array("\r\n".utf8)
         let written = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         guard written == request.count else {
             throw VMInstallError(.host, "QEMU's control socket closed while sending \(command)")
