@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages vm-install and its tests need, if any is missing.
 set -euo pipefail
-packages=(qemu-system-x86 qemu-utils nasm xorriso)
+packages=(qemu-system-x86 qemu-utils nasm xorriso curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

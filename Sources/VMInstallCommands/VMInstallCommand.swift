@@ -116,7 +116,9 @@ public struct VMInstallCommand: ParsableCommand {
             disk.backing = disk.backing.map(StateDirectory.absolute)
             parsedDisks.append(disk)
         }
-        var spec = VMSpec(name: name, source: source.map(StateDirectory.absolute), disks: parsedDisks)
+        // A URL stays as it is; a path is made absolute, since the runner works from "/".
+        let absoluteSource = source.map { InstallTree.isURL($0) ? $0 : StateDirectory.absolute($0) }
+        var spec = VMSpec(name: name, source: absoluteSource, disks: parsedDisks)
         spec.importDisk = importDisk
         spec.kernel = kernel.map(StateDirectory.absolute)
         spec.initrd = initrd.map(StateDirectory.absolute)

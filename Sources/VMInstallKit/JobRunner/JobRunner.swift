@@ -46,8 +46,13 @@ public final class JobRunner {
 
         log.write("preparing the install: creating disks")
         try await DiskPreparation(store: store, id: id, log: log).createDisks(settings.newDisks)
+        var medium = spec.installMedium
+        if let tree = settings.tree {
+            let (kernel, initrd) = try await tree.localFiles(in: settings.files.directory, log: log)
+            medium = InstallMedium(kernel: kernel, initrd: initrd, kernelArguments: tree.kernelArguments(extra: spec.kernelArguments))
+        }
 
-        if let medium = spec.installMedium {
+        if let medium {
             try advance(to: .install)
             log.write("installing from \(medium.description) (serial console: \(settings.files.serialLog))")
             try await install(settings.config, medium: medium, files: settings.files, timeout: spec.installTimeoutSeconds)

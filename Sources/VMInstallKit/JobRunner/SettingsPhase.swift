@@ -14,6 +14,8 @@ struct SettingsPhase {
         let files: VMPaths
         /// Disks to create in PREP_INSTALL.
         let newDisks: [NewDisk]
+        /// An install tree whose kernel and initrd PREP_INSTALL makes available.
+        let tree: InstallTree?
     }
 
     func run(_ spec: VMSpec) async throws(VMInstallError) -> Result {
@@ -24,9 +26,21 @@ struct SettingsPhase {
                 throw VMInstallError(.settings, "\(option) \(path) is missing or unreadable")
             }
         }
+        var tree: InstallTree?
         if let source = spec.source {
-            guard access(source, R_OK) == 0, !FileIO.isDirectory(source) else {
-                throw VMInstallError(.settings, "the install source \(source) is missing or unreadable; give an ISO image with --source")
+            if InstallTree.isTree(source) {
+                guard spec.kernel == nil else {
+                    throw VMInstallError(.settings, "--source \(source) is an install tree, whose own kernel boots; drop --kernel and --initrd")
+                }
+                tree = try await InstallTree.detect(source)
+                log.write("install tree \(source): \(tree!.layout.family) layout")
+            } else {
+                guard spec.kernel != nil || spec.kernelArguments == nil else {
+                    throw VMInstallError(.settings, "--extra-args needs --kernel or an install tree; \(source) is an image")
+                }
+                guard access(source, R_OK) == 0 else {
+                    throw VMInstallError(.settings, "the install source \(source) is missing or unreadable; give an ISO image, a CD/DVD device, an install tree or its URL")
+                }
             }
         }
         if spec.importDisk, let first = spec.disks.first, !FileIO.exists(first.path), first.backing == nil {
@@ -97,7 +111,7 @@ struct SettingsPhase {
             name: spec.name, uuid: uuid, memoryMiB: spec.memoryMiB, vcpus: spec.vcpus,
             accel: host.accel, machine: spec.machine, vnc: vnc, disks: disks, nics: nics)
         log.write("settings complete: UUID \(config.uuid), accelerator \(host.accel)")
-        return Result(config: config, files: files, newDisks: newDisks)
+        return Result(config: config, files: files, newDisks: newDisks, tree: tree)
     }
 
     /// The VM's directory is the name's reservation. It is made whole (with its owner file)

@@ -49,8 +49,11 @@ public struct VMSpec: Sendable, Equatable {
     /// Checks what can be checked without touching the host: the command line's own sense.
     public func validateSyntax() throws(VMInstallError) {
         try VMName.validate(name)
-        if kernel == nil, initrd != nil || kernelArguments != nil {
-            throw VMInstallError(.usage, "--initrd and --extra-args go with --kernel")
+        if kernel == nil, initrd != nil {
+            throw VMInstallError(.usage, "--initrd goes with --kernel")
+        }
+        if kernel == nil, source == nil, kernelArguments != nil {
+            throw VMInstallError(.usage, "--extra-args goes with --kernel or an install tree (--source DIR or URL)")
         }
         for path in [kernel, initrd].compactMap({ $0 }) where path.isEmpty || path.contains("\0") || path.contains("\n") {
             throw VMInstallError(.usage, "--kernel and --initrd take file paths")

@@ -1,0 +1,26 @@
+/// Fetches install files over http, https and ftp with curl(1), which speaks all three and
+/// the proxies and certificates an administrator has set up.
+enum Downloader {
+    static let binary = "curl"
+
+    /// True when the URL answers with a file (its first byte can be read).
+    static func exists(_ url: String) async -> Bool {
+        guard let result = try? await CommandResult.run(
+            binary, ["--fail", "--silent", "--location", "--max-time", "20", "--range", "0-0", "--output", "/dev/null", "--", url])
+        else { return false }
+        return result.succeeded
+    }
+
+    static func fetch(_ url: String, to path: String) async throws(VMInstallError) {
+        let result: CommandResult
+        do {
+            result = try await CommandResult.run(
+                binary, ["--fail", "--silent", "--show-error", "--location", "--output", path, "--", url])
+        } catch {
+            throw VMInstallError(.host, "cannot run \(binary) to download \(url): \(error); install Debian's curl package")
+        }
+        guard result.succeeded else {
+            throw VMInstallError(.settings, "cannot download \(url): \(result.errorSummary)")
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Glibc
+import Testing
+import VMInstallKit
+
+/// Install trees, local and served over HTTP on loopback by a server the test starts: the
+/// tree's "installer kernel" is the tiny multiboot kernel, which prints the command line it got.
+@Suite(.serialized) struct InstallTreeTests {
+    /// Lays out a tree in one of the known layouts.
+    func makeTree(_ root: String, kernel: String, initrd: String, guest: Guest) throws {
+        let kernelBytes = try FileIO.read(guest.iso.replacingSuffix("install.iso", with: "kernel.bin"))
+        for (path, bytes) in [(kernel, kernelBytes), (initrd, Array("initrd\n".utf8))] {
+            let full = "\(root)/\(path)"
+            var dir = ""
+            for part in full.split(separator: "/").dropLast() {
+                dir += "/\(part)"
+                _ = try? FileIO.makeDirectory(dir, mode: 0o755)
+            }
+            let fd = open(full, O_CREAT | O_WRONLY | O_TRUNC, 0o644)
+            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+        }
+    }
+
+    @Test func aLocalTreeBootsItsKernelWithTheSourceArgument() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let tree = "\(fx.root)/fedora-tree"
+            try makeTree(tree, kernel: "images/pxeboot/vmlinuz", initrd: "images/pxeboot/initrd.img", guest: guest)
+            let result = try await fx.vmInstall(fx.vmArguments(name: "local", guest: guest).map { $0 == guest.iso ? tree : $0 }
+                + ["--extra-args=vmi.extra=1"])
+            #expect(result.code == 0, "\(result.stderr)")
+            #expect(fileContains(fx.vmFiles("local").serialLog, "inst.repo=\(tree) vmi.extra=1"))
+            #expect(fileContains(fx.vmFiles("local").serialLog, "VM-INSTALL MODULES 1"))
+
+            let empty = "\(fx.root)/empty-tree"
+            try FileIO.makeDirectory(empty)
+            let none = try await fx.vmInstall(fx.vmArguments(name: "empty", guest: guest).map { $0 == guest.iso ? empty : $0 })
+            #expect(none.code == JobExitCode.settings.rawValue)
+            #expect(none.stderr.contains("no installer kernel found"))
+        }
+    }
+
+    @Test func aTreeServedOverHTTPIsDownloadedAndNamedToTheInstaller() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let served = "\(fx.root)/www"
+            try makeTree("\(served)/suse", kernel: "boot/x86_64/loader/linux", initrd: "boot/x86_64/loader/initrd", guest: guest)
+            let port = 30000 + Int(getpid() % 20000)
+            let server = try startHTTPServer(directory: served, port: port)
+            // SIGKILL: the server inherits the test thread's signal mask, which may block SIGTERM.
+            defer { kill(server, SIGKILL); var s: Int32 = 0; waitpid(server, &s, 0) }
+            let url = "http://127.0.0.1:\(port)/suse/"
+            try await fx.waitUntil { tcpConnects(port: UInt16(port)) }
+
+            let result = try await fx.vmInstall(fx.vmArguments(name: "web", guest: guest).map { $0 == guest.iso ? url : $0 })
+            #expect(result.code == 0, "\(result.stderr)")
+            #expect(result.stderr.contains("SUSE layout"))
+            #expect(fileContains(fx.vmFiles("web").serialLog, "install=\(url)"))
+            #expect(FileIO.exists("\(fx.vmFiles("web").directory)/install-kernel"))
+
+            let missing = try await fx.vmInstall(fx.vmArguments(name: "gone", guest: guest).map { $0 == guest.iso ? "http://127.0.0.1:\(port)/nothing/" : $0 })
+            #expect(missing.code == JobExitCode.settings.rawValue)
+            let unreachable = try await fx.vmInstall(fx.vmArguments(name: "far", guest: guest).map { $0 == guest.iso ? "http://127.0.0.1:1/" : $0 })
+            #expect(unreachable.code == JobExitCode.settings.rawValue)
+            #expect(unreachable.stderr.contains("cannot be reached"), "\(unreachable.stderr)")
+        }
+    }
+}
+
+/// python3's http.server on loopback, serving `directory`; its pid.
+func startHTTPServer(directory: String, port: Int) throws -> pid_t {
+    var pid: pid_t = 0
+    let argv = ["/usr/bin/env", "python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", directory]
+    var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+    defer { cArgs.forEach { free($0) } }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    guard posix_spawn(&pid, "/usr/bin/env", &actions, nil, &cArgs, environ) == 0 else {
+        throw VMInstallError(.internal, "cannot start python3 -m http.server")
+    }
+    return pid
+}
