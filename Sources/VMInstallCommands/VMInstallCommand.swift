@@ -47,6 +47,11 @@ public struct VMInstallCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The kernel command line for --kernel.", valueName: "arguments"))
     var extraArgs: String?
 
+    @Option(help: ArgumentHelp(
+        "A NoCloud seed (ISO labelled cidata) attached as a CD-ROM; with --import it turns a cloud image into a configured VM.",
+        valueName: "user-data=FILE[,meta-data=FILE][,network-config=FILE]"))
+    var cloudInit: String?
+
     @Flag(name: .customLong("import"), help: "The first disk already holds an installed system: boot it, with no install phase (no --source).")
     var importDisk = false
 
@@ -120,6 +125,13 @@ public struct VMInstallCommand: ParsableCommand {
         let absoluteSource = source.map { InstallTree.isURL($0) ? $0 : StateDirectory.absolute($0) }
         var spec = VMSpec(name: name, source: absoluteSource, disks: parsedDisks)
         spec.importDisk = importDisk
+        if let cloudInit {
+            var seed = try CloudInitSeed.parse(cloudInit)
+            seed.userData = StateDirectory.absolute(seed.userData)
+            seed.metaData = seed.metaData.map(StateDirectory.absolute)
+            seed.networkConfig = seed.networkConfig.map(StateDirectory.absolute)
+            spec.cloudInit = seed
+        }
         spec.kernel = kernel.map(StateDirectory.absolute)
         spec.initrd = initrd.map(StateDirectory.absolute)
         spec.kernelArguments = extraArgs

@@ -118,6 +118,43 @@ import VMInstallKit
         }
     }
 
+    /// --cloud-init with --import: a NoCloud seed, read back from the ISO the VM gets.
+    @Test func aCloudInitSeedIsBuiltAndAttached() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let disk = "\(fx.root)/cloud.raw"
+            let sector = try FileIO.read(guest.iso.replacingSuffix("install.iso", with: "runtime.bin"))
+            let fd = open(disk, O_CREAT | O_WRONLY, 0o600)
+            #expect(write(fd, sector, sector.count) == 512 && ftruncate(fd, 1 << 20) == 0)
+            close(fd)
+            let userData = "\(fx.root)/user-data"
+            try FileIO.writeAtomically(userData, "#cloud-config\nhostname: seeded\n")
+
+            let result = try await fx.vmInstall(["--name", "cloud", "--import", "--disk", "\(disk),format=raw",
+                "--cloud-init", "user-data=\(userData)", "--memory", "64", "--accel", "tcg", "--settle", "0.3"])
+            #expect(result.code == 0, "\(result.stderr)")
+            let image = CloudInitSeed.imagePath(in: fx.vmFiles("cloud"))
+            let pvd = try await fx.run("/usr/bin/xorriso", ["-indev", image, "-pvd_info"])
+            #expect(pvd.stdout.contains("Volume Id    : cidata"), "\(pvd.stdout)")
+            let out = "\(fx.root)/extracted"
+            let extract = try await fx.run("/usr/bin/xorriso", ["-osirrox", "on", "-indev", image, "-extract", "/", out])
+            #expect(extract.code == 0, "\(extract.stderr)")
+            #expect(try FileIO.readString("\(out)/user-data") == "#cloud-config\nhostname: seeded\n")
+            let meta = try FileIO.readString("\(out)/meta-data")
+            #expect(meta.contains("local-hostname: cloud") && meta.contains("instance-id: "))
+            let pid = try #require(Int32(try FileIO.readString(fx.vmFiles("cloud").pidFile).trimmed))
+            let cmdline = String(decoding: try FileIO.read("/proc/\(pid)/cmdline").map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            #expect(cmdline.contains("file=\(image),format=raw,media=cdrom"))
+            #expect(fileContains(fx.vmFiles("cloud").serialLog, Guest.runtimeMark))
+
+            for bad in ["meta-data=/x", "user-data=", "user-data=/a,user-data=/b", "vendor-data=/x"] {
+                #expect(try await fx.vmInstall(["--name", "b", "--import", "--disk", disk, "--cloud-init", bad]).code == 2, "\(bad)")
+            }
+            let missing = try await fx.vmInstall(["--name", "m", "--import", "--disk", "\(disk),format=raw", "--cloud-init", "user-data=\(fx.root)/none"])
+            #expect(missing.code == JobExitCode.settings.rawValue)
+        }
+    }
+
     @Test func hostChecksRefuseBeforeAnythingIsCreated() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.quick.guest()

@@ -46,6 +46,11 @@ public final class JobRunner {
 
         log.write("preparing the install: creating disks")
         try await DiskPreparation(store: store, id: id, log: log).createDisks(settings.newDisks)
+        if let seed = spec.cloudInit {
+            let image = CloudInitSeed.imagePath(in: settings.files)
+            log.write("building the cloud-init seed \(image)")
+            try await seed.build(at: image, staging: "\(settings.files.directory)/.cidata", name: spec.name, uuid: settings.config.uuid)
+        }
         var medium = spec.installMedium
         if let tree = settings.tree {
             let (kernel, initrd) = try await tree.localFiles(in: settings.files.directory, log: log)

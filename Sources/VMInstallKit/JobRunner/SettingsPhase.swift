@@ -90,6 +90,9 @@ struct SettingsPhase {
             let bus = disk.bus ?? (disk.cdrom ? .ide : spec.osType?.diskBus ?? .virtio)
             disks.append(VMConfig.Disk(path: disk.path, format: format, bus: bus, cdrom: disk.cdrom, readonly: disk.readonly))
         }
+        for file in spec.cloudInit?.files ?? [] where access(file, R_OK) != 0 || FileIO.isDirectory(file) {
+            throw VMInstallError(.settings, "--cloud-init: \(file) is missing or unreadable")
+        }
         if let first = disks.first, first.cdrom || first.readonly {
             throw VMInstallError(.settings, "the first disk is the boot disk and must be writable, not a CD-ROM or readonly")
         }
@@ -104,6 +107,10 @@ struct SettingsPhase {
             settled.mac = nic.mac ?? MACAddress.generated(uuid: uuid, index: index)
             settled.model = nic.model ?? spec.osType?.nicModel ?? "virtio-net-pci"
             return settled
+        }
+        // The seed is built in PREP_INSTALL; the VM has it from its first boot on.
+        if spec.cloudInit != nil {
+            disks.append(VMConfig.Disk(path: CloudInitSeed.imagePath(in: files), format: .raw, bus: .ide, cdrom: true, readonly: true))
         }
         var vnc = spec.vnc
         if vnc?.password == .generate { vnc?.password = .given(VNCSettings.generatePassword()) }

@@ -24,6 +24,8 @@ public struct VMSpec: Sendable, Equatable {
         guard source != nil || kernel != nil else { return nil }
         return InstallMedium(iso: source, kernel: kernel, initrd: initrd, kernelArguments: kernelArguments)
     }
+    /// A NoCloud seed built in PREP_INSTALL and attached as a CD-ROM.
+    public var cloudInit: CloudInitSeed?
     /// Network cards; by default one on QEMU's user-mode network.
     public var nics: [NICSpec] = [NICSpec(mode: .user)]
     /// Defaults for what was not given; nil when --os-type was not used.
@@ -99,6 +101,7 @@ public struct VMSpec: Sendable, Equatable {
         kv.append("name", name)
         kv.append("source", source)
         if importDisk { kv.append("import", "yes") }
+        kv.append("cloud-init", cloudInit?.rendered)
         kv.append("kernel", kernel)
         kv.append("initrd", initrd)
         kv.append("extra-args", kernelArguments)
@@ -135,6 +138,7 @@ public struct VMSpec: Sendable, Equatable {
             name: try need("name"), source: kv.first("source"),
             disks: try kv.all("disk").map { try DiskSpec.parse($0) })
         spec.importDisk = kv.first("import") == "yes"
+        spec.cloudInit = try kv.first("cloud-init").map { try CloudInitSeed.parse($0) }
         spec.kernel = kv.first("kernel")
         spec.initrd = kv.first("initrd")
         spec.kernelArguments = kv.first("extra-args")
