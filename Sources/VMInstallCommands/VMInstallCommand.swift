@@ -47,6 +47,9 @@ public struct VMInstallCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The kernel command line for --kernel.", valueName: "arguments"))
     var extraArgs: String?
 
+    @Option(help: ArgumentHelp("An AutoYaST, kickstart or preseed file for an unattended install.", valueName: "file"))
+    var autoinstall: String?
+
     @Option(help: ArgumentHelp(
         "A NoCloud seed (ISO labelled cidata) attached as a CD-ROM; with --import it turns a cloud image into a configured VM.",
         valueName: "user-data=FILE[,meta-data=FILE][,network-config=FILE]"))
@@ -125,6 +128,7 @@ public struct VMInstallCommand: ParsableCommand {
         let absoluteSource = source.map { InstallTree.isURL($0) ? $0 : StateDirectory.absolute($0) }
         var spec = VMSpec(name: name, source: absoluteSource, disks: parsedDisks)
         spec.importDisk = importDisk
+        spec.autoinstall = autoinstall.map(StateDirectory.absolute)
         if let cloudInit {
             var seed = try CloudInitSeed.parse(cloudInit)
             seed.userData = StateDirectory.absolute(seed.userData)

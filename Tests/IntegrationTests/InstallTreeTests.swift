@@ -40,6 +40,37 @@ import VMInstallKit
         }
     }
 
+    /// --autoinstall: an OEMDRV image with the file under each family's name, the tree's
+    /// kernel told where it is, and for Debian the file appended to the initrd as /preseed.cfg.
+    @Test func autoinstallReachesTheInstaller() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let answers = "\(fx.root)/answers"
+            try FileIO.writeAtomically(answers, "# unattended answers\n")
+            let suse = "\(fx.root)/suse-tree"
+            try makeTree(suse, kernel: "boot/x86_64/loader/linux", initrd: "boot/x86_64/loader/initrd", guest: guest)
+            let a = try await fx.vmInstall(fx.vmArguments(name: "yast", guest: guest).map { $0 == guest.iso ? suse : $0 } + ["--autoinstall", answers])
+            #expect(a.code == 0, "\(a.stderr)")
+            #expect(fileContains(fx.vmFiles("yast").serialLog, "install=\(suse) autoyast=label://OEMDRV/autoinst.xml"))
+            let image = AutoinstallImage.imagePath(in: fx.vmFiles("yast"))
+            #expect(try await fx.run("/usr/bin/xorriso", ["-indev", image, "-pvd_info"]).stdout.contains("Volume Id    : OEMDRV"))
+            let listing = try await fx.run("/usr/bin/xorriso", ["-indev", image, "-ls", "/"])
+            for name in ["autoinst.xml", "ks.cfg", "preseed.cfg"] { #expect(listing.stdout.contains(name), "\(name)") }
+
+            let debian = "\(fx.root)/debian-tree"
+            try makeTree(debian, kernel: "install.amd/vmlinuz", initrd: "install.amd/initrd.gz", guest: guest)
+            let d = try await fx.vmInstall(fx.vmArguments(name: "preseed", guest: guest).map { $0 == guest.iso ? debian : $0 } + ["--autoinstall", answers])
+            #expect(d.code == 0, "\(d.stderr)")
+            #expect(fileContains(fx.vmFiles("preseed").serialLog, "url=\(debian) auto=true priority=critical"))
+            let initrd = try FileIO.read("\(fx.vmFiles("preseed").directory)/install-initrd-preseed")
+            let text = String(decoding: initrd.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            #expect(text.hasPrefix("initrd") && text.contains("070701") && text.contains("preseed.cfg") && text.contains("# unattended answers") && text.contains("TRAILER!!!"))
+            #expect(try FileIO.readString("\(debian)/install.amd/initrd.gz") == "initrd\n", "the tree itself is untouched")
+
+            #expect(try await fx.vmInstall(["--name", "x", "--import", "--disk", "/tmp/x", "--autoinstall", answers]).code == 2)
+        }
+    }
+
     @Test func aTreeServedOverHTTPIsDownloadedAndNamedToTheInstaller() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.quick.guest()

@@ -53,8 +53,23 @@ public final class JobRunner {
         }
         var medium = spec.installMedium
         if let tree = settings.tree {
-            let (kernel, initrd) = try await tree.localFiles(in: settings.files.directory, log: log)
-            medium = InstallMedium(kernel: kernel, initrd: initrd, kernelArguments: tree.kernelArguments(extra: spec.kernelArguments))
+            var (kernel, initrd) = try await tree.localFiles(in: settings.files.directory, log: log)
+            var extra = spec.kernelArguments
+            if spec.autoinstall != nil {
+                extra = [AutoinstallImage.kernelArguments(for: tree.layout), extra].compactMap { $0 }.joined(separator: " ")
+            }
+            if let file = spec.autoinstall, tree.layout.sourceArgument == "url" {
+                let copy = "\(settings.files.directory)/install-initrd-preseed"
+                try AutoinstallImage.initrdWithPreseed(initrd, preseed: file, into: copy)
+                initrd = copy
+            }
+            medium = InstallMedium(kernel: kernel, initrd: initrd, kernelArguments: tree.kernelArguments(extra: extra))
+        }
+        if let file = spec.autoinstall {
+            let image = AutoinstallImage.imagePath(in: settings.files)
+            log.write("building the autoinstall image \(image) (label \(AutoinstallImage.label))")
+            try await AutoinstallImage.build(from: file, at: image, staging: "\(settings.files.directory)/.autoinstall")
+            medium?.extraCDROM = image
         }
 
         if let medium {

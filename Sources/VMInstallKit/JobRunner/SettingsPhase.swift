@@ -90,8 +90,8 @@ struct SettingsPhase {
             let bus = disk.bus ?? (disk.cdrom ? .ide : spec.osType?.diskBus ?? .virtio)
             disks.append(VMConfig.Disk(path: disk.path, format: format, bus: bus, cdrom: disk.cdrom, readonly: disk.readonly))
         }
-        for file in spec.cloudInit?.files ?? [] where access(file, R_OK) != 0 || FileIO.isDirectory(file) {
-            throw VMInstallError(.settings, "--cloud-init: \(file) is missing or unreadable")
+        for file in (spec.cloudInit?.files ?? []) + [spec.autoinstall].compactMap({ $0 }) where access(file, R_OK) != 0 || FileIO.isDirectory(file) {
+            throw VMInstallError(.settings, "\(file) (--cloud-init or --autoinstall) is missing or unreadable")
         }
         if let first = disks.first, first.cdrom || first.readonly {
             throw VMInstallError(.settings, "the first disk is the boot disk and must be writable, not a CD-ROM or readonly")

@@ -5,6 +5,8 @@ public struct InstallMedium: Sendable, Equatable {
     public var kernel: String?
     public var initrd: String?
     public var kernelArguments: String?
+    /// A second CD-ROM for the install only (the --autoinstall image).
+    public var extraCDROM: String?
 
     public init(iso: String? = nil, kernel: String? = nil, initrd: String? = nil, kernelArguments: String? = nil) {
         self.iso = iso

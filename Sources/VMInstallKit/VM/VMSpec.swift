@@ -24,6 +24,8 @@ public struct VMSpec: Sendable, Equatable {
         guard source != nil || kernel != nil else { return nil }
         return InstallMedium(iso: source, kernel: kernel, initrd: initrd, kernelArguments: kernelArguments)
     }
+    /// An AutoYaST, kickstart or preseed file for the installer.
+    public var autoinstall: String?
     /// A NoCloud seed built in PREP_INSTALL and attached as a CD-ROM.
     public var cloudInit: CloudInitSeed?
     /// Network cards; by default one on QEMU's user-mode network.
@@ -51,6 +53,9 @@ public struct VMSpec: Sendable, Equatable {
     /// Checks what can be checked without touching the host: the command line's own sense.
     public func validateSyntax() throws(VMInstallError) {
         try VMName.validate(name)
+        if importDisk, autoinstall != nil {
+            throw VMInstallError(.usage, "--autoinstall is for an installer; --import has no install phase")
+        }
         if kernel == nil, initrd != nil {
             throw VMInstallError(.usage, "--initrd goes with --kernel")
         }
@@ -102,6 +107,7 @@ public struct VMSpec: Sendable, Equatable {
         kv.append("source", source)
         if importDisk { kv.append("import", "yes") }
         kv.append("cloud-init", cloudInit?.rendered)
+        kv.append("autoinstall", autoinstall)
         kv.append("kernel", kernel)
         kv.append("initrd", initrd)
         kv.append("extra-args", kernelArguments)
@@ -139,6 +145,7 @@ public struct VMSpec: Sendable, Equatable {
             disks: try kv.all("disk").map { try DiskSpec.parse($0) })
         spec.importDisk = kv.first("import") == "yes"
         spec.cloudInit = try kv.first("cloud-init").map { try CloudInitSeed.parse($0) }
+        spec.autoinstall = kv.first("autoinstall")
         spec.kernel = kv.first("kernel")
         spec.initrd = kv.first("initrd")
         spec.kernelArguments = kv.first("extra-args")

@@ -79,6 +79,12 @@ enum QEMUCommandLine {
                 "-device", "ide-cd,drive=cdrom0,bootindex=1",
             ]
         }
+        if let extra = medium.extraCDROM {
+            args += [
+                "-drive", "if=none,id=cdrom1,media=cdrom,readonly=on,format=raw,file=\(quote(extra))",
+                "-device", "ide-cd,drive=cdrom1",
+            ]
+        }
         // Whole values of their own options, not option lists: no quoting applies.
         if let kernel = medium.kernel { args += ["-kernel", kernel] }
         if let initrd = medium.initrd { args += ["-initrd", initrd] }

@@ -1,0 +1,89 @@
+import Glibc
+import SystemPackage
+
+/// `--autoinstall FILE`: an AutoYaST, kickstart or preseed file handed to the installer. It is
+/// put on a small ISO labelled OEMDRV (where Anaconda looks for ks.cfg by itself) under each
+/// family's name, attached during the install only; an install tree's kernel is also told
+/// where it is, and a Debian/Ubuntu initrd gets it appended as /preseed.cfg, where the
+/// Debian installer reads it.
+public struct AutoinstallImage: Sendable {
+    public static let label = "OEMDRV"
+    static let names = ["autoinst.xml", "ks.cfg", "preseed.cfg"]
+
+    public static func imagePath(in vm: VMPaths) -> String { "\(vm.directory)/autoinstall.iso" }
+
+    /// The kernel arguments that point a tree's installer at the file.
+    static func kernelArguments(for layout: InstallTree.Layout) -> String {
+        switch layout.sourceArgument {
+        case "install": "autoyast=label://\(label)/autoinst.xml"
+        case "inst.repo": "inst.ks=hd:LABEL=\(label):/ks.cfg"
+        default: "auto=true priority=critical"
+        }
+    }
+
+    static func build(from file: String, at image: String, staging: String) async throws(VMInstallError) {
+        do {
+            let contents = try FileIO.readString(file)
+            try FileIO.removeTree(staging)
+            try FileIO.makeDirectory(staging, mode: 0o700)
+            for name in names { try FileIO.writeAtomically("\(staging)/\(name)", contents) }
+        } catch {
+            throw VMInstallError(.settings, "cannot prepare the autoinstall file \(file): \(error)")
+        }
+        defer { try? FileIO.removeTree(staging) }
+        let result: CommandResult
+        do {
+            result = try await CommandResult.run("xorriso", ["-as", "mkisofs", "-quiet", "-V", label, "-J", "-R", "-o", image, staging])
+        } catch {
+            throw VMInstallError(.host, "cannot run xorriso to build the autoinstall image: \(error); install Debian's xorriso package")
+        }
+        guard result.succeeded else {
+            throw VMInstallError(.disk, "xorriso could not build \(image): \(result.errorSummary)")
+        }
+    }
+
+    /// A copy of `initrd` with a newc cpio archive holding /preseed.cfg appended: the kernel
+    /// unpacks concatenated archives in order.
+    static func initrdWithPreseed(_ initrd: String, preseed file: String, into copy: String) throws(VMInstallError) {
+        do {
+            var bytes = try FileIO.read(initrd, limit: 1 << 30)
+            while bytes.count % 4 != 0 { bytes.append(0) }
+            bytes += NewcArchive.make(files: [("preseed.cfg", try FileIO.read(file))])
+            let fd = open(copy, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw Errno(rawValue: errno) }
+            defer { close(fd) }
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                guard n > 0 else { throw Errno(rawValue: errno) }
+                offset += n
+            }
+        } catch {
+            throw VMInstallError(.disk, "cannot add the preseed file to \(initrd): \(error)")
+        }
+    }
+}
+
+/// The "newc" cpio format Linux unpacks into its initramfs.
+enum NewcArchive {
+    static func make(files: [(name: String, contents: [UInt8])]) -> [UInt8] {
+        var out: [UInt8] = []
+        var inode = 1
+        func entry(_ name: String, mode: Int, _ data: [UInt8]) {
+            let fields = [inode, mode, 0, 0, 1, 0, data.count, 0, 0, 0, 0, name.utf8.count + 1, 0]
+            inode += 1
+            out += Array("070701".utf8)
+            for field in fields {
+                let hex = String(field, radix: 16, uppercase: true)
+                out += Array((String(repeating: "0", count: 8 - hex.count) + hex).utf8)
+            }
+            out += Array(name.utf8) + [0]
+            while out.count % 4 != 0 { out.append(0) }
+            out += data
+            while out.count % 4 != 0 { out.append(0) }
+        }
+        for file in files { entry(file.name, mode: 0o100644, file.contents) }
+        entry("TRAILER!!!", mode: 0, [])
+        return out
+    }
+}
