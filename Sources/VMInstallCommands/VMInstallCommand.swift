@@ -5,6 +5,7 @@ import VMInstallKit
 
 extension AccelChoice: ExpressibleByArgument {}
 extension MachineType: ExpressibleByArgument {}
+extension Firmware: ExpressibleByArgument {}
 
 enum GraphicsChoice: String, ExpressibleByArgument {
     case vnc
@@ -74,6 +75,9 @@ public struct VMInstallCommand: ParsableCommand {
 
     @Option(help: "Machine type: pc (i440FX) or q35 (default pc, or the --os-type's).")
     var machine: MachineType?
+
+    @Option(help: "Firmware: bios (SeaBIOS) or uefi (OVMF; Debian's ovmf package). Default bios, or the --os-type's.")
+    var firmware: Firmware?
 
     @Flag(help: "Give the VM a VNC console: --vnc on 127.0.0.1 at the first free display, or --vnc=ADDRESS[:DISPLAY].")
     var vnc = false
@@ -155,6 +159,7 @@ public struct VMInstallCommand: ParsableCommand {
         spec.memoryMiB = memory ?? os.memoryMiB
         spec.vcpus = vcpus ?? os.vcpus
         spec.machine = machine ?? os.machine
+        spec.firmware = firmware ?? os.firmware
         if graphics == GraphicsChoice.none, vnc || vncPassword || vncListen != nil {
             throw VMInstallError(.usage, "--graphics none and --vnc exclude each other")
         }

@@ -155,6 +155,26 @@ import VMInstallKit
         }
     }
 
+    /// --firmware uefi: OVMF boots (its boot manager reports on the serial console), with a
+    /// variable store of the VM's own.
+    @Test func uefiFirmwareBoots() async throws {
+        try await Fixture.with { fx in
+            let disk = "\(fx.root)/blank.raw"
+            close(open(disk, O_CREAT | O_WRONLY, 0o600))
+            #expect(truncate(disk, 1 << 20) == 0)
+            let result = try await fx.vmInstall(["--name", "efi", "--import", "--disk", "\(disk),format=raw", "--firmware", "uefi",
+                                                 "--machine", "q35", "--memory", "128", "--accel", "tcg", "--settle", "0.3"])
+            #expect(result.code == 0, "\(result.stderr)")
+            let files = fx.vmFiles("efi")
+            #expect(fileContains(files.config, "firmware=uefi"))
+            #expect(FileIO.exists("\(files.directory)/uefi-vars.fd"))
+            try await fx.waitUntil(seconds: 60) { fileContains(files.serialLog, "BdsDxe") }
+            let pid = try #require(Int32(try FileIO.readString(files.pidFile).trimmed))
+            let cmdline = String(decoding: try FileIO.read("/proc/\(pid)/cmdline").map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            #expect(cmdline.contains("if=pflash,format=raw,unit=1,file=\(files.directory)/uefi-vars.fd"))
+        }
+    }
+
     @Test func hostChecksRefuseBeforeAnythingIsCreated() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.quick.guest()

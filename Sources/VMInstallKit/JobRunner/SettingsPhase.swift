@@ -116,7 +116,7 @@ struct SettingsPhase {
         if vnc?.password == .generate { vnc?.password = .given(VNCSettings.generatePassword()) }
         let config = VMConfig(
             name: spec.name, uuid: uuid, memoryMiB: spec.memoryMiB, vcpus: spec.vcpus,
-            accel: host.accel, machine: spec.machine, vnc: vnc, disks: disks, nics: nics)
+            accel: host.accel, machine: spec.machine, firmware: spec.firmware, vnc: vnc, disks: disks, nics: nics)
         log.write("settings complete: UUID \(config.uuid), accelerator \(host.accel)")
         return Result(config: config, files: files, newDisks: newDisks, tree: tree)
     }

@@ -24,13 +24,17 @@ public enum FileIO {
 
     /// Replaces `path` with `contents` so that readers see the old or the new file, never a part.
     public static func writeAtomically(_ path: String, _ contents: String, mode: FilePermissions = [.ownerReadWrite]) throws(Errno) {
+        try writeAtomically(path, bytes: Array(contents.utf8), mode: mode)
+    }
+
+    public static func writeAtomically(_ path: String, bytes: [UInt8], mode: FilePermissions = [.ownerReadWrite]) throws(Errno) {
         let tmp = "\(path).tmp-\(getpid())"
         do throws(Errno) {
             let fd = try sys {
                 try FileDescriptor.open(tmp, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: mode)
             }
             do throws(Errno) {
-                _ = try sys { try fd.writeAll(Array(contents.utf8)) }
+                _ = try sys { try fd.writeAll(bytes) }
                 if fsync(fd.rawValue) != 0 { throw Errno(rawValue: errno) }
                 try sys { try fd.close() }
             } catch {

@@ -8,18 +8,18 @@ public struct OSType: Sendable, Equatable {
     public let diskBus: DiskBus
     public let nicModel: String
     public let machine: MachineType
-    public let firmware: String
+    public let firmware: Firmware
 
     public static let all: [OSType] = [
-        OSType(name: "opensuse", memoryMiB: 2048, vcpus: 2, diskSize: 20 << 30, diskBus: .virtio, nicModel: "virtio-net-pci", machine: .q35, firmware: "bios"),
-        OSType(name: "sles", memoryMiB: 2048, vcpus: 2, diskSize: 24 << 30, diskBus: .virtio, nicModel: "virtio-net-pci", machine: .q35, firmware: "bios"),
-        OSType(name: "fedora", memoryMiB: 2048, vcpus: 2, diskSize: 20 << 30, diskBus: .virtio, nicModel: "virtio-net-pci", machine: .q35, firmware: "bios"),
-        OSType(name: "rhel", memoryMiB: 2048, vcpus: 2, diskSize: 20 << 30, diskBus: .virtio, nicModel: "virtio-net-pci", machine: .q35, firmware: "bios"),
-        OSType(name: "debian", memoryMiB: 1024, vcpus: 1, diskSize: 10 << 30, diskBus: .virtio, nicModel: "virtio-net-pci", machine: .q35, firmware: "bios"),
-        OSType(name: "ubuntu", memoryMiB: 2048, vcpus: 2, diskSize: 20 << 30, diskBus: .virtio, nicModel: "virtio-net-pci", machine: .q35, firmware: "bios"),
+        OSType(name: "opensuse", memoryMiB: 2048, vcpus: 2, diskSize: 20 << 30, diskBus: .virtio, nicModel: "virtio-net-pci", machine: .q35, firmware: .bios),
+        OSType(name: "sles", memoryMiB: 2048, vcpus: 2, diskSize: 24 << 30, diskBus: .virtio, nicModel: "virtio-net-pci", machine: .q35, firmware: .bios),
+        OSType(name: "fedora", memoryMiB: 2048, vcpus: 2, diskSize: 20 << 30, diskBus: .virtio, nicModel: "virtio-net-pci", machine: .q35, firmware: .bios),
+        OSType(name: "rhel", memoryMiB: 2048, vcpus: 2, diskSize: 20 << 30, diskBus: .virtio, nicModel: "virtio-net-pci", machine: .q35, firmware: .bios),
+        OSType(name: "debian", memoryMiB: 1024, vcpus: 1, diskSize: 10 << 30, diskBus: .virtio, nicModel: "virtio-net-pci", machine: .q35, firmware: .bios),
+        OSType(name: "ubuntu", memoryMiB: 2048, vcpus: 2, diskSize: 20 << 30, diskBus: .virtio, nicModel: "virtio-net-pci", machine: .q35, firmware: .bios),
         // Windows has no virtio drivers on its install media: SATA and e1000 work out of the box.
-        OSType(name: "windows", memoryMiB: 4096, vcpus: 2, diskSize: 64 << 30, diskBus: .sata, nicModel: "e1000", machine: .q35, firmware: "bios"),
-        OSType(name: "generic", memoryMiB: 1024, vcpus: 1, diskSize: 10 << 30, diskBus: .virtio, nicModel: "virtio-net-pci", machine: .pc, firmware: "bios"),
+        OSType(name: "windows", memoryMiB: 4096, vcpus: 2, diskSize: 64 << 30, diskBus: .sata, nicModel: "e1000", machine: .q35, firmware: .bios),
+        OSType(name: "generic", memoryMiB: 1024, vcpus: 1, diskSize: 10 << 30, diskBus: .virtio, nicModel: "virtio-net-pci", machine: .pc, firmware: .bios),
     ]
 
     public static let generic = all.last!
@@ -33,7 +33,7 @@ public struct OSType: Sendable, Equatable {
         var rows = [["OS TYPE", "MEMORY", "VCPUS", "DISK", "DISK BUS", "NIC MODEL", "MACHINE", "FIRMWARE"]]
         for os in all {
             rows.append([os.name, "\(os.memoryMiB) MiB", "\(os.vcpus)", "\(os.diskSize >> 30)G", os.diskBus.rawValue,
-                         os.nicModel, os.machine.rawValue, os.firmware])
+                         os.nicModel, os.machine.rawValue, os.firmware.rawValue])
         }
         let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
@@ -42,6 +42,12 @@ public struct OSType: Sendable, Equatable {
             return line
         }.joined(separator: "\n")
     }
+}
+
+/// The firmware the VM boots with.
+public enum Firmware: String, Sendable, CaseIterable {
+    case bios
+    case uefi
 }
 
 /// QEMU's PC machine types: the i440FX `pc` and the ICH9 `q35` (PCIe, built-in AHCI).

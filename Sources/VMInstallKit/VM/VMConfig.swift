@@ -44,6 +44,7 @@ public struct VMConfig: Sendable, Equatable {
     /// "kvm" or "tcg".
     public var accel: String
     public var machine: MachineType = .pc
+    public var firmware: Firmware = .bios
     /// With the password settled (never `.generate`); nil: no VNC console.
     public var vnc: VNCSettings?
     /// The first disk is the boot disk.
@@ -59,6 +60,7 @@ public struct VMConfig: Sendable, Equatable {
         kv.append("vcpus", String(vcpus))
         kv.append("accel", accel)
         kv.append("machine", machine.rawValue)
+        kv.append("firmware", firmware.rawValue)
         kv.append("vnc", vnc == nil ? "no" : "yes")
         if let vnc {
             kv.append("vnc-listen", vnc.listen)
@@ -111,6 +113,7 @@ public struct VMConfig: Sendable, Equatable {
         }
         return VMConfig(
             name: try need("name"), uuid: try need("uuid"), memoryMiB: memory, vcpus: vcpus,
-            accel: try need("accel"), machine: machine, vnc: try need("vnc") == "yes" ? decodeVNC(kv) : nil, disks: disks, nics: nics)
+            accel: try need("accel"), machine: machine,
+            firmware: Firmware(rawValue: kv.first("firmware") ?? "bios") ?? .bios, vnc: try need("vnc") == "yes" ? decodeVNC(kv) : nil, disks: disks, nics: nics)
     }
 }

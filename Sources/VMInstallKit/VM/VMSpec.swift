@@ -33,6 +33,7 @@ public struct VMSpec: Sendable, Equatable {
     /// Defaults for what was not given; nil when --os-type was not used.
     public var osType: OSType?
     public var machine: MachineType = .pc
+    public var firmware: Firmware = .bios
     public var memoryMiB: Int = 1024
     public var vcpus: Int = 1
     /// nil: no VNC console.
@@ -116,6 +117,7 @@ public struct VMSpec: Sendable, Equatable {
         for nic in nics { kv.append("nic", nic.rendered) }
         kv.append("os-type", osType?.name)
         kv.append("machine", machine.rawValue)
+        kv.append("firmware", firmware.rawValue)
         kv.append("memory-mib", String(memoryMiB))
         kv.append("vcpus", String(vcpus))
         kv.append("vnc", vnc == nil ? "no" : "yes")
@@ -152,6 +154,7 @@ public struct VMSpec: Sendable, Equatable {
         spec.nics = try kv.all("nic").compactMap { try NICSpec.parse($0) }
         spec.osType = kv.first("os-type").flatMap(OSType.named)
         spec.machine = kv.first("machine").flatMap(MachineType.init(rawValue:)) ?? .pc
+        spec.firmware = kv.first("firmware").flatMap(Firmware.init(rawValue:)) ?? .bios
         spec.memoryMiB = Int(try need("memory-mib")) ?? spec.memoryMiB
         spec.vcpus = Int(try need("vcpus")) ?? spec.vcpus
         if try need("vnc") == "yes" {

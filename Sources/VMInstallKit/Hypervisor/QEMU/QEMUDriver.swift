@@ -15,6 +15,9 @@ public struct QEMUDriver: HypervisorDriver {
         guard Executables.find(QEMUImage.binary) != nil else {
             throw VMInstallError(.host, "\(QEMUImage.binary) is not installed; install Debian's qemu-utils package")
         }
+        if spec.firmware == .uefi, QEMUFirmware.locate() == nil {
+            throw VMInstallError(.host, "UEFI firmware (OVMF) is not installed; install Debian's ovmf package or use --firmware bios")
+        }
         let kvmUsable = Self.kvmUsable()
         switch spec.accel {
         case .kvm:
@@ -38,14 +41,23 @@ public struct QEMUDriver: HypervisorDriver {
 
     public func startInstall(_ vm: VMConfig, medium: InstallMedium, files: VMPaths) async throws(VMInstallError) -> any VMSession {
         try await start(
-            QEMUCommandLine.install(vm, medium: medium, files: files),
+            QEMUCommandLine.install(vm, medium: medium, files: files) + (try firmware(vm, files)),
             qmpSocket: files.installQMPSocket, pidFile: files.installPIDFile, vnc: vm.vnc)
     }
 
     public func startRuntime(_ vm: VMConfig, files: VMPaths) async throws(VMInstallError) -> any VMSession {
         try await start(
-            QEMUCommandLine.runtime(vm, files: files),
+            QEMUCommandLine.runtime(vm, files: files) + (try firmware(vm, files)),
             qmpSocket: files.qmpSocket, pidFile: files.pidFile, vnc: vm.vnc)
+    }
+
+    private func firmware(_ vm: VMConfig, _ files: VMPaths) throws(VMInstallError) -> [String] {
+        guard vm.firmware == .uefi else { return [] }
+        let (code, vars) = try QEMUFirmware.prepareVars(files)
+        return [
+            "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=\(QEMUCommandLine.quote(code))",
+            "-drive", "if=pflash,format=raw,unit=1,file=\(QEMUCommandLine.quote(vars))",
+        ]
     }
 
     private func start(_ arguments: [String], qmpSocket: String, pidFile: String, vnc: VNCSettings?) async throws(VMInstallError) -> any VMSession {
