@@ -15,6 +15,24 @@ import VMInstallKit
         }
     }
 
+    /// A person at a terminal sees the install's elapsed time; a log or pipe gets plain lines.
+    @Test func foregroundProgressOnATerminalAndPlainLinesElsewhere() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.slow.guest()
+            let command = ([Fixture.buildDirectory + "/vm-install", "--state-dir", fx.stateDir]
+                + fx.vmArguments(name: "shown", guest: guest)).joined(separator: " ")
+            let tty = try await fx.run("/usr/bin/script", ["-qfec", command, "/dev/null"])
+            #expect(tty.code == 0, "\(tty.stdout)")
+            #expect(tty.stdout.contains("installing, 0:01 elapsed"), "\(tty.stdout)")
+            #expect(tty.stdout.contains("\u{1B}[2K"))
+
+            let plain = try await fx.vmInstall(fx.vmArguments(name: "plain", guest: guest))
+            #expect(plain.code == 0)
+            #expect(!plain.stderr.contains("\u{1B}"), "escape codes on a non-terminal")
+            #expect(plain.stderr.contains("state 6 (FINISHED)"))
+        }
+    }
+
     @Test func anInstallThatTakesTooLongFails() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.endless.guest()

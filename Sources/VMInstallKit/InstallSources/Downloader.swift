@@ -11,11 +11,17 @@ enum Downloader {
         return result.succeeded
     }
 
-    static func fetch(_ url: String, to path: String) async throws(VMInstallError) {
+    /// With `progress`, curl draws its progress bar on our stderr (a terminal).
+    static func fetch(_ url: String, to path: String, progress: Bool) async throws(VMInstallError) {
         let result: CommandResult
         do {
-            result = try await CommandResult.run(
-                binary, ["--fail", "--silent", "--show-error", "--location", "--output", path, "--", url])
+            if progress {
+                result = try await CommandResult.runShowingProgress(
+                    binary, ["--fail", "--progress-bar", "--location", "--output", path, "--", url])
+            } else {
+                result = try await CommandResult.run(
+                    binary, ["--fail", "--silent", "--show-error", "--location", "--output", path, "--", url])
+            }
         } catch {
             throw VMInstallError(.host, "cannot run \(binary) to download \(url): \(error); install Debian's curl package")
         }

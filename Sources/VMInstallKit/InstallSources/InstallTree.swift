@@ -57,7 +57,7 @@ public struct InstallTree: Sendable, Equatable {
         let initrd = "\(directory)/install-initrd"
         for (file, target) in [(layout.kernel, kernel), (layout.initrd, initrd)] {
             log.write("downloading \(Self.join(location, file))")
-            try await Downloader.fetch(Self.join(location, file), to: target)
+            try await Downloader.fetch(Self.join(location, file), to: target, progress: log.interactive)
         }
         return (kernel, initrd)
     }

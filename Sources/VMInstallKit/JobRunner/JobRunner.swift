@@ -111,7 +111,7 @@ public final class JobRunner {
     private func install(_ vm: VMConfig, medium: InstallMedium, files: VMPaths, timeout: Double) async throws(VMInstallError) {
         let session = try await driver.startInstall(vm, medium: medium, files: files)
         try noteVNC(session)
-        switch session.waitForEnd(cancel: cancel, deadline: .after(seconds: timeout)) {
+        switch waitShowingElapsedTime(session, deadline: .after(seconds: timeout)) {
         case .guestShutdown:
             return
         case .vanished:
@@ -122,6 +122,21 @@ public final class JobRunner {
         case .timedOut:
             session.stop(deadline: .after(seconds: 5))
             throw VMInstallError(.installTimedOut, "the install did not finish within \(timeout) seconds (--install-timeout)")
+        }
+    }
+
+    /// Waits for the install VM in one-second steps, so a person sees the time go by: a
+    /// redrawn line on a terminal, a plain line each minute elsewhere.
+    private func waitShowingElapsedTime(_ session: any VMSession, deadline: Deadline) -> VMEnd {
+        var elapsed = 0
+        while true {
+            let step = Deadline.after(seconds: 1)
+            let end = session.waitForEnd(cancel: cancel, deadline: step.nanoseconds < deadline.nanoseconds ? step : deadline)
+            guard end == .timedOut, !deadline.hasPassed else { return end }
+            elapsed += 1
+            let clock = "\(elapsed / 60):\(elapsed % 60 < 10 ? "0" : "")\(elapsed % 60)"
+            log.status("installing, \(clock) elapsed")
+            if !log.interactive, elapsed % 60 == 0 { log.write("still installing, \(clock) elapsed") }
         }
     }
 

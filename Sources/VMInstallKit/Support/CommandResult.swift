@@ -16,6 +16,16 @@ struct CommandResult: Sendable {
         return exitCode.map { "exit status \($0)" } ?? "killed by a signal"
     }
 
+    /// Runs with stderr on this process's stderr: for a helper that draws its own progress
+    /// for a person at the terminal (its error text is not collected then).
+    static func runShowingProgress(_ program: String, _ arguments: [String]) async throws -> CommandResult {
+        let result = try await Subprocess.run(
+            .name(program), arguments: Arguments(arguments), output: .discarded, error: .currentStandardError)
+        var code: Int32?
+        if case .exited(let c) = result.terminationStatus { code = Int32(c) }
+        return CommandResult(exitCode: code, standardOutput: "", standardError: "")
+    }
+
     static func run(_ program: String, _ arguments: [String]) async throws -> CommandResult {
         let result = try await Subprocess.run(
             .name(program), arguments: Arguments(arguments),
