@@ -11,7 +11,7 @@ import VMInstallKit
             let name = "on-\(bus.rawValue)"
             let result = try await fx.vmInstall(fx.vmArguments(name: name, guest: guest, disk: "\(fx.root)/\(name).qcow2,size=16M,bus=\(bus.rawValue)"))
             #expect(result.code == 0, "\(result.stderr)")
-            #expect(fileContains(fx.vmFiles(name).serialLog, Guest.runtimeMark))
+            #expect(await fx.serialShows(name, Guest.runtimeMark))
             #expect(fileContains(fx.vmFiles(name).config, "disk=bus=\(bus.rawValue),device=disk"))
         }
     }
@@ -36,7 +36,7 @@ import VMInstallKit
                 "--disk", "\(extra),format=raw,readonly",
             ])
             #expect(result.code == 0, "\(result.stderr)")
-            #expect(fileContains(fx.vmFiles("layered").serialLog, Guest.runtimeMark))
+            #expect(await fx.serialShows("layered", Guest.runtimeMark))
             let pid = try #require(Int32(try FileIO.readString(fx.vmFiles("layered").pidFile).trimmed))
             let cmdline = String(decoding: try FileIO.read("/proc/\(pid)/cmdline").map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
             #expect(cmdline.contains("media=cdrom,readonly=on"))

@@ -9,9 +9,9 @@ import VMInstallKit
             let guest = try await Guest.rebooting.guest()
             let result = try await fx.vmInstall(fx.vmArguments(name: "reboots", guest: guest))
             #expect(result.code == 0, "\(result.stderr)")
+            #expect(await fx.serialShows("reboots", Guest.runtimeMark))
             let serial = try FileIO.readString(fx.vmFiles("reboots").serialLog)
             #expect(serial.components("VM-INSTALL INSTALLER START") == 1, "\(serial)")
-            #expect(serial.contains(Guest.runtimeMark))
         }
     }
 

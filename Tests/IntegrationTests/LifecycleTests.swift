@@ -26,7 +26,7 @@ import VMInstallKit
             // Proof of the runtime boot: the installed boot sector ran and said so.
             let files = fx.vmFiles("full")
             #expect(fileContains(files.serialLog, "VM-INSTALL INSTALLER DONE"))
-            #expect(fileContains(files.serialLog, Guest.runtimeMark))
+            #expect(await fx.serialShows("full", Guest.runtimeMark))
             #expect(QEMUDriver().isRunning(files: files))
             #expect(fileContains(files.config, "uuid=\(keys["uuid"] ?? "?")"))
 
@@ -44,7 +44,7 @@ import VMInstallKit
             let result = try await fx.vmInstall(fx.vmArguments(name: "fg", guest: guest))
             #expect(result.code == 0, "\(result.stderr)")
             #expect(result.stderr.contains("state 6 (FINISHED)"))
-            #expect(fileContains(fx.vmFiles("fg").serialLog, Guest.runtimeMark))
+            #expect(await fx.serialShows("fg", Guest.runtimeMark))
             #expect(try await fx.jobs(["--status", "1"]).keys["state"] == "6")
         }
     }

@@ -19,7 +19,7 @@ import VMInstallKit
             #expect(result.code == 0, "\(result.stderr)")
             #expect(!result.stderr.contains("state 2 (INSTALL)"))
             #expect(result.stderr.contains("state 4 (RUNTIME_CONF)"))
-            #expect(fileContains(fx.vmFiles("imported").serialLog, Guest.runtimeMark))
+            #expect(await fx.serialShows("imported", Guest.runtimeMark))
             #expect(!fileContains(fx.vmFiles("imported").serialLog, "INSTALLER"))
             #expect(try await fx.jobs(["--delete", "1"]).code == 0)
             #expect(FileIO.exists(disk), "an imported disk existed before the job and stays")
@@ -69,7 +69,7 @@ import VMInstallKit
             for line in ["memory-mib=64", "vcpus=2", "machine=q35", "disk=bus=sata,device=disk", "model=e1000"] {
                 #expect(config.contains(line), "\(line) in \(config)")
             }
-            #expect(fileContains(fx.vmFiles("win").serialLog, Guest.runtimeMark), "the guest boots on q35 from SATA")
+            #expect(await fx.serialShows("win", Guest.runtimeMark), "the guest boots on q35 from SATA")
             let info = try await fx.run("/usr/bin/qemu-img", ["info", "--force-share", "\(fx.root)/win.qcow2"])
             #expect(info.stdout.contains("virtual size: 64 GiB"))
 
@@ -145,7 +145,7 @@ import VMInstallKit
             let pid = try #require(Int32(try FileIO.readString(fx.vmFiles("cloud").pidFile).trimmed))
             let cmdline = String(decoding: try FileIO.read("/proc/\(pid)/cmdline").map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
             #expect(cmdline.contains("file=\(image),format=raw,media=cdrom"))
-            #expect(fileContains(fx.vmFiles("cloud").serialLog, Guest.runtimeMark))
+            #expect(await fx.serialShows("cloud", Guest.runtimeMark))
 
             for bad in ["meta-data=/x", "user-data=", "user-data=/a,user-data=/b", "vendor-data=/x"] {
                 #expect(try await fx.vmInstall(["--name", "b", "--import", "--disk", disk, "--cloud-init", bad]).code == 2, "\(bad)")

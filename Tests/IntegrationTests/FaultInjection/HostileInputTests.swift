@@ -98,7 +98,7 @@ import VMInstallKit
             #expect(result.code == 0, "\(result.stderr)")
             #expect(FileIO.exists("\(fx.root)/a,file=evil.qcow2,format=raw"))
             #expect(!FileIO.exists("/evil.qcow2") && !FileIO.exists("\(fx.root)/evil.qcow2"))
-            #expect(fileContains(fx.vmFiles("commas").serialLog, Guest.runtimeMark))
+            #expect(await fx.serialShows("commas", Guest.runtimeMark))
         }
     }
 }

@@ -123,6 +123,17 @@ final class Fixture: Sendable {
 
     func vmFiles(_ name: String) -> VMPaths { store.vmPaths(name) }
 
+    /// True once the VM's serial console shows `text`. A job can be FINISHED a moment before
+    /// its guest has printed, when the machine is busy; give it some seconds.
+    func serialShows(_ name: String, _ text: String, seconds: Double = 30) async -> Bool {
+        let deadline = Deadline.after(seconds: seconds)
+        while !deadline.hasPassed {
+            if fileContains(vmFiles(name).serialLog, text) { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
     func cleanUp() {
         for id in (try? store.listIDs()) ?? [] {
             if let record = try? store.read(id), let pid = record.runnerPID, store.runnerIsAlive(id) {
