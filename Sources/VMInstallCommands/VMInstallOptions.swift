@@ -1,0 +1,101 @@
+import ArgumentParser
+import VMInstallKit
+
+// vm-install's options, grouped by purpose as --help shows them.
+
+struct VMOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("VM name: 1-64 letters, digits, '.', '_' or '-'.", valueName: "name"))
+    var name: String?
+
+    @Option(help: ArgumentHelp("Defaults for an OS family (memory, vCPUs, disk size and bus, NIC model, machine); 'list' shows them.", valueName: "type"))
+    var osType: String?
+
+    @Option(help: ArgumentHelp("Memory in MiB (default 1024, or the --os-type's).", valueName: "mib"))
+    var memory: Int?
+
+    @Option(help: ArgumentHelp("Number of virtual CPUs (default 1, or the --os-type's).", valueName: "n"))
+    var vcpus: Int?
+
+    @Option(help: "Machine type: pc (i440FX) or q35 (default pc, or the --os-type's).")
+    var machine: MachineType?
+
+    @Option(help: "Firmware: bios (SeaBIOS) or uefi (OVMF; Debian's ovmf package). Default bios, or the --os-type's.")
+    var firmware: Firmware?
+
+    @Option(help: "Accelerator: auto (KVM when /dev/kvm is usable), kvm or tcg.")
+    var accel: AccelChoice = .auto
+}
+
+struct InstallOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("An ISO image or CD/DVD device, or an install tree: a directory or an http, https or ftp URL.", valueName: "iso|device|tree|url"))
+    var source: String?
+
+    @Option(help: ArgumentHelp("Boot this kernel for the install (with or without --source).", valueName: "file"))
+    var kernel: String?
+
+    @Option(help: ArgumentHelp("The initrd for --kernel.", valueName: "file"))
+    var initrd: String?
+
+    @Option(help: ArgumentHelp("Kernel command line for --kernel, or added to an install tree's.", valueName: "arguments"))
+    var extraArgs: String?
+
+    @Flag(name: .customLong("import"), help: "The first disk already holds an installed system: boot it, with no install phase (no --source).")
+    var importDisk = false
+
+    @Option(help: ArgumentHelp("An AutoYaST, kickstart or preseed file for an unattended install.", valueName: "file"))
+    var autoinstall: String?
+
+    @Option(help: ArgumentHelp(
+        "A NoCloud seed (ISO labelled cidata) attached as a CD-ROM; with --import it turns a cloud image into a configured VM.",
+        valueName: "user-data=FILE[,meta-data=FILE][,network-config=FILE]"))
+    var cloudInit: String?
+}
+
+struct StorageOptions: ParsableArguments {
+    @Option(name: .customLong("disk"), help: ArgumentHelp(
+        "A disk; repeat for more, the first one boots. A missing PATH is created (size= or backing= needed; K, M, G, T or GiB).",
+        valueName: "path[,size=SIZE][,format=raw|qcow2][,bus=virtio|sata|scsi|ide][,device=disk|cdrom][,readonly][,backing=FILE]"))
+    var disks: [String] = []
+
+    @Option(name: .customLong("nic"), help: ArgumentHelp(
+        "A network card; repeat for more. Default: one on QEMU's user-mode network. 'none' for no network.",
+        valueName: "user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]|bridge=BR|tap=IFNAME[,model=M][,mac=MAC]"))
+    var nics: [String] = []
+}
+
+struct ConsoleOptions: ParsableArguments {
+    @Flag(help: "Give the VM a VNC console: --vnc on 127.0.0.1 at the first free display, or --vnc=ADDRESS[:DISPLAY].")
+    var vnc = false
+
+    /// The ADDRESS[:DISPLAY] of --vnc=VALUE (see `expandOptionalValues`).
+    @Option(parsing: .unconditional, help: .hidden)
+    var vncListen: String?
+
+    @Flag(help: "Protect the VNC console with a password: --vnc-password=PW (at most 8 characters), or a generated one. Implies --vnc.")
+    var vncPassword = false
+
+    /// The PW of --vnc-password=PW.
+    @Option(parsing: .unconditional, help: .hidden)
+    var vncPasswordValue: String?
+
+    @Option(help: "Console: vnc (as --vnc) or none (the serial console only, in the VM's serial.log).")
+    var graphics: GraphicsChoice?
+}
+
+struct JobOptions: ParsableArguments {
+    @Flag(help: "Run the job in the background: print its id and return.")
+    var background = false
+
+    @Option(help: ArgumentHelp("State directory (default: $VM_INSTALL_STATE_DIR, /var/lib/vm-install for root, else ~/.local/state/vm-install).", valueName: "dir"))
+    var stateDir: String?
+
+    @Option(help: ArgumentHelp("Fail the install after this many seconds.", valueName: "seconds"))
+    var installTimeout: Double = 3600
+
+    @Option(help: ArgumentHelp("How long the installed VM must stay running before the job is FINISHED.", valueName: "seconds"))
+    var settle: Double = 3
+
+    /// The background runner's entry: `vm-install --run-job ID` with the runner lock on fd 3.
+    @Option(help: .hidden)
+    var runJob: String?
+}
