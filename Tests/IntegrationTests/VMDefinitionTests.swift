@@ -9,10 +9,7 @@ import VMInstallKit
             let guest = try await Guest.quick.guest()
             // An "installed" raw disk: the runtime boot sector at LBA 0.
             let disk = "\(fx.root)/installed.raw"
-            let sector = try FileIO.read(guest.iso.replacingSuffix("install.iso", with: "runtime.bin"))
-            let fd = open(disk, O_CREAT | O_WRONLY, 0o600)
-            #expect(write(fd, sector, sector.count) == 512 && ftruncate(fd, 1 << 20) == 0)
-            close(fd)
+            try makeInstalledDisk(disk, from: guest)
 
             let result = try await fx.vmInstall(["--name", "imported", "--import", "--disk", "\(disk),format=raw",
                                                  "--memory", "64", "--accel", "tcg", "--settle", "0.5"])
@@ -123,10 +120,7 @@ import VMInstallKit
         try await Fixture.with { fx in
             let guest = try await Guest.quick.guest()
             let disk = "\(fx.root)/cloud.raw"
-            let sector = try FileIO.read(guest.iso.replacingSuffix("install.iso", with: "runtime.bin"))
-            let fd = open(disk, O_CREAT | O_WRONLY, 0o600)
-            #expect(write(fd, sector, sector.count) == 512 && ftruncate(fd, 1 << 20) == 0)
-            close(fd)
+            try makeInstalledDisk(disk, from: guest)
             let userData = "\(fx.root)/user-data"
             try FileIO.writeAtomically(userData, "#cloud-config\nhostname: seeded\n")
 
@@ -222,18 +216,6 @@ import VMInstallKit
             }
         }
     }
-}
-
-func tcpConnects(port: UInt16) -> Bool {
-    let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(s) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = port.bigEndian
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    return withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    } == 0
 }
 
 extension String {

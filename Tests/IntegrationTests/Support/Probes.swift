@@ -1,11 +1,10 @@
 import Glibc
 import VMInstallKit
 
-/// Reads the first bytes a VNC server sends: its RFB protocol version.
-func vncGreeting(port: UInt16) -> String? {
+/// A TCP connection to 127.0.0.1:port, or nil.
+func loopbackConnection(port: UInt16) -> Int32? {
     let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard s >= 0 else { return nil }
-    defer { close(s) }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_port = port.bigEndian
@@ -13,7 +12,29 @@ func vncGreeting(port: UInt16) -> String? {
     let rc = withUnsafePointer(to: &addr) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    guard rc == 0 else { return nil }
+    guard rc == 0 else {
+        close(s)
+        return nil
+    }
+    return s
+}
+
+func tcpConnects(port: UInt16) -> Bool {
+    guard let s = loopbackConnection(port: port) else { return false }
+    close(s)
+    return true
+}
+
+/// A raw disk that holds an installed system: the runtime boot sector at LBA 0.
+func makeInstalledDisk(_ path: String, from guest: Guest) throws {
+    let sector = try FileIO.read(guest.iso.replacingSuffix("install.iso", with: "runtime.bin"))
+    try FileIO.writeAtomically(path, bytes: sector + [UInt8](repeating: 0, count: (1 << 20) - sector.count))
+}
+
+/// Reads the first bytes a VNC server sends: its RFB protocol version.
+func vncGreeting(port: UInt16) -> String? {
+    guard let s = loopbackConnection(port: port) else { return nil }
+    defer { close(s) }
     var pfd = pollfd(fd: s, events: Int16(POLLIN), revents: 0)
     guard poll(&pfd, 1, 5000) > 0 else { return nil }
     var bytes = [UInt8](repeating: 0, count: 12)
@@ -90,17 +111,8 @@ func waitUntilWatching(_ marker: String, seconds: Double = 20) async throws -> p
 /// The security types a VNC server offers after the RFB 3.8 version exchange: [1] is no
 /// authentication, [2] is VNC password authentication.
 func vncSecurityTypes(port: UInt16) -> [UInt8]? {
-    let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard s >= 0 else { return nil }
+    guard let s = loopbackConnection(port: port) else { return nil }
     defer { close(s) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = port.bigEndian
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let rc = withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard rc == 0 else { return nil }
     func receive(_ count: Int) -> [UInt8]? {
         var bytes = [UInt8](repeating: 0, count: count)
         var got = 0
