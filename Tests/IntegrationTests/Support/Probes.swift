@@ -130,3 +130,56 @@ func vncSecurityTypes(port: UInt16) -> [UInt8]? {
     guard send(s, reply, reply.count, 0) == reply.count, let count = receive(1), count[0] > 0 else { return nil }
     return receive(Int(count[0]))
 }
+
+/// A minimal RFB 3.8 client (no authentication, raw encoding): one full frame of the VM's
+/// screen as 0x00RRGGBB pixels, row by row.
+func vncScreenshot(port: UInt16) -> (width: Int, height: Int, pixels: [UInt32])? {
+    guard let s = loopbackConnection(port: port) else { return nil }
+    defer { close(s) }
+    func receive(_ count: Int) -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            var pfd = pollfd(fd: s, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, 10_000) > 0 else { return nil }
+            let n = bytes[got...].withUnsafeMutableBytes { recv(s, $0.baseAddress, count - got, 0) }
+            guard n > 0 else { return nil }
+            got += n
+        }
+        return bytes
+    }
+    func sendAll(_ bytes: [UInt8]) -> Bool { send(s, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count }
+    func u16(_ b: [UInt8], _ i: Int) -> Int { Int(b[i]) << 8 | Int(b[i + 1]) }
+    func u32(_ b: [UInt8], _ i: Int) -> Int { u16(b, i) << 16 | u16(b, i + 2) }
+
+    guard receive(12) != nil, sendAll(Array("RFB 003.008\n".utf8)),
+        let count = receive(1), count[0] > 0, let types = receive(Int(count[0])), types.contains(1),
+        sendAll([1]), let result = receive(4), u32(result, 0) == 0,
+        sendAll([1]), let serverInit = receive(24)
+    else { return nil }
+    let width = u16(serverInit, 0), height = u16(serverInit, 2)
+    guard receive(u32(serverInit, 20)) != nil else { return nil }
+    // 32 bits per pixel, little-endian, red in bits 16-23: a pixel reads as 0x00RRGGBB.
+    let pixelFormat: [UInt8] = [32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0]
+    guard sendAll([0, 0, 0, 0] + pixelFormat), sendAll([2, 0, 0, 1, 0, 0, 0, 0]),
+        sendAll([3, 0, 0, 0, 0, 0, UInt8(width >> 8), UInt8(width & 255), UInt8(height >> 8), UInt8(height & 255)])
+    else { return nil }
+    var pixels = [UInt32](repeating: 0, count: width * height)
+    var covered = 0
+    while covered < width * height {
+        guard let header = receive(4), header[0] == 0 else { return nil }
+        for _ in 0..<u16(header, 2) {
+            guard let rect = receive(12), u32(rect, 8) == 0 else { return nil }
+            let (x, y, w, h) = (u16(rect, 0), u16(rect, 2), u16(rect, 4), u16(rect, 6))
+            guard let data = receive(w * h * 4) else { return nil }
+            for row in 0..<h {
+                for column in 0..<w where y + row < height && x + column < width {
+                    let i = (row * w + column) * 4
+                    pixels[(y + row) * width + x + column] = UInt32(data[i]) | UInt32(data[i + 1]) << 8 | UInt32(data[i + 2]) << 16
+                }
+            }
+            covered += w * h
+        }
+    }
+    return (width, height, pixels)
+}
