@@ -1,0 +1,96 @@
+import Glibc
+import Testing
+import VMInstallKit
+
+/// Sources and NICs that are host devices: a CD/DVD-like block device, a tap interface, and an
+/// install tree behind HTTPS. Root makes the devices, as an administrator would.
+@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root for loop and tap devices"))
+struct HostDeviceTests {
+    @Test func aBlockDeviceIsAnInstallSource() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let loop = try await fx.run("/usr/sbin/losetup", ["--find", "--show", "--read-only", guest.iso])
+            try #require(loop.code == 0, "\(loop.stderr)")
+            let device = loop.stdout.trimmed
+            defer { _ = system("/usr/sbin/losetup -d \(device)") }
+            let result = try await fx.vmInstall(fx.vmArguments(name: "fromdev", guest: guest).map { $0 == guest.iso ? device : $0 })
+            #expect(result.code == 0, "\(result.stderr)")
+            #expect(await fx.serialShows("fromdev", Guest.runtimeMark))
+        }
+    }
+
+    @Test func aTapDeviceIsANIC() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let tap = "vmitap\(getpid() % 10000)"
+            let add = try await fx.run("/usr/sbin/ip", ["tuntap", "add", "dev", tap, "mode", "tap"])
+            try #require(add.code == 0, "\(add.stderr)")
+            defer { _ = system("/usr/sbin/ip tuntap del dev \(tap) mode tap") }
+            let result = try await fx.vmInstall(fx.vmArguments(name: "tapped", guest: guest) + ["--nic", "tap=\(tap),model=e1000"])
+            #expect(result.code == 0, "\(result.stderr)")
+            #expect(fileContains(fx.vmFiles("tapped").config, "nic=tap=\(tap),model=e1000,mac=52:54:00:"))
+            // QEMU holds the tap open while the VM runs.
+            let flags = try FileIO.readString("/sys/class/net/\(tap)/flags").trimmed
+            #expect(!flags.isEmpty)
+            let pid = try #require(Int32(try FileIO.readString(fx.vmFiles("tapped").pidFile).trimmed))
+            let fds = try FileIO.listDirectory("/proc/\(pid)/fd")
+            let opensTun = fds.contains { fd in
+                var target = [CChar](repeating: 0, count: 256)
+                let n = readlink("/proc/\(pid)/fd/\(fd)", &target, 255)
+                return n > 0 && String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) == "/dev/net/tun"
+            }
+            #expect(opensTun)
+        }
+    }
+
+    @Test func anInstallTreeOverHTTPS() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let served = "\(fx.root)/www"
+            try InstallTreeTests().makeTree("\(served)/fedora", kernel: "images/pxeboot/vmlinuz", initrd: "images/pxeboot/initrd.img", guest: guest)
+            let key = "\(fx.root)/key.pem", cert = "\(fx.root)/cert.pem"
+            let made = try await fx.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert])
+            try #require(made.code == 0, "\(made.stderr)")
+            let port = 40000 + Int(getpid() % 20000)
+            let server = try startHTTPSServer(directory: served, port: port, cert: cert, key: key)
+            defer { kill(server, SIGKILL); var s: Int32 = 0; waitpid(server, &s, 0) }
+            try await fx.waitUntil { tcpConnects(port: UInt16(port)) }
+            let url = "https://127.0.0.1:\(port)/fedora/"
+            // curl trusts the test's own certificate through CURL_CA_BUNDLE, as an administrator's CA.
+            let command = (["env", "CURL_CA_BUNDLE=\(cert)", "\(Fixture.buildDirectory)/vm-install", "--state-dir", fx.stateDir]
+                + fx.vmArguments(name: "secure", guest: guest).map { $0 == guest.iso ? url : $0 })
+            let result = try await fx.run("/usr/bin/env", Array(command.dropFirst()))
+            #expect(result.code == 0, "\(result.stderr)")
+            #expect(fileContains(fx.vmFiles("secure").serialLog, "inst.repo=\(url)"))
+            let untrusted = try await fx.vmInstall(fx.vmArguments(name: "untrusted", guest: guest).map { $0 == guest.iso ? url : $0 })
+            #expect(untrusted.code == JobExitCode.settings.rawValue, "a certificate nobody trusts must not be accepted")
+        }
+    }
+}
+
+/// python3 serving `directory` over HTTPS on loopback; its pid.
+func startHTTPSServer(directory: String, port: Int, cert: String, key: String) throws -> pid_t {
+    let script = """
+        import functools, http.server, ssl
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=\(String(reflecting: directory)))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", \(port)), handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(\(String(reflecting: cert)), \(String(reflecting: key)))
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        server.serve_forever()
+        """
+    var pid: pid_t = 0
+    let argv = ["/usr/bin/env", "python3", "-c", script]
+    var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+    defer { cArgs.forEach { free($0) } }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    guard posix_spawn(&pid, "/usr/bin/env", &actions, nil, &cArgs, environ) == 0 else {
+        throw VMInstallError(.internal, "cannot start the HTTPS server")
+    }
+    return pid
+}
