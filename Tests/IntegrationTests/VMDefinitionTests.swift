@@ -100,11 +100,15 @@ import VMInstallKit
             // top of a cleared screen.
             #expect(await fx.serialShows("open", Guest.runtimeMark))
             try await Task.sleep(for: .milliseconds(300))
-            let shot = try #require(vncScreenshot(port: port(openVNC)))
-            let lit = { (rows: Range<Int>) in rows.reduce(0) { n, y in n + (0..<shot.width).filter { shot.pixels[y * shot.width + $0] & 0xFFFFFF != 0 }.count } }
-            #expect(lit(0..<16) > 100, "no text in the first line of the \(shot.width)x\(shot.height) screen")
-            // Below it, a cleared screen: nothing lit but the text cursor (9x2 pixels).
-            #expect(lit(32..<shot.height) <= 18, "the rest of the screen is not the guest's cleared screen")
+            #expect(await fx.serialShows("locked", Guest.runtimeMark))
+            for (vnc, password) in [(openVNC, nil), (lockedVNC, "s3cret")] as [(String, String?)] {
+                let shot = try #require(try await vncScreenshot(port: port(vnc), password: password), "\(vnc)")
+                let lit = { (rows: Range<Int>) in rows.reduce(0) { n, y in n + (0..<shot.width).filter { shot.pixels[y * shot.width + $0] & 0xFFFFFF != 0 }.count } }
+                #expect(lit(0..<16) > 100, "no text in the first line of the \(shot.width)x\(shot.height) screen")
+                // Below it, a cleared screen: nothing lit but the text cursor (9x2 pixels).
+                #expect(lit(32..<shot.height) <= 18, "the rest of the screen is not the guest's cleared screen")
+            }
+            #expect(try await vncScreenshot(port: port(lockedVNC), password: "wrong") == nil, "a wrong password is refused")
             #expect(vncSecurityTypes(port: port(lockedVNC)) == [2])
             #expect(vncSecurityTypes(port: port(madeVNC)) == [2])
             #expect(vncSecurityTypes(port: port(openVNC)) == [1])

@@ -1,4 +1,6 @@
 import Glibc
+import Subprocess
+import SystemPackage
 import VMInstallKit
 
 /// A TCP connection to 127.0.0.1:port, or nil.
@@ -131,9 +133,22 @@ func vncSecurityTypes(port: UInt16) -> [UInt8]? {
     return receive(Int(count[0]))
 }
 
-/// A minimal RFB 3.8 client (no authentication, raw encoding): one full frame of the VM's
-/// screen as 0x00RRGGBB pixels, row by row.
-func vncScreenshot(port: UInt16) -> (width: Int, height: Int, pixels: [UInt32])? {
+/// VNC authentication's answer to a challenge: DES-ECB under the password (8 bytes, each
+/// byte's bits reversed, as VNC has it), computed by openssl's legacy provider.
+func vncResponse(challenge: [UInt8], password: String) async throws -> [UInt8] {
+    var key = Array(password.utf8.prefix(8)) + [UInt8](repeating: 0, count: max(0, 8 - password.utf8.count))
+    key = key.map { b in (0..<8).reduce(UInt8(0)) { $0 | ((b >> $1) & 1) << (7 - $1) } }
+    let hex = key.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    let result = try await Subprocess.run(
+        .path(FilePath("/usr/bin/openssl")),
+        arguments: ["enc", "-des-ecb", "-provider", "legacy", "-provider", "default", "-K", hex, "-nopad"],
+        input: .array(challenge), output: .bytes(limit: 64), error: .discarded)
+    return result.standardOutput
+}
+
+/// A minimal RFB 3.8 client (no authentication or VNC password authentication, raw
+/// encoding): one full frame of the VM's screen as 0x00RRGGBB pixels, row by row.
+func vncScreenshot(port: UInt16, password: String? = nil) async throws -> (width: Int, height: Int, pixels: [UInt32])? {
     guard let s = loopbackConnection(port: port) else { return nil }
     defer { close(s) }
     func receive(_ count: Int) -> [UInt8]? {
@@ -153,10 +168,15 @@ func vncScreenshot(port: UInt16) -> (width: Int, height: Int, pixels: [UInt32])?
     func u32(_ b: [UInt8], _ i: Int) -> Int { u16(b, i) << 16 | u16(b, i + 2) }
 
     guard receive(12) != nil, sendAll(Array("RFB 003.008\n".utf8)),
-        let count = receive(1), count[0] > 0, let types = receive(Int(count[0])), types.contains(1),
-        sendAll([1]), let result = receive(4), u32(result, 0) == 0,
-        sendAll([1]), let serverInit = receive(24)
+        let count = receive(1), count[0] > 0, let types = receive(Int(count[0]))
     else { return nil }
+    if let password {
+        guard types.contains(2), sendAll([2]), let challenge = receive(16) else { return nil }
+        guard sendAll(try await vncResponse(challenge: challenge, password: password)) else { return nil }
+    } else {
+        guard types.contains(1), sendAll([1]) else { return nil }
+    }
+    guard let result = receive(4), u32(result, 0) == 0, sendAll([1]), let serverInit = receive(24) else { return nil }
     let width = u16(serverInit, 0), height = u16(serverInit, 2)
     guard receive(u32(serverInit, 20)) != nil else { return nil }
     // 32 bits per pixel, little-endian, red in bits 16-23: a pixel reads as 0x00RRGGBB.
