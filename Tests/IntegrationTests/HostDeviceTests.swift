@@ -82,17 +82,5 @@ func startHTTPSServer(directory: String, port: Int, cert: String, key: String) t
         server.socket = context.wrap_socket(server.socket, server_side=True)
         server.serve_forever()
         """
-    var pid: pid_t = 0
-    let argv = ["/usr/bin/env", "python3", "-c", script]
-    var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-    defer { cArgs.forEach { free($0) } }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-    guard posix_spawn(&pid, "/usr/bin/env", &actions, nil, &cArgs, environ) == 0 else {
-        throw VMInstallError(.internal, "cannot start the HTTPS server")
-    }
-    return pid
+    return try spawnQuietly(["/usr/bin/env", "python3", "-c", script])
 }

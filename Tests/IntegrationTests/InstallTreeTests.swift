@@ -100,8 +100,13 @@ import VMInstallKit
 
 /// python3's http.server on loopback, serving `directory`; its pid.
 func startHTTPServer(directory: String, port: Int) throws -> pid_t {
+    try spawnQuietly(["/usr/bin/env", "python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", directory])
+}
+
+/// Starts a helper server with its output discarded; its pid. Stop it with SIGKILL: it
+/// inherits the test thread's signal mask, which may block SIGTERM.
+func spawnQuietly(_ argv: [String]) throws -> pid_t {
     var pid: pid_t = 0
-    let argv = ["/usr/bin/env", "python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", directory]
     var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
     defer { cArgs.forEach { free($0) } }
     var actions = posix_spawn_file_actions_t()
@@ -109,8 +114,8 @@ func startHTTPServer(directory: String, port: Int) throws -> pid_t {
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-    guard posix_spawn(&pid, "/usr/bin/env", &actions, nil, &cArgs, environ) == 0 else {
-        throw VMInstallError(.internal, "cannot start python3 -m http.server")
+    guard posix_spawn(&pid, argv[0], &actions, nil, &cArgs, environ) == 0 else {
+        throw VMInstallError(.internal, "cannot start \(argv.joined(separator: " "))")
     }
     return pid
 }

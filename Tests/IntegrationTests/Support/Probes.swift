@@ -27,6 +27,20 @@ func tcpConnects(port: UInt16) -> Bool {
     return true
 }
 
+/// Exactly `count` bytes from a socket, or nil on EOF or after 10 s of silence.
+func receiveExactly(_ s: Int32, _ count: Int) -> [UInt8]? {
+    var bytes = [UInt8](repeating: 0, count: count)
+    var got = 0
+    while got < count {
+        var pfd = pollfd(fd: s, events: Int16(POLLIN), revents: 0)
+        guard poll(&pfd, 1, 10_000) > 0 else { return nil }
+        let n = bytes[got...].withUnsafeMutableBytes { recv(s, $0.baseAddress, count - got, 0) }
+        guard n > 0 else { return nil }
+        got += n
+    }
+    return bytes
+}
+
 /// A raw disk that holds an installed system: the runtime boot sector at LBA 0.
 func makeInstalledDisk(_ path: String, from guest: Guest) throws {
     let sector = try FileIO.read(guest.iso.replacingSuffix("install.iso", with: "runtime.bin"))
@@ -115,18 +129,7 @@ func waitUntilWatching(_ marker: String, seconds: Double = 20) async throws -> p
 func vncSecurityTypes(port: UInt16) -> [UInt8]? {
     guard let s = loopbackConnection(port: port) else { return nil }
     defer { close(s) }
-    func receive(_ count: Int) -> [UInt8]? {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var got = 0
-        while got < count {
-            var pfd = pollfd(fd: s, events: Int16(POLLIN), revents: 0)
-            guard poll(&pfd, 1, 5000) > 0 else { return nil }
-            let n = bytes[got...].withUnsafeMutableBytes { recv(s, $0.baseAddress, count - got, 0) }
-            guard n > 0 else { return nil }
-            got += n
-        }
-        return bytes
-    }
+    func receive(_ count: Int) -> [UInt8]? { receiveExactly(s, count) }
     guard let version = receive(12), version.starts(with: Array("RFB ".utf8)) else { return nil }
     let reply = Array("RFB 003.008\n".utf8)
     guard send(s, reply, reply.count, 0) == reply.count, let count = receive(1), count[0] > 0 else { return nil }
@@ -151,18 +154,7 @@ func vncResponse(challenge: [UInt8], password: String) async throws -> [UInt8] {
 func vncScreenshot(port: UInt16, password: String? = nil) async throws -> (width: Int, height: Int, pixels: [UInt32])? {
     guard let s = loopbackConnection(port: port) else { return nil }
     defer { close(s) }
-    func receive(_ count: Int) -> [UInt8]? {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var got = 0
-        while got < count {
-            var pfd = pollfd(fd: s, events: Int16(POLLIN), revents: 0)
-            guard poll(&pfd, 1, 10_000) > 0 else { return nil }
-            let n = bytes[got...].withUnsafeMutableBytes { recv(s, $0.baseAddress, count - got, 0) }
-            guard n > 0 else { return nil }
-            got += n
-        }
-        return bytes
-    }
+    func receive(_ count: Int) -> [UInt8]? { receiveExactly(s, count) }
     func sendAll(_ bytes: [UInt8]) -> Bool { send(s, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count }
     func u16(_ b: [UInt8], _ i: Int) -> Int { Int(b[i]) << 8 | Int(b[i + 1]) }
     func u32(_ b: [UInt8], _ i: Int) -> Int { u16(b, i) << 16 | u16(b, i + 2) }
