@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages vm-install needs (QEMU, qemu-img, OVMF for UEFI, curl for install trees) and
-# its tests need (nasm and xorriso for the tiny guests, python3 for a loopback HTTP server).
+# its tests need (nasm and xorriso for the tiny guests, python3 and pyftpdlib for loopback
+# HTTP and FTP servers).
 set -euo pipefail
-packages=(qemu-system-x86 qemu-utils ovmf nasm xorriso curl python3)
+packages=(qemu-system-x86 qemu-utils ovmf nasm xorriso curl python3 python3-pyftpdlib)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -40,6 +40,24 @@ import VMInstallKit
         }
     }
 
+    /// The same over FTP (Debian's python3-pyftpdlib serves it, anonymous and read-only).
+    @Test func aTreeServedOverFTP() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let served = "\(fx.root)/ftp"
+            try makeTree("\(served)/debian", kernel: "install.amd/vmlinuz", initrd: "install.amd/initrd.gz", guest: guest)
+            let port = 45000 + Int(getpid() % 15000)
+            let server = try spawnQuietly(["/usr/bin/python3", "-m", "pyftpdlib", "--interface", "127.0.0.1", "--port", String(port), "--directory", served])
+            defer { kill(server, SIGKILL); var s: Int32 = 0; waitpid(server, &s, 0) }
+            try await fx.waitUntil { tcpConnects(port: UInt16(port)) }
+            let url = "ftp://127.0.0.1:\(port)/debian/"
+            let result = try await fx.vmInstall(fx.vmArguments(name: "ftp", guest: guest).map { $0 == guest.iso ? url : $0 })
+            #expect(result.code == 0, "\(result.stderr)")
+            #expect(result.stderr.contains("Debian/Ubuntu layout"))
+            #expect(fileContains(fx.vmFiles("ftp").serialLog, "url=\(url)"))
+        }
+    }
+
     /// --autoinstall: an OEMDRV image with the file under each family's name, the tree's
     /// kernel told where it is, and for Debian the file appended to the initrd as /preseed.cfg.
     @Test func autoinstallReachesTheInstaller() async throws {
