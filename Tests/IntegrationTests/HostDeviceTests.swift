@@ -45,6 +45,31 @@ struct HostDeviceTests {
         }
     }
 
+    /// A bridge NIC through qemu-bridge-helper. The helper only allows bridges listed in
+    /// /etc/qemu/bridge.conf; the test writes that file only where there is none, and removes it.
+    @Test(.enabled(if: !FileIO.exists("/etc/qemu/bridge.conf"), "leaves an existing /etc/qemu/bridge.conf alone"))
+    func aBridgeIsANIC() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let bridge = "vmibr\(getpid() % 10000)"
+            let add = try await fx.run("/usr/sbin/ip", ["link", "add", bridge, "type", "bridge"])
+            try #require(add.code == 0, "\(add.stderr)")
+            defer { _ = system("/usr/sbin/ip link del \(bridge)") }
+            let madeDirectory = (try? FileIO.makeDirectory("/etc/qemu", mode: 0o755)) == true
+            try FileIO.writeAtomically("/etc/qemu/bridge.conf", "allow \(bridge)\n", mode: [.ownerReadWrite, .groupRead, .otherRead])
+            defer {
+                unlink("/etc/qemu/bridge.conf")
+                if madeDirectory { rmdir("/etc/qemu") }
+            }
+            let result = try await fx.vmInstall(fx.vmArguments(name: "bridged", guest: guest) + ["--nic", "bridge=\(bridge)"])
+            #expect(result.code == 0, "\(result.stderr)")
+            // QEMU's tap for the VM is a port of the bridge while the VM runs.
+            let ports = (try? FileIO.listDirectory("/sys/class/net/\(bridge)/brif")) ?? []
+            #expect(ports.count == 1, "\(ports)")
+            #expect(try await fx.jobs(["--delete", "1"]).code == 0)
+        }
+    }
+
     @Test func anInstallTreeOverHTTPS() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.quick.guest()
