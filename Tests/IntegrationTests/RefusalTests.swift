@@ -19,6 +19,16 @@ import VMInstallKit
 
     @Test func helpAndVersionSucceed() async throws {
         try await Fixture.with { fx in
+            let help = try await fx.run("vm-install", ["--help"])
+            for group in ["VIRTUAL MACHINE:", "INSTALL SOURCE:", "DISKS AND NETWORK:", "CONSOLE:", "JOB:", "Examples:"] {
+                #expect(help.stdout.contains(group), "\(group)")
+            }
+            for tool in ["vm-install", "vm-install-jobs"] {
+                for shell in ["bash", "zsh", "fish"] {
+                    let completion = try await fx.run(tool, ["--generate-completion-script", shell])
+                    #expect(completion.code == 0 && completion.stdout.contains(tool), "\(tool) \(shell)")
+                }
+            }
             for tool in ["vm-install", "vm-install-jobs"] {
                 for flag in ["--help", "--version"] {
                     let result = try await fx.run(tool, [flag])

@@ -193,6 +193,12 @@ import VMInstallKit
             #expect(space.stderr.contains("not enough free space"))
             #expect(!FileIO.exists("\(fx.root)/vast.raw"))
 
+            // No QEMU on the PATH: one line that says what to install.
+            let noQEMU = try await fx.run("/usr/bin/env", ["PATH=/nonexistent", "\(Fixture.buildDirectory)/vm-install", "--state-dir", fx.stateDir]
+                + fx.vmArguments(name: "noqemu", guest: guest))
+            #expect(noQEMU.code == JobExitCode.host.rawValue)
+            #expect(noQEMU.stderr.contains("qemu-system-x86_64 is not installed; install Debian's qemu-system-x86 package"))
+
             let first = try await fx.vmInstall(fx.vmArguments(name: "owner", guest: guest))
             #expect(first.code == 0)
             let shared = try await fx.vmInstall(fx.vmArguments(name: "borrower", guest: guest, disk: "\(fx.root)/owner.qcow2"))
