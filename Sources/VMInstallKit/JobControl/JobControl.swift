@@ -17,6 +17,10 @@ public struct JobControl {
     public func status(_ id: JobID) throws(VMInstallError) -> JobStatus {
         var record = try store.read(id)
         guard access(store.paths(id).inotify, F_OK) == 0 else {
+            // Deleted between the two reads: the job left the listing in one rename.
+            if !FileIO.exists(store.paths(id).record) {
+                throw VMInstallError(.noSuchJob, "no job \(id) in \(store.root); 'vm-install-jobs --list' shows the jobs there")
+            }
             throw VMInstallError(.damagedJob, "job \(id) is damaged: its inotify file \(store.paths(id).inotify) is missing; delete its directory by hand if it is not needed")
         }
         // Liveness from the runner lock alone: the pid is recorded a moment after the job
