@@ -135,10 +135,15 @@ final class Fixture: Sendable {
     }
 
     func cleanUp() {
+        let control = JobControl(store: store)
         for id in (try? store.listIDs()) ?? [] {
             if let record = try? store.read(id), let pid = record.runnerPID, store.runnerIsAlive(id) {
                 kill(pid, SIGKILL)
             }
+            // Waits for a QEMU the runner was still launching, and stops it.
+            let deadline = Deadline.after(seconds: 10)
+            while store.runnerIsAlive(id), !deadline.hasPassed { usleep(20_000) }
+            _ = try? control.settleOrphan(id)
         }
         for name in (try? FileIO.listDirectory(store.vmsDirectory)) ?? [] {
             try? QEMUDriver().stopAll(files: store.vmPaths(name), deadline: .after(seconds: 5))

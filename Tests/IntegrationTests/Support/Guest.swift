@@ -2,6 +2,7 @@ import Glibc
 import Subprocess
 import SystemPackage
 import Testing
+import VMInstallKit
 
 /// The tiny test guests of guests/, assembled with nasm at test time: an installer ISO that
 /// writes a boot sector to the first disk and powers off, and that boot sector, which prints
@@ -34,7 +35,8 @@ struct Guest: Sendable {
         }
 
         private static func build(_ flags: [String]) async throws -> Guest {
-            let dir = "/tmp/vmi-guest-\(getpid())-\(flags.joined().filter(\.isLetter))"
+            Guest.removeAtExit()
+            let dir = "\(Guest.root)/\(flags.joined().filter(\.isLetter))"
             let result = try await Subprocess.run(
                 .path(FilePath("/bin/bash")), arguments: Arguments(["\(Fixture.repositoryRoot)/guests/build.sh", dir] + flags),
                 output: .discarded, error: .string(limit: 1 << 16))
@@ -45,6 +47,16 @@ struct Guest: Sendable {
 }
 
 extension Guest {
+    /// Where this test process builds its guests; removed when the process exits.
+    static let root = "/tmp/vmi-guests-\(getpid())"
+
+    private static let cleanupRegistered: Bool = {
+        atexit { try? FileIO.removeTree(Guest.root) }
+        return true
+    }()
+
+    static func removeAtExit() { _ = cleanupRegistered }
+
     /// Reboots at the end of its install instead of powering off.
     static let rebooting = Build(flags: ["--reboot"])
 }
