@@ -138,11 +138,13 @@ public struct VMInstallCommand: ParsableCommand {
         defer { lock.release() }
         if job.background {
             do {
-                // The runner records its own pid; until then a cancel is only recorded.
-                _ = try RunnerLauncher.launch(
+                // The runner's pid goes into the record before vm-install returns (the runner
+                // writes it too); a cancel before that is only recorded, never sent to us.
+                let pid = try RunnerLauncher.launch(
                     executable: RunnerLauncher.currentExecutable(),
                     arguments: ["--run-job", id.description, "--state-dir", store.root],
                     logPath: store.paths(id).log, runnerLock: lock)
+                try store.update(id) { $0.runnerPID = pid }
             } catch {
                 _ = try? store.update(id) { r in
                     r.state = .failed
