@@ -100,8 +100,6 @@ public struct DiskSpec: Sendable, Equatable {
         return spec
     }
 
-    /// The bus it ends up on.
-    public var effectiveBus: DiskBus { bus ?? (cdrom ? .ide : .virtio) }
 
     /// Back to the command-line form, with commas in the path doubled.
     public var rendered: String {

@@ -43,11 +43,6 @@ public final class FileLock {
         return errno == EWOULDBLOCK
     }
 
-    /// Leaves the descriptor open across exec so a child inherits the lock.
-    public func inheritable() {
-        _ = fcntl(descriptor.rawValue, F_SETFD, 0)
-    }
-
     private var isOpen = true
 
     public func release() {
