@@ -8,12 +8,12 @@ import VMInstallKit
     /// apart (the record's rename sits between two writes), so none are merged.
     @Test func oneCloseWritePerStateChange() async throws {
         try await Fixture.with { fx in
-            let guest = try await Guest.slow.guest()
+            let guest = try await Guest.slower.guest()
             let id = try await fx.startJob(name: "watched", guest: guest)
             let paths = fx.store.paths(id)
             let directoryWatch = try InotifyWatch(path: paths.directory, mask: UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE))
             let fileWatch = try InotifyWatch(path: paths.inotify, mask: UInt32(IN_CLOSE_WRITE))
-            // The install lasts about 2 s: once the file says INSTALL and its write is closed,
+            // The install lasts about 5 s: once the file says INSTALL and its write is closed,
             // the next event is the next state's.
             try await fx.waitFor(id) { _ in (try? FileIO.readString(paths.inotify)) == "2\n" }
             try await Task.sleep(for: .milliseconds(300))

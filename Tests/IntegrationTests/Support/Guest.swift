@@ -16,6 +16,8 @@ struct Guest: Sendable {
     static let quick = Build(flags: [])
     /// Takes about 2 s in INSTALL, long enough to watch the state change.
     static let slow = Build(flags: ["--delay-ticks", "36"])
+    /// About 5 s in INSTALL: room for a watcher to start even on a busy machine.
+    static let slower = Build(flags: ["--delay-ticks", "91"])
     /// Never finishes its install: for cancel tests.
     static let endless = Build(flags: ["--never-finish"])
 
@@ -36,7 +38,7 @@ struct Guest: Sendable {
 
         private static func build(_ flags: [String]) async throws -> Guest {
             Guest.removeAtExit()
-            let dir = "\(Guest.root)/\(flags.joined().filter(\.isLetter))"
+            let dir = "\(Guest.root)/\(flags.joined().filter { $0.isLetter || $0.isNumber })"
             let result = try await Subprocess.run(
                 .path(FilePath("/bin/bash")), arguments: Arguments(["\(Fixture.repositoryRoot)/guests/build.sh", dir] + flags),
                 output: .discarded, error: .string(limit: 1 << 16))
