@@ -51,27 +51,7 @@ public final class JobRunner {
             log.write("building the cloud-init seed \(image)")
             try await seed.build(at: image, staging: "\(settings.files.directory)/.cidata", name: spec.name, uuid: settings.config.uuid)
         }
-        var medium = spec.installMedium
-        if let tree = settings.tree {
-            var (kernel, initrd) = try await tree.localFiles(in: settings.files.directory, log: log)
-            var extra = spec.kernelArguments
-            if spec.autoinstall != nil {
-                extra = [AutoinstallImage.kernelArguments(for: tree.layout), extra].compactMap { $0 }.joined(separator: " ")
-            }
-            if let file = spec.autoinstall, tree.layout.sourceArgument == "url" {
-                let copy = "\(settings.files.directory)/install-initrd-preseed"
-                try AutoinstallImage.initrdWithPreseed(initrd, preseed: file, into: copy)
-                initrd = copy
-            }
-            medium = InstallMedium(kernel: kernel, initrd: initrd, kernelArguments: tree.kernelArguments(extra: extra))
-        }
-        if let file = spec.autoinstall {
-            let image = AutoinstallImage.imagePath(in: settings.files)
-            log.write("building the autoinstall image \(image) (label \(AutoinstallImage.label))")
-            try await AutoinstallImage.build(from: file, at: image, staging: "\(settings.files.directory)/.autoinstall")
-            medium?.extraCDROM = image
-        }
-
+        let medium = try await InstallPreparation(log: log, spec: spec, files: settings.files).medium(tree: settings.tree)
         if let medium {
             try advance(to: .install)
             log.write("installing from \(medium.description) (serial console: \(settings.files.serialLog))")
