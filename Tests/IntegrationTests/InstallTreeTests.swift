@@ -21,7 +21,9 @@ import VMInstallKit
         }
     }
 
-    @Test func aLocalTreeBootsItsKernelWithTheSourceArgument() async throws {
+    /// A directory on the host means nothing to the guest: its kernel boots without a source
+    /// argument, with the serial console (no graphical one) and the --extra-args.
+    @Test func aLocalTreeBootsItsKernel() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.quick.guest()
             let tree = "\(fx.root)/fedora-tree"
@@ -29,14 +31,15 @@ import VMInstallKit
             let result = try await fx.vmInstall(fx.vmArguments(name: "local", guest: guest).map { $0 == guest.iso ? tree : $0 }
                 + ["--extra-args=vmi.extra=1"])
             #expect(result.code == 0, "\(result.stderr)")
-            #expect(fileContains(fx.vmFiles("local").serialLog, "inst.repo=\(tree) vmi.extra=1"))
+            #expect(installerCommandLine(fx.vmFiles("local").serialLog) == "console=ttyS0,115200n8 vmi.extra=1")
+            #expect(result.stderr.contains("Fedora/RHEL layout, Anaconda"), "\(result.stderr)")
             #expect(fileContains(fx.vmFiles("local").serialLog, "VM-INSTALL MODULES 1"))
 
             let empty = "\(fx.root)/empty-tree"
             try FileIO.makeDirectory(empty)
             let none = try await fx.vmInstall(fx.vmArguments(name: "empty", guest: guest).map { $0 == guest.iso ? empty : $0 })
             #expect(none.code == JobExitCode.settings.rawValue)
-            #expect(none.stderr.contains("no installer kernel found"))
+            #expect(none.stderr.contains("no installer kernel found in \(empty); looked for .treeinfo, treeinfo, current/images/netboot/debian-installer/amd64/linux (Debian mirror)"), "\(none.stderr)")
         }
     }
 
@@ -53,37 +56,46 @@ import VMInstallKit
             let url = "ftp://127.0.0.1:\(port)/debian/"
             let result = try await fx.vmInstall(fx.vmArguments(name: "ftp", guest: guest).map { $0 == guest.iso ? url : $0 })
             #expect(result.code == 0, "\(result.stderr)")
-            #expect(result.stderr.contains("Debian/Ubuntu layout"))
-            #expect(fileContains(fx.vmFiles("ftp").serialLog, "url=\(url)"))
+            #expect(result.stderr.contains("Debian CD layout, debian-installer"), "\(result.stderr)")
+            // d-i takes url= as preseed/url: a tree is never passed that way.
+            #expect(installerCommandLine(fx.vmFiles("ftp").serialLog) == "console=ttyS0,115200n8")
         }
     }
 
-    /// --autoinstall: an OEMDRV image with the file under each family's name, the tree's
-    /// kernel told where it is, and for Debian the file appended to the initrd as /preseed.cfg.
+    /// --autoinstall: a tree's installer gets the file inside its initrd, under its own name and
+    /// with its own arguments; an ISO that boots from its own boot loader finds it on an OEMDRV
+    /// image under each family's name.
     @Test func autoinstallReachesTheInstaller() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.quick.guest()
             let answers = "\(fx.root)/answers"
             try FileIO.writeAtomically(answers, "# unattended answers\n")
-            let suse = "\(fx.root)/suse-tree"
-            try makeTree(suse, kernel: "boot/x86_64/loader/linux", initrd: "boot/x86_64/loader/initrd", guest: guest)
-            let a = try await fx.vmInstall(fx.vmArguments(name: "yast", guest: guest).map { $0 == guest.iso ? suse : $0 } + ["--autoinstall", answers])
-            #expect(a.code == 0, "\(a.stderr)")
-            #expect(fileContains(fx.vmFiles("yast").serialLog, "install=\(suse) autoyast=label://OEMDRV/autoinst.xml"))
-            let image = AutoinstallImage.imagePath(in: fx.vmFiles("yast"))
+            for (name, kernel, initrd, argument, file) in [
+                ("yast", "boot/x86_64/loader/linux", "boot/x86_64/loader/initrd", "autoyast=file:///autoinst.xml", "autoinst.xml"),
+                ("preseed", "install.amd/vmlinuz", "install.amd/initrd.gz", "auto=true priority=critical", "preseed.cfg"),
+                ("kickstart", "images/pxeboot/vmlinuz", "images/pxeboot/initrd.img", "inst.ks=file:/ks.cfg", "ks.cfg"),
+            ] {
+                let tree = "\(fx.root)/\(name)-tree"
+                try makeTree(tree, kernel: kernel, initrd: initrd, guest: guest)
+                let r = try await fx.vmInstall(fx.vmArguments(name: name, guest: guest).map { $0 == guest.iso ? tree : $0 } + ["--autoinstall", answers])
+                #expect(r.code == 0, "\(r.stderr)")
+                #expect(installerCommandLine(fx.vmFiles(name).serialLog) == "\(argument) console=ttyS0,115200n8", "\(name)")
+                #expect(fileContains(fx.vmFiles(name).serialLog, "VM-INSTALL MODULES 1"))
+                let copy = try FileIO.read("\(fx.vmFiles(name).directory)/install-initrd-\(file)")
+                let text = String(decoding: copy.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+                #expect(text.hasPrefix("initrd") && text.contains("070701") && text.contains(file) && text.contains("# unattended answers") && text.contains("TRAILER!!!"), "\(name)")
+                #expect(try FileIO.readString("\(tree)/\(initrd)") == "initrd\n", "the tree itself is untouched")
+                #expect(!FileIO.exists(AutoinstallImage.imagePath(in: fx.vmFiles(name))), "no OEMDRV image for a tree")
+            }
+
+            // The tiny guest's ISO has no installer kernel: it boots its own boot loader.
+            let iso = try await fx.vmInstall(fx.vmArguments(name: "oemdrv", guest: guest) + ["--autoinstall", answers])
+            #expect(iso.code == 0, "\(iso.stderr)")
+            #expect(iso.stderr.contains("has no installer kernel in a known layout"), "\(iso.stderr)")
+            let image = AutoinstallImage.imagePath(in: fx.vmFiles("oemdrv"))
             #expect(try await fx.run("/usr/bin/xorriso", ["-indev", image, "-pvd_info"]).stdout.contains("Volume Id    : OEMDRV"))
             let listing = try await fx.run("/usr/bin/xorriso", ["-indev", image, "-ls", "/"])
             for name in ["autoinst.xml", "ks.cfg", "preseed.cfg"] { #expect(listing.stdout.contains(name), "\(name)") }
-
-            let debian = "\(fx.root)/debian-tree"
-            try makeTree(debian, kernel: "install.amd/vmlinuz", initrd: "install.amd/initrd.gz", guest: guest)
-            let d = try await fx.vmInstall(fx.vmArguments(name: "preseed", guest: guest).map { $0 == guest.iso ? debian : $0 } + ["--autoinstall", answers])
-            #expect(d.code == 0, "\(d.stderr)")
-            #expect(fileContains(fx.vmFiles("preseed").serialLog, "url=\(debian) auto=true priority=critical"))
-            let initrd = try FileIO.read("\(fx.vmFiles("preseed").directory)/install-initrd-preseed")
-            let text = String(decoding: initrd.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
-            #expect(text.hasPrefix("initrd") && text.contains("070701") && text.contains("preseed.cfg") && text.contains("# unattended answers") && text.contains("TRAILER!!!"))
-            #expect(try FileIO.readString("\(debian)/install.amd/initrd.gz") == "initrd\n", "the tree itself is untouched")
 
             #expect(try await fx.vmInstall(["--name", "x", "--import", "--disk", "/tmp/x", "--autoinstall", answers]).code == 2)
         }
@@ -103,8 +115,8 @@ import VMInstallKit
 
             let result = try await fx.vmInstall(fx.vmArguments(name: "web", guest: guest).map { $0 == guest.iso ? url : $0 })
             #expect(result.code == 0, "\(result.stderr)")
-            #expect(result.stderr.contains("SUSE layout"))
-            #expect(fileContains(fx.vmFiles("web").serialLog, "install=\(url)"))
+            #expect(result.stderr.contains("SUSE layout, YaST"))
+            #expect(installerCommandLine(fx.vmFiles("web").serialLog) == "install=\(url) console=ttyS0,115200n8")
             #expect(FileIO.exists("\(fx.vmFiles("web").directory)/install-kernel"))
 
             let missing = try await fx.vmInstall(fx.vmArguments(name: "gone", guest: guest).map { $0 == guest.iso ? "http://127.0.0.1:\(port)/nothing/" : $0 })

@@ -1,25 +1,16 @@
 import Glibc
 import SystemPackage
 
-/// `--autoinstall FILE`: an AutoYaST, kickstart or preseed file handed to the installer. It is
-/// put on a small ISO labelled OEMDRV (where Anaconda looks for ks.cfg by itself) under each
-/// family's name, attached during the install only; an install tree's kernel is also told
-/// where it is, and a Debian/Ubuntu initrd gets it appended as /preseed.cfg, where the
-/// Debian installer reads it.
+/// `--autoinstall FILE`: an AutoYaST, kickstart or preseed file handed to the installer.
+/// An installer kernel that boots directly gets it inside its initrd (`initrd(_:adding:as:into:)`),
+/// as `Installer` says. An ISO that boots from its own boot loader takes no kernel
+/// arguments: there the file is put on a small ISO labelled OEMDRV (where Anaconda looks
+/// for ks.cfg by itself) under each family's name, attached during the install only.
 public struct AutoinstallImage: Sendable {
     public static let label = "OEMDRV"
     static let names = ["autoinst.xml", "ks.cfg", "preseed.cfg"]
 
     public static func imagePath(in vm: VMPaths) -> String { "\(vm.directory)/autoinstall.iso" }
-
-    /// The kernel arguments that point a tree's installer at the file.
-    static func kernelArguments(for layout: InstallTree.Layout) -> String {
-        switch layout.sourceArgument {
-        case "install": "autoyast=label://\(label)/autoinst.xml"
-        case "inst.repo": "inst.ks=hd:LABEL=\(label):/ks.cfg"
-        default: "auto=true priority=critical"
-        }
-    }
 
     static func build(from file: String, at image: String, staging: String) async throws(VMInstallError) {
         do {
@@ -42,13 +33,13 @@ public struct AutoinstallImage: Sendable {
         }
     }
 
-    /// A copy of `initrd` with a newc cpio archive holding /preseed.cfg appended: the kernel
-    /// unpacks concatenated archives in order.
-    static func initrdWithPreseed(_ initrd: String, preseed file: String, into copy: String) throws(VMInstallError) {
+    /// A copy of `initrd` with a newc cpio archive holding `file` as /`name` appended: the
+    /// kernel unpacks concatenated archives in order. The tree's own initrd is not touched.
+    static func initrd(_ initrd: String, adding file: String, as name: String, into copy: String) throws(VMInstallError) {
         do {
             var bytes = try FileIO.read(initrd, limit: 1 << 30)
             while bytes.count % 4 != 0 { bytes.append(0) }
-            bytes += NewcArchive.make(files: [("preseed.cfg", try FileIO.read(file))])
+            bytes += NewcArchive.make(files: [(name, try FileIO.read(file))])
             let fd = open(copy, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw Errno(rawValue: errno) }
             defer { close(fd) }
@@ -59,7 +50,7 @@ public struct AutoinstallImage: Sendable {
                 offset += n
             }
         } catch {
-            throw VMInstallError(.disk, "cannot add the preseed file to \(initrd): \(error)")
+            throw VMInstallError(.disk, "cannot add \(file) to the initrd \(initrd): \(error)")
         }
     }
 }

@@ -11,6 +11,15 @@ enum Downloader {
         return result.succeeded
     }
 
+    /// A small text file's contents (a .treeinfo), or nil when it cannot be had.
+    static func text(_ url: String) async -> String? {
+        guard let result = try? await CommandResult.run(
+            binary, ["--fail", "--silent", "--location", "--max-time", "20", "--max-filesize", "65536", "--", url]),
+            result.succeeded
+        else { return nil }
+        return result.standardOutput
+    }
+
     /// With `progress`, curl draws its progress bar on our stderr (a terminal).
     static func fetch(_ url: String, to path: String, progress: Bool) async throws(VMInstallError) {
         let result: CommandResult

@@ -1,28 +1,44 @@
 import Glibc
 
-/// An install tree: a directory or an http://, https:// or ftp:// URL holding a
-/// distribution's installer kernel and initrd in one of the common layouts. The kernel is
-/// booted directly and told where the tree is, the way its family expects.
+/// An install tree: a distribution's installer kernel and initrd laid out the way the
+/// distribution publishes them, in a directory, at an http, https or ftp URL, or on an ISO
+/// image. The kernel is booted directly and told where its packages are, and how to find an
+/// unattended-install file, the way its installer expects (`Installer`).
 public struct InstallTree: Sendable, Equatable {
-    public struct Layout: Sendable, Equatable {
-        public let family: String
-        public let kernel: String
-        public let initrd: String
-        /// The kernel argument that names the install source.
-        public let sourceArgument: String
+    public enum Access: Sendable, Equatable {
+        case directory
+        case url
+        case iso
     }
 
+    public struct Layout: Sendable, Equatable {
+        /// For the log: "Debian mirror", ".treeinfo (Fedora 37)".
+        public let name: String
+        public let installer: Installer
+        public let kernel: String
+        public let initrd: String
+    }
+
+    /// The fixed layouts, looked for after a .treeinfo, in this order (virt-install's
+    /// urldetect and libosinfo's tree data know the same places).
     public static let layouts = [
-        Layout(family: "SUSE", kernel: "boot/x86_64/loader/linux", initrd: "boot/x86_64/loader/initrd", sourceArgument: "install"),
-        Layout(family: "Fedora/RHEL", kernel: "images/pxeboot/vmlinuz", initrd: "images/pxeboot/initrd.img", sourceArgument: "inst.repo"),
-        Layout(family: "Debian/Ubuntu", kernel: "install.amd/vmlinuz", initrd: "install.amd/initrd.gz", sourceArgument: "url"),
+        Layout(name: "Debian mirror", installer: .debian,
+               kernel: "current/images/netboot/debian-installer/amd64/linux",
+               initrd: "current/images/netboot/debian-installer/amd64/initrd.gz"),
+        Layout(name: "Ubuntu mirror", installer: .debian,
+               kernel: "current/legacy-images/netboot/ubuntu-installer/amd64/linux",
+               initrd: "current/legacy-images/netboot/ubuntu-installer/amd64/initrd.gz"),
+        Layout(name: "Debian CD", installer: .debian, kernel: "install.amd/vmlinuz", initrd: "install.amd/initrd.gz"),
+        Layout(name: "Ubuntu live-server", installer: .subiquity, kernel: "casper/vmlinuz", initrd: "casper/initrd"),
+        Layout(name: "SUSE", installer: .yast, kernel: "boot/x86_64/loader/linux", initrd: "boot/x86_64/loader/initrd"),
+        Layout(name: "Fedora/RHEL", installer: .anaconda, kernel: "images/pxeboot/vmlinuz", initrd: "images/pxeboot/initrd.img"),
     ]
 
     public let location: String
-    public let isURL: Bool
+    public let access: Access
     public let layout: Layout
 
-    /// True for what should be treated as a tree rather than an ISO image.
+    /// True for what is a tree by its form rather than an ISO image.
     public static func isTree(_ source: String) -> Bool {
         isURL(source) || FileIO.isDirectory(source)
     }
@@ -31,40 +47,64 @@ public struct InstallTree: Sendable, Equatable {
         ["http://", "https://", "ftp://"].contains { source.lowercased().hasPrefix($0) }
     }
 
-    /// Finds the layout, in SETTINGS: every file it names is checked, over the network too.
-    public static func detect(_ source: String) async throws(VMInstallError) -> InstallTree {
-        let url = isURL(source)
-        for layout in layouts {
-            var found = true
-            for file in [layout.kernel, layout.initrd] {
-                let present = url ? await Downloader.exists(join(source, file)) : access(join(source, file), R_OK) == 0
-                if !present { found = false; break }
-            }
-            if found { return InstallTree(location: source, isURL: url, layout: layout) }
+    static func fetcher(for location: String, access: Access) async throws(VMInstallError) -> any TreeFetcher {
+        switch access {
+        case .directory: DirectoryTreeFetcher(root: location)
+        case .url: URLTreeFetcher(root: location)
+        case .iso: try await ISOTreeFetcher(image: location)
         }
-        if url, !(await Downloader.exists(source.hasSuffix("/") ? source : source + "/")) {
-            throw VMInstallError(.settings, "the install source \(source) cannot be reached; check the URL and the network")
-        }
-        let known = layouts.map { "\($0.kernel) (\($0.family))" }.joined(separator: ", ")
-        throw VMInstallError(.settings, "no installer kernel found in \(source); looked for \(known)")
     }
 
-    /// The kernel and initrd as local files: the tree's own for a directory, downloaded into
-    /// `directory` (the VM's) for a URL.
+    /// What detection looked for, for the error when nothing was found.
+    static var lookedFor: String {
+        (TreeInfo.fileNames + layouts.map { "\($0.kernel) (\($0.name))" }).joined(separator: ", ")
+    }
+
+    /// Finds the layout, in SETTINGS: every file it names is checked, over the network too.
+    /// A directory or URL without one is an error; an ISO without one is not a tree (nil),
+    /// and boots from its own boot loader.
+    public static func detect(_ source: String, access: Access) async throws(VMInstallError) -> InstallTree? {
+        let fetcher = try await fetcher(for: source, access: access)
+        if let layout = await find(in: fetcher) {
+            return InstallTree(location: source, access: access, layout: layout)
+        }
+        guard access != .iso else { return nil }
+        if access == .url, !(await Downloader.exists(source.hasSuffix("/") ? source : source + "/")) {
+            throw VMInstallError(.settings, "the install source \(source) cannot be reached; check the URL and the network")
+        }
+        throw VMInstallError(.settings, "no installer kernel found in \(source); looked for \(lookedFor)")
+    }
+
+    private static func find(in fetcher: any TreeFetcher) async -> Layout? {
+        for file in TreeInfo.fileNames {
+            guard let text = await fetcher.text(file) else { continue }
+            let info = TreeInfo(parsing: text)
+            guard let kernel = info.kernel, let initrd = info.initrd,
+                await fetcher.exists(kernel), await fetcher.exists(initrd)
+            else { continue }
+            return Layout(name: "\(file) (\(info.product))", installer: .forFamily(info.family), kernel: kernel, initrd: initrd)
+        }
+        for layout in layouts where await fetcher.exists(layout.kernel) {
+            if await fetcher.exists(layout.initrd) { return layout }
+        }
+        return nil
+    }
+
+    /// The kernel and initrd as local files: a directory's own, copied into `directory`
+    /// (the VM's) from a URL or an ISO.
     public func localFiles(in directory: String, log: JobLog) async throws(VMInstallError) -> (kernel: String, initrd: String) {
-        guard isURL else { return (Self.join(location, layout.kernel), Self.join(location, layout.initrd)) }
+        guard access != .directory else { return (Self.join(location, layout.kernel), Self.join(location, layout.initrd)) }
+        let fetcher = try await Self.fetcher(for: location, access: access)
         let kernel = "\(directory)/install-kernel"
         let initrd = "\(directory)/install-initrd"
-        for (file, target) in [(layout.kernel, kernel), (layout.initrd, initrd)] {
-            log.write("downloading \(Self.join(location, file))")
-            try await Downloader.fetch(Self.join(location, file), to: target, progress: log.interactive)
-        }
+        try await fetcher.fetch(layout.kernel, to: kernel, log: log)
+        try await fetcher.fetch(layout.initrd, to: initrd, log: log)
         return (kernel, initrd)
     }
 
-    /// The kernel command line that tells the installer where its tree is.
-    public func kernelArguments(extra: String?) -> String {
-        ["\(layout.sourceArgument)=\(location)", extra].compactMap { $0 }.joined(separator: " ")
+    /// The arguments that tell the installer where its packages are.
+    public var sourceArguments: [String] {
+        layout.installer.sourceArguments(location: location, access: access)
     }
 
     static func join(_ base: String, _ file: String) -> String {

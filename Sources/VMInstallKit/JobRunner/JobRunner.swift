@@ -51,7 +51,8 @@ public final class JobRunner {
             log.write("building the cloud-init seed \(image)")
             try await seed.build(at: image, staging: "\(settings.files.directory)/.cidata", name: spec.name, uuid: settings.config.uuid)
         }
-        let medium = try await InstallPreparation(log: log, spec: spec, files: settings.files).medium(tree: settings.tree)
+        let medium = try await InstallPreparation(log: log, spec: spec, files: settings.files, uuid: settings.config.uuid)
+            .medium(tree: settings.tree)
         if let medium {
             try advance(to: .install)
             log.write("installing from \(medium.description) (serial console: \(settings.files.serialLog))")

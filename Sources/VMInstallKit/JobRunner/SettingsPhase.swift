@@ -26,23 +26,7 @@ struct SettingsPhase {
                 throw VMInstallError(.settings, "\(option) \(path) is missing or unreadable")
             }
         }
-        var tree: InstallTree?
-        if let source = spec.source {
-            if InstallTree.isTree(source) {
-                guard spec.kernel == nil else {
-                    throw VMInstallError(.settings, "--source \(source) is an install tree, whose own kernel boots; drop --kernel and --initrd")
-                }
-                tree = try await InstallTree.detect(source)
-                log.write("install tree \(source): \(tree!.layout.family) layout")
-            } else {
-                guard spec.kernel != nil || spec.kernelArguments == nil else {
-                    throw VMInstallError(.settings, "--extra-args needs --kernel or an install tree; \(source) is an image")
-                }
-                guard access(source, R_OK) == 0 else {
-                    throw VMInstallError(.settings, "the install source \(source) is missing or unreadable; give an ISO image, a CD/DVD device, an install tree or its URL")
-                }
-            }
-        }
+        let tree = try await installTree(spec)
         if spec.importDisk, let first = spec.disks.first, !FileIO.exists(first.path), first.backing == nil {
             throw VMInstallError(.settings, "--import boots the first disk, but \(first.path) does not exist (give backing= to boot an overlay of an installed image)")
         }
@@ -119,6 +103,43 @@ struct SettingsPhase {
             accel: host.accel, machine: spec.machine, firmware: spec.firmware, vnc: vnc, disks: disks, nics: nics)
         log.write("settings complete: UUID \(config.uuid), accelerator \(host.accel)")
         return Result(config: config, files: files, newDisks: newDisks, tree: tree)
+    }
+
+    /// The --source as an install tree: a directory or URL always is one; an ISO is read as
+    /// one when the install needs kernel arguments (an autoinstall file, --extra-args, or a
+    /// serial console for an install without a graphical one) and has a known layout.
+    private func installTree(_ spec: VMSpec) async throws(VMInstallError) -> InstallTree? {
+        guard let source = spec.source else { return nil }
+        let tree: InstallTree?
+        if InstallTree.isTree(source) {
+            guard spec.kernel == nil else {
+                throw VMInstallError(.settings, "--source \(source) is an install tree, whose own kernel boots; drop --kernel and --initrd")
+            }
+            tree = try await InstallTree.detect(source, access: InstallTree.isURL(source) ? .url : .directory)
+        } else {
+            guard access(source, R_OK) == 0 else {
+                throw VMInstallError(.settings, "the install source \(source) is missing or unreadable; give an ISO image, a CD/DVD device, an install tree or its URL")
+            }
+            guard spec.kernel == nil, spec.autoinstall != nil || spec.kernelArguments != nil || spec.vnc == nil else { return nil }
+            tree = try await InstallTree.detect(source, access: .iso)
+            if tree == nil, spec.kernelArguments != nil {
+                throw VMInstallError(.settings, "--extra-args needs --kernel or an install tree, and \(source) has no installer kernel in a known layout (looked for \(InstallTree.lookedFor))")
+            }
+            if tree == nil, spec.autoinstall != nil {
+                log.write("\(source) has no installer kernel in a known layout: it boots from its own boot loader, with the autoinstall file on a CD-ROM labelled \(AutoinstallImage.label)")
+            }
+        }
+        guard let tree else { return nil }
+        log.write("install tree \(source): \(tree.layout.name) layout, \(tree.layout.installer.name); kernel \(tree.layout.kernel)")
+        if spec.autoinstall != nil {
+            guard let automation = tree.layout.installer.automation else {
+                throw VMInstallError(.settings, "--autoinstall: \(source) is a \(tree.layout.name) tree, whose installer vm-install cannot hand a file to; give the installer's own arguments with --extra-args instead")
+            }
+            if automation.delivery == .noCloudSeed, spec.cloudInit != nil {
+                throw VMInstallError(.settings, "--autoinstall and --cloud-init both make a NoCloud seed for \(tree.layout.installer.name); give one of them")
+            }
+        }
+        return tree
     }
 
     /// The VM's directory is the name's reservation. It is made whole (with its owner file)
