@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages vm-install needs (QEMU, qemu-img, OVMF for UEFI, curl for install trees) and
 # its tests need (nasm and xorriso for the tiny guests, python3 and pyftpdlib for loopback
-# HTTP and FTP servers).
+# HTTP and FTP servers, and Debian's installer images for the d-i tests).
 set -euo pipefail
-packages=(qemu-system-x86 qemu-utils ovmf nasm xorriso curl python3 python3-pyftpdlib)
+packages=(qemu-system-x86 qemu-utils ovmf nasm xorriso curl python3 python3-pyftpdlib debian-installer-12-netboot-amd64)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
