@@ -27,7 +27,7 @@ struct VMOptions: ParsableArguments {
 }
 
 struct InstallOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("An ISO image or CD/DVD device, or an install tree: a directory or an http, https or ftp URL.", valueName: "iso|device|tree|url"))
+    @Option(help: ArgumentHelp("An ISO image or CD/DVD device, or an install tree (as distributions lay them out): a directory or an http, https or ftp URL.", valueName: "iso|device|tree|url"))
     var source: String?
 
     @Option(help: ArgumentHelp("Boot this kernel for the install (with or without --source).", valueName: "file"))
@@ -42,7 +42,7 @@ struct InstallOptions: ParsableArguments {
     @Flag(name: .customLong("import"), help: "The first disk already holds an installed system: boot it, with no install phase (no --source).")
     var importDisk = false
 
-    @Option(help: ArgumentHelp("An AutoYaST, kickstart or preseed file for an unattended install.", valueName: "file"))
+    @Option(help: ArgumentHelp("An AutoYaST, kickstart, preseed or Subiquity autoinstall file for an unattended install; an install tree's installer gets it in its initrd.", valueName: "file"))
     var autoinstall: String?
 
     @Option(help: ArgumentHelp(
