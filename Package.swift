@@ -17,11 +17,16 @@ let package = Package(
     targets: [
         // Linux declarations that Glibc's Swift module does not expose (statx, signalfd, spawn flags).
         .target(name: "CShims"),
+        // libvirt's headers (Debian's libvirt-dev, in /usr/include: `pkg-config --cflags libvirt`
+        // is empty). The library is loaded with dlopen on first use (clibvirt.h), not linked:
+        // pkg-config's -lvirt would load it into every start of vm-install-jobs.
+        .systemLibrary(name: "CLibvirt", providers: [.apt(["libvirt-dev"])]),
         // All behaviour: job store, state machine, runner, hypervisor drivers, disks.
         .target(
             name: "VMInstallKit",
             dependencies: [
                 "CShims",
+                "CLibvirt",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ]

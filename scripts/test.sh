@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs them: unit tests and integration tests that boot
-# tiny guests in real QEMU.
+# tiny guests in real QEMU, Debian's installer, and a real libvirtd (started here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+scripts/libvirtd.sh
 swift test

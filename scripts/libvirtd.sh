@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Sets up and starts the libvirtd the libvirt tests use, on a machine without systemd (a
+# container, CI): libvirt's QEMU driver as root without cgroups, namespaces or a security
+# driver, virtlogd for the VMs' consoles, TCP on 127.0.0.1 only (no auth: loopback tests
+# of remote URIs), and the storage pool "default". Safe to run again: a running libvirtd is
+# left as it is once it answers. libxml2-utils gives virt-xml-validate its xmllint.
+set -euo pipefail
+packages=(libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev libxml2-utils)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# key = value in a libvirt config file: replaced where set, added where not.
+set_key() {
+  local file=$1 key=$2 value=$3
+  if "${sudo[@]}" grep -qE "^${key} *=" "$file"; then
+    "${sudo[@]}" sed -i -E "s|^${key} *=.*|${key} = ${value}|" "$file"
+  else
+    echo "${key} = ${value}" | "${sudo[@]}" tee -a "$file" >/dev/null
+  fi
+}
+qemu=/etc/libvirt/qemu.conf
+set_key $qemu user '"root"'
+set_key $qemu group '"root"'
+set_key $qemu dynamic_ownership 0
+set_key $qemu remember_owner 0
+set_key $qemu cgroup_controllers '[ ]'
+set_key $qemu namespaces '[ ]'
+set_key $qemu security_driver '"none"'
+set_key $qemu stdio_handler '"file"'
+daemon=/etc/libvirt/libvirtd.conf
+set_key $daemon listen_tcp 1
+set_key $daemon listen_tls 0
+set_key $daemon listen_addr '"127.0.0.1"'
+set_key $daemon auth_tcp '"none"'
+
+answers() { timeout 10 virsh -q -c qemu:///system version >/dev/null 2>&1; }
+if ! answers; then
+  pgrep -x virtlogd >/dev/null || "${sudo[@]}" virtlogd --daemon
+  pgrep -x libvirtd >/dev/null || "${sudo[@]}" libvirtd --daemon --listen
+  for _ in $(seq 100); do answers && break; sleep 0.1; done
+  answers || { echo "libvirtd did not start" >&2; exit 1; }
+fi
+
+virsh=(virsh -q -c qemu:///system)
+if ! "${virsh[@]}" pool-info default >/dev/null 2>&1; then
+  "${sudo[@]}" mkdir -p /var/lib/libvirt/images
+  "${virsh[@]}" pool-define-as default dir --target /var/lib/libvirt/images >/dev/null
+  "${virsh[@]}" pool-autostart default >/dev/null
+fi
+"${virsh[@]}" pool-info default | grep -q 'State: *running' || "${virsh[@]}" pool-start default >/dev/null
