@@ -5,11 +5,12 @@ public protocol HypervisorDriver: Sendable {
     /// Checks, in SETTINGS, that the host can run this VM and settles the accelerator.
     func prepare(_ spec: VMSpec) throws(VMInstallError) -> ResolvedHost
 
-    /// Boots the install medium with the VM's disks attached. A guest reboot ends the
-    /// install VM instead of restarting the installer.
+    /// Boots the install medium with the VM's disks attached, paused until the session's
+    /// `resume()`. A guest reboot ends the install VM instead of restarting the installer.
     func startInstall(_ vm: VMConfig, medium: InstallMedium, files: VMPaths) async throws(VMInstallError) -> any VMSession
 
-    /// Boots the installed VM from its first disk, detached so that it outlives the caller.
+    /// Boots the installed VM from its first disk, detached so that it outlives the caller;
+    /// paused until the session's `resume()`.
     func startRuntime(_ vm: VMConfig, files: VMPaths) async throws(VMInstallError) -> any VMSession
 
     /// Stops whatever this VM's files say is running (install or runtime VM); a no-op when
@@ -42,6 +43,9 @@ public protocol VMSession: AnyObject {
 
     /// Waits until the VM process ends, a cancel arrives or the deadline passes.
     func waitForEnd(cancel: CancelSignal, deadline: Deadline) -> VMEnd
+
+    /// Lets the VM, started paused, run.
+    func resume() throws(VMInstallError)
 
     /// Confirms through the control channel that the guest is running.
     func confirmRunning() throws(VMInstallError)

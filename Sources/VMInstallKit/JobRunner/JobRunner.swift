@@ -53,9 +53,7 @@ public final class JobRunner {
         }
         let medium = try await InstallPreparation(log: log, spec: spec, files: settings.files).medium(tree: settings.tree)
         if let medium {
-            try advance(to: .install)
-            log.write("installing from \(medium.description) (serial console: \(settings.files.serialLog))")
-            try await install(settings.config, medium: medium, files: settings.files, timeout: spec.installTimeoutSeconds)
+            try await install(settings.config, medium: medium, files: settings.files, spec: spec)
             try advance(to: .postInstall)
             log.write("install finished; the install medium is detached")
         } else {
@@ -69,7 +67,6 @@ public final class JobRunner {
             throw VMInstallError(.stateDirectory, "cannot write \(settings.files.config): \(error)")
         }
         log.write("wrote the VM configuration \(settings.files.config)")
-        try advance(to: .runtime)
 
         try await bootRuntime(files: settings.files, settle: spec.settleSeconds)
         try advance(to: .finished) { $0.exit = JobExitCode.success.rawValue }
@@ -88,9 +85,22 @@ public final class JobRunner {
         log.write("state \(state.rawValue) (\(state.name))")
     }
 
-    private func install(_ vm: VMConfig, medium: InstallMedium, files: VMPaths, timeout: Double) async throws(VMInstallError) {
+    /// Announces the state of a VM that has just started paused: the state and the VM's VNC
+    /// address go into the record in one update, so a watcher woken by the state change finds
+    /// the address. Then the VM runs.
+    private func announce(_ state: JobState, startedPaused session: any VMSession) throws(VMInstallError) {
+        try advance(to: state) { record in
+            if let address = session.vncAddress { record.vnc = address }
+        }
+        if let address = session.vncAddress { log.write("VNC console: \(address)") }
+        try session.resume()
+    }
+
+    private func install(_ vm: VMConfig, medium: InstallMedium, files: VMPaths, spec: VMSpec) async throws(VMInstallError) {
         let session = try await driver.startInstall(vm, medium: medium, files: files)
-        try noteVNC(session)
+        try announce(.install, startedPaused: session)
+        log.write("installing from \(medium.description) (serial console: \(files.serialLog))")
+        let timeout = spec.installTimeoutSeconds
         switch waitShowingElapsedTime(session, deadline: .after(seconds: timeout)) {
         case .guestShutdown:
             return
@@ -128,10 +138,12 @@ public final class JobRunner {
             throw VMInstallError(.runtimeFailed, "cannot read \(files.config): \(error)")
         }
         let session: any VMSession
-        do { session = try await driver.startRuntime(config, files: files) } catch {
+        do {
+            session = try await driver.startRuntime(config, files: files)
+            try announce(.runtime, startedPaused: session)
+        } catch {
             throw VMInstallError(error.kind == .host ? .runtimeFailed : error.kind, error.message)
         }
-        try noteVNC(session)
         try session.confirmRunning()
         log.write("VM \(config.name) booted from \(config.disks[0].path); checking it stays up for \(settle) s")
         switch session.waitForEnd(cancel: cancel, deadline: .after(seconds: settle)) {
@@ -144,12 +156,6 @@ public final class JobRunner {
         case .guestShutdown, .vanished:
             throw VMInstallError(.runtimeFailed, "the VM stopped during its first \(settle) seconds")
         }
-    }
-
-    private func noteVNC(_ session: any VMSession) throws(VMInstallError) {
-        guard let address = session.vncAddress else { return }
-        try store.update(id) { $0.vnc = address }
-        log.write("VNC console: \(address)")
     }
 
     /// Records a failure or a cancel. Whatever the job started is stopped first, so nothing

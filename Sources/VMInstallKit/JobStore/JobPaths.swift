@@ -42,8 +42,12 @@ public struct VMPaths: Sendable {
 
     public static func ownerMark(job: JobID) -> String { "job=\(job)\n" }
     public var serialLog: String { "\(directory)/serial.log" }
+    /// The job runner's control socket of the runtime VM.
     public var qmpSocket: String { "\(directory)/qmp.sock" }
+    /// A second control socket of the runtime VM, for vm-install-jobs' requests.
+    public var monitorSocket: String { "\(directory)/mon.sock" }
     public var pidFile: String { "\(directory)/qemu.pid" }
     public var installQMPSocket: String { "\(directory)/install-qmp.sock" }
+    public var installMonitorSocket: String { "\(directory)/install-mon.sock" }
     public var installPIDFile: String { "\(directory)/install.pid" }
 }

@@ -42,13 +42,13 @@ public struct QEMUDriver: HypervisorDriver {
     public func startInstall(_ vm: VMConfig, medium: InstallMedium, files: VMPaths) async throws(VMInstallError) -> any VMSession {
         try await start(
             QEMUCommandLine.install(vm, medium: medium, files: files) + (try firmware(vm, files)),
-            qmpSocket: files.installQMPSocket, pidFile: files.installPIDFile, vnc: vm.vnc)
+            .install(files), vnc: vm.vnc)
     }
 
     public func startRuntime(_ vm: VMConfig, files: VMPaths) async throws(VMInstallError) -> any VMSession {
         try await start(
             QEMUCommandLine.runtime(vm, files: files) + (try firmware(vm, files)),
-            qmpSocket: files.qmpSocket, pidFile: files.pidFile, vnc: vm.vnc)
+            .runtime(files), vnc: vm.vnc)
     }
 
     private func firmware(_ vm: VMConfig, _ files: VMPaths) throws(VMInstallError) -> [String] {
@@ -60,13 +60,15 @@ public struct QEMUDriver: HypervisorDriver {
         ]
     }
 
-    private func start(_ arguments: [String], qmpSocket: String, pidFile: String, vnc: VNCSettings?) async throws(VMInstallError) -> any VMSession {
-        if QEMUProcess.fromPIDFile(pidFile) != nil {
-            throw VMInstallError(.host, "a QEMU process of this VM is already running (\(pidFile))")
+    /// Starts QEMU paused and connects; the caller lets it run with `resume()`.
+    private func start(_ arguments: [String], _ instance: QEMUInstance, vnc: VNCSettings?) async throws(VMInstallError) -> any VMSession {
+        if instance.process != nil {
+            throw VMInstallError(.host, "a QEMU process of this VM is already running (\(instance.pidFile))")
         }
         // Leftovers of a process that is gone: ours, in our VM directory.
-        unlink(qmpSocket)
-        unlink(pidFile)
+        unlink(instance.qmpSocket)
+        unlink(instance.monitorSocket)
+        unlink(instance.pidFile)
         let result: CommandResult
         do {
             result = try await CommandResult.run(Self.systemBinary, arguments)
@@ -76,7 +78,7 @@ public struct QEMUDriver: HypervisorDriver {
         guard result.succeeded else {
             throw VMInstallError(.host, "QEMU refused to start the VM: \(result.errorSummary)")
         }
-        let qmp = try QMPClient(socketPath: qmpSocket, deadline: .after(seconds: 10))
+        let qmp = try QMPClient(socketPath: instance.qmpSocket, deadline: .after(seconds: 10))
         var address: String?
         if let vnc {
             var password: String?
@@ -91,16 +93,14 @@ public struct QEMUDriver: HypervisorDriver {
                 address = VNCSettings.statusAddress(host: host, port: port, password: password)
             }
         }
-        let process = QEMUProcess.fromPIDFile(pidFile)
-        _ = try qmp.execute("cont", as: QMPClient.Empty.self, deadline: .after(seconds: 5))
-        return QEMUSession(qmp: qmp, process: process, vncAddress: address)
+        return QEMUSession(qmp: qmp, process: instance.process, vncAddress: address)
     }
 
     public func stopAll(files: VMPaths, deadline: Deadline) throws(VMInstallError) {
-        for (socket, pidFile) in [(files.installQMPSocket, files.installPIDFile), (files.qmpSocket, files.pidFile)] {
-            guard let process = QEMUProcess.fromPIDFile(pidFile) else { continue }
+        for instance in QEMUInstance.both(files) {
+            guard let process = instance.process else { continue }
             // Ask politely over QMP; a busy or stuck monitor falls back to signals.
-            if let qmp = try? QMPClient(socketPath: socket, deadline: .after(seconds: 1)) {
+            if let qmp = try? instance.requestConnection(deadline: .after(seconds: 1)) {
                 QEMUSession(qmp: qmp, process: process, vncAddress: nil).stop(deadline: deadline)
             } else {
                 process.terminate(deadline: deadline)
@@ -112,6 +112,6 @@ public struct QEMUDriver: HypervisorDriver {
     }
 
     public func isRunning(files: VMPaths) -> Bool {
-        QEMUProcess.fromPIDFile(files.pidFile) != nil || QEMUProcess.fromPIDFile(files.installPIDFile) != nil
+        QEMUInstance.both(files).contains { $0.process != nil }
     }
 }

@@ -29,6 +29,10 @@ final class QEMUSession: VMSession {
         }
     }
 
+    func resume() throws(VMInstallError) {
+        _ = try qmp.execute("cont", as: QMPClient.Empty.self, deadline: .after(seconds: 5))
+    }
+
     func confirmRunning() throws(VMInstallError) {
         struct Status: Decodable { let running: Bool; let status: String }
         let status = try qmp.execute("query-status", as: Status.self, deadline: .after(seconds: 5))
