@@ -19,6 +19,11 @@ public protocol HypervisorDriver: Sendable {
 
     /// True when the runtime VM of these files is running.
     func isRunning(files: VMPaths) -> Bool
+
+    /// Writes a PNG of the screen of whichever VM of these files runs (install or runtime VM)
+    /// to `path`, from any process, also while a job runner holds its session. Throws
+    /// `.wrongState` when no VM runs and `.noScreen` when the VM has no screen.
+    func screenshot(files: VMPaths, to path: String) throws(VMInstallError)
 }
 
 /// The host facts a driver settled on in SETTINGS.

@@ -29,6 +29,8 @@ public struct VMInstallError: Error, CustomStringConvertible, Sendable {
         case damagedJob
         /// A management request failed while being carried out.
         case requestFailed
+        /// The VM has no screen to take a screenshot of.
+        case noScreen
         /// A bug: something that should not happen.
         case `internal`
     }

@@ -1,5 +1,6 @@
 import Glibc
 import Subprocess
+import SystemPackage
 
 /// Runs VMs as plain QEMU processes: `-daemonize` puts each in its own session, away from
 /// the runner, with its QMP socket and pid file in the VM's directory.
@@ -113,5 +114,16 @@ public struct QEMUDriver: HypervisorDriver {
 
     public func isRunning(files: VMPaths) -> Bool {
         QEMUInstance.both(files).contains { $0.process != nil }
+    }
+
+    public func screenshot(files: VMPaths, to path: String) throws(VMInstallError) {
+        guard let instance = QEMUInstance.both(files).first(where: { $0.process != nil }) else {
+            throw VMInstallError(.wrongState, "no VM of \(files.directory) is running")
+        }
+        let qmp = try instance.requestConnection(deadline: .after(seconds: 10))
+        guard try QEMUScreen.exists(qmp) else {
+            throw VMInstallError(.noScreen, "the VM has no screen (it was installed without a VNC console, as with --graphics none)")
+        }
+        try QEMUScreen.save(qmp, files: files, to: path, mode: [.ownerReadWrite, .groupRead, .otherRead])
     }
 }

@@ -1,6 +1,6 @@
 /// The files of one QEMU process of a VM: the install VM's or the runtime VM's. Each QEMU has
 /// two QMP sockets, since a QMP socket serves one client at a time: one the job runner holds
-/// for the VM's whole run, and one for vm-install-jobs' requests (such as stopping the VM).
+/// for the VM's whole run, and one for vm-install-jobs' requests (screenshots, stopping).
 struct QEMUInstance {
     let qmpSocket: String
     let monitorSocket: String
