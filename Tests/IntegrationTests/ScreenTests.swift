@@ -2,7 +2,7 @@ import Glibc
 import Testing
 import VMInstallKit
 
-/// `vm-install-jobs --screenshot`, with real QEMU (TCG).
+/// `vm-install-jobs --screenshot` and the installer's last screen, with real QEMU (TCG).
 @Suite(.serialized) struct ScreenTests {
     @Test func screenshotOfAFinishedJobsVM() async throws {
         try await Fixture.with { fx in
@@ -34,6 +34,11 @@ import VMInstallKit
             // A directory as FILE takes the generated name.
             let into = try await fx.jobs(["--screenshot", id.description, here])
             #expect(into.code == 0 && into.stdout.hasPrefix("\(here)/shown-"), "\(into.stdout) \(into.stderr)")
+
+            // A job that finished keeps no last screen.
+            let json = try JSONSerializationFree.object(try await fx.jobs(["--status", id.description, "--json"]).stdout)
+            #expect(json["last_screen"] is NSNullFree)
+            #expect(!FileIO.exists(fx.store.paths(id).lastScreen))
 
             // A VM that no longer runs has no screen to take.
             try QEMUDriver().stopAll(files: fx.vmFiles("shown"), deadline: .after(seconds: 5))
@@ -85,8 +90,8 @@ import VMInstallKit
     }
 
     /// During INSTALL the runner holds the VM's QMP socket; the screenshot goes through the
-    /// second one.
-    @Test func screenshotDuringInstall() async throws {
+    /// second one. A canceled install keeps its last screen.
+    @Test func screenshotDuringInstallAndTheLastScreenOfACancel() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.endless.guest()
             let id = try await fx.startJob(name: "installing", guest: guest, extra: ["--vnc"])
@@ -100,6 +105,15 @@ import VMInstallKit
 
             #expect(try await fx.jobs(["--cancel", id.description]).code == 0)
             #expect(try await fx.waitForEnd(id).state == .canceled)
+            let kept = fx.store.paths(id).lastScreen
+            let size = try #require(pngSize(kept), "no last screen")
+            #expect(size.width > 0 && size.height > 0)
+            #expect(fileContains(fx.store.paths(id).log, "last screen: \(kept)"))
+            let json = try JSONSerializationFree.object(try await fx.jobs(["--status", id.description, "--json"]).stdout)
+            #expect(json["last_screen"] as? String == kept)
+            // The plain status keeps exactly the manual's keys.
+            let keys = try await fx.jobs(["--status", id.description]).keys
+            #expect(Set(keys.keys) == ["exit", "id", "inotify", "log", "state", "uuid", "vnc"])
             #expect(!QEMUDriver().isRunning(files: fx.vmFiles("installing")))
         }
     }

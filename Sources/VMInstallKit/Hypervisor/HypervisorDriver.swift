@@ -55,6 +55,9 @@ public protocol VMSession: AnyObject {
     /// Confirms through the control channel that the guest is running.
     func confirmRunning() throws(VMInstallError)
 
+    /// Writes a PNG of the VM's screen to `path`; throws `.noScreen` when it has none.
+    func screenshot(to path: String) throws(VMInstallError)
+
     /// Stops the VM and waits for its process to end.
     func stop(deadline: Deadline)
 

@@ -10,6 +10,9 @@ public final class JobRunner {
     let cancel: CancelSignal
     private var spec: VMSpec?
     private var vmFiles: VMPaths?
+    /// The install VM from the announcement of INSTALL until the guest has powered off:
+    /// a job that ends while it runs keeps its last screen.
+    private var installVM: (any VMSession)?
 
     public init(store: JobStore, id: JobID, driver: any HypervisorDriver, log: JobLog, cancel: CancelSignal) {
         self.store = store
@@ -99,18 +102,19 @@ public final class JobRunner {
     private func install(_ vm: VMConfig, medium: InstallMedium, files: VMPaths, spec: VMSpec) async throws(VMInstallError) {
         let session = try await driver.startInstall(vm, medium: medium, files: files)
         try announce(.install, startedPaused: session)
+        installVM = session
         log.write("installing from \(medium.description) (serial console: \(files.serialLog))")
         let timeout = spec.installTimeoutSeconds
+        // Canceled or timed out: end(with:) keeps the last screen and stops the VM.
         switch waitShowingElapsedTime(session, deadline: .after(seconds: timeout)) {
         case .guestShutdown:
-            return
+            installVM = nil
         case .vanished:
+            installVM = nil
             throw VMInstallError(.installFailed, "the install VM ended without the guest powering off (QEMU crashed or was killed)")
         case .canceled:
-            session.stop(deadline: .after(seconds: 5))
             throw VMInstallError(.canceled, "the job was canceled during the install")
         case .timedOut:
-            session.stop(deadline: .after(seconds: 5))
             throw VMInstallError(.installTimedOut, "the install did not finish within \(timeout) seconds (--install-timeout)")
         }
     }
@@ -158,10 +162,27 @@ public final class JobRunner {
         }
     }
 
+    /// Keeps the installer's last screen in the job's directory, so people can see where it
+    /// was when the job ended. A VM without a screen has none; that is no failure.
+    private func keepLastScreen(of session: any VMSession) {
+        let path = store.paths(id).lastScreen
+        do {
+            try session.screenshot(to: path)
+            log.write("kept the installer's last screen: \(path)")
+        } catch {
+            if error.kind != .noScreen { log.write("could not keep the installer's last screen: \(error.message)") }
+        }
+    }
+
     /// Records a failure or a cancel. Whatever the job started is stopped first, so nothing
     /// runs on for a job that did not finish.
     private func end(with error: VMInstallError) -> JobExitCode {
         let code = JobExitCode(for: error.kind)
+        if let session = installVM {
+            keepLastScreen(of: session)
+            session.stop(deadline: .after(seconds: 5))
+            installVM = nil
+        }
         if let files = vmFiles {
             do { try driver.stopAll(files: files, deadline: .after(seconds: 5)) } catch {
                 log.write("warning: \(error.message)")

@@ -21,6 +21,8 @@ public struct JobPaths: Sendable {
     public var runnerLock: String { "\(directory)/runner.lock" }
     /// Serialises changes to the record between the runner and vm-install-jobs.
     public var updateLock: String { "\(directory)/update.lock" }
+    /// The install VM's last screen, kept when the job fails or is canceled during INSTALL.
+    public var lastScreen: String { "\(directory)/last-screen.png" }
 }
 
 /// Where one VM's files live: STATE/vms/NAME/.

@@ -43,13 +43,13 @@ public struct QEMUDriver: HypervisorDriver {
     public func startInstall(_ vm: VMConfig, medium: InstallMedium, files: VMPaths) async throws(VMInstallError) -> any VMSession {
         try await start(
             QEMUCommandLine.install(vm, medium: medium, files: files) + (try firmware(vm, files)),
-            .install(files), vnc: vm.vnc)
+            .install(files), files: files, vnc: vm.vnc)
     }
 
     public func startRuntime(_ vm: VMConfig, files: VMPaths) async throws(VMInstallError) -> any VMSession {
         try await start(
             QEMUCommandLine.runtime(vm, files: files) + (try firmware(vm, files)),
-            .runtime(files), vnc: vm.vnc)
+            .runtime(files), files: files, vnc: vm.vnc)
     }
 
     private func firmware(_ vm: VMConfig, _ files: VMPaths) throws(VMInstallError) -> [String] {
@@ -62,7 +62,7 @@ public struct QEMUDriver: HypervisorDriver {
     }
 
     /// Starts QEMU paused and connects; the caller lets it run with `resume()`.
-    private func start(_ arguments: [String], _ instance: QEMUInstance, vnc: VNCSettings?) async throws(VMInstallError) -> any VMSession {
+    private func start(_ arguments: [String], _ instance: QEMUInstance, files: VMPaths, vnc: VNCSettings?) async throws(VMInstallError) -> any VMSession {
         if instance.process != nil {
             throw VMInstallError(.host, "a QEMU process of this VM is already running (\(instance.pidFile))")
         }
@@ -94,7 +94,7 @@ public struct QEMUDriver: HypervisorDriver {
                 address = VNCSettings.statusAddress(host: host, port: port, password: password)
             }
         }
-        return QEMUSession(qmp: qmp, process: instance.process, vncAddress: address)
+        return QEMUSession(qmp: qmp, process: instance.process, files: files, hasScreen: vnc != nil, vncAddress: address)
     }
 
     public func stopAll(files: VMPaths, deadline: Deadline) throws(VMInstallError) {
@@ -102,7 +102,7 @@ public struct QEMUDriver: HypervisorDriver {
             guard let process = instance.process else { continue }
             // Ask politely over QMP; a busy or stuck monitor falls back to signals.
             if let qmp = try? instance.requestConnection(deadline: .after(seconds: 1)) {
-                QEMUSession(qmp: qmp, process: process, vncAddress: nil).stop(deadline: deadline)
+                QEMUSession(qmp: qmp, process: process, files: files, hasScreen: false, vncAddress: nil).stop(deadline: deadline)
             } else {
                 process.terminate(deadline: deadline)
             }

@@ -1,15 +1,21 @@
 import Glibc
+import SystemPackage
 
 /// One running QEMU VM, watched through its QMP socket. EOF on that socket is how we learn
 /// that the process ended: QEMU runs daemonized, so it is not our child to wait for.
 final class QEMUSession: VMSession {
     private let qmp: QMPClient
     private let process: QEMUProcess?
+    private let files: VMPaths
+    /// The VM has a display device (vm-install gives it one with a VNC console).
+    private let hasScreen: Bool
     let vncAddress: String?
 
-    init(qmp: QMPClient, process: QEMUProcess?, vncAddress: String?) {
+    init(qmp: QMPClient, process: QEMUProcess?, files: VMPaths, hasScreen: Bool, vncAddress: String?) {
         self.qmp = qmp
         self.process = process
+        self.files = files
+        self.hasScreen = hasScreen
         self.vncAddress = vncAddress
     }
 
@@ -39,6 +45,11 @@ final class QEMUSession: VMSession {
         guard status.running else {
             throw VMInstallError(.runtimeFailed, "the VM is not running (QEMU reports '\(status.status)')")
         }
+    }
+
+    func screenshot(to path: String) throws(VMInstallError) {
+        guard hasScreen else { throw VMInstallError(.noScreen, "the VM has no screen (no VNC console)") }
+        try QEMUScreen.save(qmp, files: files, to: path, mode: [.ownerReadWrite])
     }
 
     func stop(deadline: Deadline) {
