@@ -58,11 +58,22 @@ public protocol VMSession: AnyObject {
     /// Writes a PNG of the VM's screen to `path`; throws `.noScreen` when it has none.
     func screenshot(to path: String) throws(VMInstallError)
 
+    /// What the VM visibly does now (disk writes, screen, serial output), or nil when it
+    /// cannot be told (the VM is going away).
+    func activity() -> VMActivity?
+
     /// Stops the VM and waits for its process to end.
     func stop(deadline: Deadline)
 
     /// Lets go of the VM, which keeps running.
     func detach()
+}
+
+/// A sample of what a VM visibly did so far: equal successive samples mean that nothing
+/// visible happened in between. The job code only compares samples; what they hold is the
+/// driver's business.
+public struct VMActivity: Equatable, Sendable {
+    let marks: [UInt64]
 }
 
 public enum HypervisorDrivers {

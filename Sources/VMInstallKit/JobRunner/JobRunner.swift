@@ -105,8 +105,9 @@ public final class JobRunner {
         installVM = session
         log.write("installing from \(medium.description) (serial console: \(files.serialLog))")
         let timeout = spec.installTimeoutSeconds
-        // Canceled or timed out: end(with:) keeps the last screen and stops the VM.
-        switch waitShowingElapsedTime(session, deadline: .after(seconds: timeout)) {
+        var stall = StallWatch(limit: spec.stallTimeoutSeconds, underKVM: vm.accel == "kvm")
+        // Canceled, timed out or stalled: end(with:) keeps the last screen and stops the VM.
+        switch try waitShowingElapsedTime(session, deadline: .after(seconds: timeout), stall: &stall) {
         case .guestShutdown:
             installVM = nil
         case .vanished:
@@ -120,17 +121,23 @@ public final class JobRunner {
     }
 
     /// Waits for the install VM in one-second steps, so a person sees the time go by: a
-    /// redrawn line on a terminal, a plain line each minute elsewhere.
-    private func waitShowingElapsedTime(_ session: any VMSession, deadline: Deadline) -> VMEnd {
-        var elapsed = 0
+    /// redrawn line on a terminal, a plain line each minute elsewhere. Between steps the
+    /// stall watch samples the VM; it throws when the install has stalled.
+    private func waitShowingElapsedTime(_ session: any VMSession, deadline: Deadline, stall: inout StallWatch) throws(VMInstallError) -> VMEnd {
+        let start = Deadline.now()
+        var minutesLogged = 0
         while true {
             let step = Deadline.after(seconds: 1)
             let end = session.waitForEnd(cancel: cancel, deadline: step.nanoseconds < deadline.nanoseconds ? step : deadline)
             guard end == .timedOut, !deadline.hasPassed else { return end }
-            elapsed += 1
+            try stall.check(session)
+            let elapsed = Int((Deadline.now() - start) / 1_000_000_000)
             let clock = "\(elapsed / 60):\(elapsed % 60 < 10 ? "0" : "")\(elapsed % 60)"
             log.status("installing, \(clock) elapsed")
-            if !log.interactive, elapsed % 60 == 0 { log.write("still installing, \(clock) elapsed") }
+            if !log.interactive, elapsed / 60 > minutesLogged {
+                minutesLogged = elapsed / 60
+                log.write("still installing, \(clock) elapsed")
+            }
         }
     }
 

@@ -12,6 +12,7 @@ public enum JobExitCode: Int32, Sendable, CaseIterable {
     case stateDirectory = 9
     case canceled = 10
     case runnerDied = 11
+    case installStalled = 12
 
     public init(for kind: VMInstallError.Kind) {
         switch kind {
@@ -25,6 +26,7 @@ public enum JobExitCode: Int32, Sendable, CaseIterable {
         case .stateDirectory: self = .stateDirectory
         case .canceled: self = .canceled
         case .runnerDied: self = .runnerDied
+        case .installStalled: self = .installStalled
         case .noSuchJob, .wrongState, .damagedJob, .requestFailed, .noScreen, .internal: self = .internalError
         }
     }

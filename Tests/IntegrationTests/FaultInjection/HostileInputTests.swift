@@ -64,7 +64,7 @@ import VMInstallKit
             let jobsFlags = ["--list", "--status", "--cancel", "--delete", "--detach", "--wait", "--log", "--json",
                              "--timeout", "--until", "--follow", "--screenshot", "--bogus", "-x"]
             let installFlags = ["--name", "--source", "--disk", "--memory", "--vcpus", "--vnc", "--accel",
-                                "--install-timeout", "--settle", "--background", "--bogus", "--run-job"]
+                                "--install-timeout", "--stall-timeout", "--settle", "--background", "--bogus", "--run-job"]
             func argv(_ flags: [String]) -> [String] {
                 (0..<Int.random(in: 0...5, using: &rng)).flatMap { _ -> [String] in
                     let flag = flags.randomElement(using: &rng)!
