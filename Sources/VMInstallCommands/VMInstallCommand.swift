@@ -100,6 +100,7 @@ public struct VMInstallCommand: ParsableCommand {
         }
         spec.accel = vm.accel
         spec.installTimeoutSeconds = job.installTimeout
+        spec.stallTimeoutSeconds = job.stallTimeout
         spec.settleSeconds = job.settle
         try spec.validateSyntax()
         return spec

@@ -11,13 +11,15 @@ public struct VMInstallJobsCommand: ParsableCommand {
             Job states: 0 SETTINGS, 1 PREP_INSTALL, 2 INSTALL, 3 POST_INSTALL, 4 RUNTIME_CONF, \
             5 RUNTIME, 6 FINISHED, 7 FAILED, 8 CANCELED.
 
-            Exit status: 0 success, 1 request failed, 2 usage error, 3 no such job, 4 wrong state, \
-            5 damaged job; with --wait also 6 job failed, 7 job canceled, 8 timed out, \
-            9 job finished without reaching the --until state. See vm-install-jobs(8).
+            Exit status: 0 success, 1 request failed, 2 usage error, 3 no such job, 4 wrong state \
+            (also: no VM running for --screenshot), 5 damaged job; with --wait also 6 job failed, \
+            7 job canceled, 8 timed out, 9 job finished without reaching the --until state; \
+            with --screenshot 10 the VM has no screen. See vm-install-jobs(8).
 
             Examples:
               vm-install-jobs --wait 7 --timeout 3600 && echo installed
               vm-install-jobs --watch | jq -c 'select(.event == "state")'
+              vm-install-jobs --screenshot 7 /tmp/installer.png
             """,
         version: VMInstallVersion.string)
 
@@ -45,8 +47,13 @@ public struct VMInstallJobsCommand: ParsableCommand {
     @Option(name: .customLong("log"), parsing: .unconditional, help: ArgumentHelp("Print the job's log.", valueName: "id"))
     var logID: String?
 
-    @Argument(help: ArgumentHelp("With --watch: the one job to follow.", valueName: "id"))
-    var watchID: String?
+    @Option(name: .customLong("screenshot"), parsing: .unconditional, help: ArgumentHelp(
+        "Write a PNG of the screen of the job's running VM (install or installed VM) to the file given after the id, or to NAME-YYYYMMDD-HHMMSS.png here, and print its path.",
+        valueName: "id"))
+    var screenshotID: String?
+
+    @Argument(help: ArgumentHelp("With --watch: the one job to follow. With --screenshot ID: the PNG file to write (or a directory for it).", valueName: "id|file"))
+    var operand: String?
 
     @Flag(help: "With --status, --list or --wait: print JSON.")
     var json = false
@@ -74,12 +81,13 @@ public struct VMInstallJobsCommand: ParsableCommand {
         case wait(JobID)
         case watch(JobID?)
         case log(JobID)
+        case screenshot(JobID, file: String?)
     }
 
     func action() throws -> Action {
-        let given = [statusID, cancelID, deleteID, detachID, waitID, logID].compactMap { $0 }.count + (list ? 1 : 0) + (watch ? 1 : 0)
+        let given = [statusID, cancelID, deleteID, detachID, waitID, logID, screenshotID].compactMap { $0 }.count + (list ? 1 : 0) + (watch ? 1 : 0)
         guard given == 1 else {
-            throw ValidationError("give exactly one of --list, --status ID, --cancel ID, --delete ID, --detach ID, --wait ID, --watch [ID], --log ID")
+            throw ValidationError("give exactly one of --list, --status ID, --cancel ID, --delete ID, --detach ID, --wait ID, --watch [ID], --log ID, --screenshot ID [FILE]")
         }
         func id(_ text: String) throws -> JobID {
             guard let id = JobID(parsing: text) else {
@@ -95,9 +103,15 @@ public struct VMInstallJobsCommand: ParsableCommand {
         else if let detachID { action = .detach(try id(detachID)) }
         else if let waitID { action = .wait(try id(waitID)) }
         else if let logID { action = .log(try id(logID)) }
-        else { action = .watch(try watchID.map(id)) }
+        else if let screenshotID { action = .screenshot(try id(screenshotID), file: operand) }
+        else { action = .watch(try operand.map(id)) }
 
-        if watchID != nil, !watch { throw ValidationError("a bare job id goes only with --watch; use --status ID and the like") }
+        if operand != nil, !watch, screenshotID == nil {
+            throw ValidationError("a bare job id goes only with --watch; use --status ID and the like")
+        }
+        if case .screenshot(_, let file?) = action, file.isEmpty || file.contains("\0") {
+            throw ValidationError("--screenshot ID FILE: give the name of the PNG file to write, or leave FILE out")
+        }
         switch action {
         case .status, .list, .wait: break
         default: if json { throw ValidationError("--json goes with --status, --list or --wait") }
@@ -139,6 +153,8 @@ public struct VMInstallJobsCommand: ParsableCommand {
             try JobsWatch.run(id, control: control)
         case .log(let id):
             try JobsLog.run(id, follow: follow, control: control)
+        case .screenshot(let id, let file):
+            FileDescriptorOutput.standardOutput(try control.screenshot(id, to: file) + "\n")
         }
         return .success
     }

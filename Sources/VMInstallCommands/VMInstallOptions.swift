@@ -92,6 +92,9 @@ struct JobOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Fail the install after this many seconds.", valueName: "seconds"))
     var installTimeout: Double = 3600
 
+    @Option(help: ArgumentHelp("Fail the install when its VM writes nothing to its disks and its screen and serial console stay unchanged this long; 0: never.", valueName: "seconds"))
+    var stallTimeout: Double = 900
+
     @Option(help: ArgumentHelp("How long the installed VM must stay running before the job is FINISHED.", valueName: "seconds"))
     var settle: Double = 3
 

@@ -29,4 +29,46 @@ import VMInstallKit
             #expect(!fileWatch.read(waitingUpTo: 0).isEmpty)
         }
     }
+
+    /// The VM's VNC address is in the record when INSTALL and RUNTIME are announced: a
+    /// watcher that reads the status on the very event finds the vnc key, and --watch prints
+    /// it with the state's line.
+    @Test func vncIsThereWhenInstallAndRuntimeAreAnnounced() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.slow.guest()
+            async let watcher = fx.run("/usr/bin/timeout", ["-s", "INT", "40", "\(Fixture.buildDirectory)/vm-install-jobs", "--state-dir", fx.stateDir, "--watch"])
+            let watcherPID = try await waitUntilWatching("\(fx.stateDir) --watch")
+            let id = try await fx.startJob(name: "announced", guest: guest, extra: ["--vnc", "--settle", "3"])
+            let paths = fx.store.paths(id)
+            let watch = try InotifyWatch(path: paths.inotify, mask: UInt32(IN_CLOSE_WRITE))
+            #expect(try fx.store.read(id).state.rawValue < JobState.install.rawValue, "INSTALL came before the watch")
+            let control = JobControl(store: fx.store)
+            var seen: [JobState: String?] = [:]
+            let deadline = Deadline.after(seconds: 60)
+            while !deadline.hasPassed {
+                var pfd = pollfd(fd: watch.fd, events: Int16(POLLIN), revents: 0)
+                guard poll(&pfd, 1, 1000) > 0 else { continue }
+                _ = watch.read(waitingUpTo: 0)
+                // What --status prints, read on the event.
+                let status = try control.status(id)
+                seen.updateValue(status.vnc, forKey: status.state)
+                if status.state.isTerminal { break }
+            }
+            for state in [JobState.install, .runtime] {
+                let vnc = try #require(seen[state], "state \(state) was not seen on its event: \(seen.keys.map(\.rawValue).sorted())")
+                #expect(vnc?.hasPrefix("127.0.0.1::") == true, "no vnc key on the event for \(state)")
+            }
+            #expect(seen[.finished] != nil)
+
+            _ = try await fx.waitForEnd(id)
+            try await Task.sleep(for: .milliseconds(300))
+            kill(watcherPID, SIGINT)
+            let lines = try await watcher.stdout.split(separator: "\n").map { try JSONSerializationFree.object(String($0)) }
+            let install = try #require(lines.first { $0["id"] as? Int == Int(id.value) && $0["state"] as? Int == 2 })
+            #expect((install["vnc"] as? String)?.hasPrefix("127.0.0.1::") == true, "\(install)")
+            for line in lines where (line["state"] as? Int ?? 0) >= 2 {
+                #expect(line["vnc"] is String, "\(line)")
+            }
+        }
+    }
 }

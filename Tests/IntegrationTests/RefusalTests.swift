@@ -83,6 +83,10 @@ import VMInstallKit
         ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,size=1G", "--memory", "0"],
         ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,size=1G", "--accel", "xen"],
         ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,size=1G", "--settle", "-1"],
+        ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,size=1G", "--stall-timeout", "-1"],
+        ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,size=1G", "--stall-timeout", "nan"],
+        ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,size=1G", "--stall-timeout", "inf"],
+        ["--name", "ok", "--source", "/x.iso", "--disk", "/tmp/d,size=1G", "--stall-timeout", "soon"],
     ])
     func installUsageErrorsCreateNothing(_ arguments: [String]) async throws {
         try await Fixture.with { fx in

@@ -162,7 +162,7 @@ public struct JobControl {
 
     /// The VM directory the job recorded, if it is really this job's: inside this state
     /// directory's vms/ and marked with this job's owner file. Nothing else is stopped or removed.
-    private func ownedVMFiles(_ record: JobRecord) -> VMPaths? {
+    func ownedVMFiles(_ record: JobRecord) -> VMPaths? {
         guard let dir = record.vmDirectory, dir.hasPrefix(store.vmsDirectory + "/") else { return nil }
         let files = VMPaths(directory: dir)
         guard (try? FileIO.readString(files.owner)) == VMPaths.ownerMark(job: record.id) else { return nil }

@@ -28,13 +28,16 @@ public struct JobReport: Encodable, Sendable {
     public let updated: String
     public let disks: [Disk]
     public let error: String?
+    /// The install VM's last screen, kept when the job failed or was canceled during INSTALL.
+    public let lastScreen: String?
 
     enum CodingKeys: String, CodingKey {
         case id, state, exit, pid, uuid, vnc, inotify, log, name, created, updated, disks, error
         case stateName = "state_name"
+        case lastScreen = "last_screen"
     }
 
-    public init(status: JobStatus, record: JobRecord, settings: VMSpec?) {
+    public init(status: JobStatus, record: JobRecord, settings: VMSpec?, lastScreen: String?) {
         id = status.id.value
         state = status.state.rawValue
         stateName = status.state.name
@@ -52,6 +55,7 @@ public struct JobReport: Encodable, Sendable {
             Disk(path: $0, createdByJob: created.contains($0))
         }
         error = record.error
+        self.lastScreen = lastScreen
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -70,6 +74,7 @@ public struct JobReport: Encodable, Sendable {
         try c.encode(updated, forKey: .updated)
         try c.encode(disks, forKey: .disks)
         try c.encode(error, forKey: .error)
+        try c.encode(lastScreen, forKey: .lastScreen)
     }
 
     /// One JSON document; `pretty` for people, one line for JSON-lines streams.
@@ -90,6 +95,9 @@ extension JobControl {
     /// The full report that goes with a status already read.
     public func report(for status: JobStatus) throws(VMInstallError) -> JobReport {
         let record = try store.read(status.id)
-        return JobReport(status: status, record: record, settings: try? store.readSettings(status.id))
+        let lastScreen = store.paths(status.id).lastScreen
+        return JobReport(
+            status: status, record: record, settings: try? store.readSettings(status.id),
+            lastScreen: FileIO.exists(lastScreen) ? lastScreen : nil)
     }
 }

@@ -10,6 +10,9 @@ public final class JobRunner {
     let cancel: CancelSignal
     private var spec: VMSpec?
     private var vmFiles: VMPaths?
+    /// The install VM from the announcement of INSTALL until the guest has powered off:
+    /// a job that ends while it runs keeps its last screen.
+    private var installVM: (any VMSession)?
 
     public init(store: JobStore, id: JobID, driver: any HypervisorDriver, log: JobLog, cancel: CancelSignal) {
         self.store = store
@@ -54,9 +57,7 @@ public final class JobRunner {
         let medium = try await InstallPreparation(log: log, spec: spec, files: settings.files, uuid: settings.config.uuid)
             .medium(tree: settings.tree)
         if let medium {
-            try advance(to: .install)
-            log.write("installing from \(medium.description) (serial console: \(settings.files.serialLog))")
-            try await install(settings.config, medium: medium, files: settings.files, timeout: spec.installTimeoutSeconds)
+            try await install(settings.config, medium: medium, files: settings.files, spec: spec)
             try advance(to: .postInstall)
             log.write("install finished; the install medium is detached")
         } else {
@@ -70,7 +71,6 @@ public final class JobRunner {
             throw VMInstallError(.stateDirectory, "cannot write \(settings.files.config): \(error)")
         }
         log.write("wrote the VM configuration \(settings.files.config)")
-        try advance(to: .runtime)
 
         try await bootRuntime(files: settings.files, settle: spec.settleSeconds)
         try advance(to: .finished) { $0.exit = JobExitCode.success.rawValue }
@@ -89,35 +89,56 @@ public final class JobRunner {
         log.write("state \(state.rawValue) (\(state.name))")
     }
 
-    private func install(_ vm: VMConfig, medium: InstallMedium, files: VMPaths, timeout: Double) async throws(VMInstallError) {
+    /// Announces the state of a VM that has just started paused: the state and the VM's VNC
+    /// address go into the record in one update, so a watcher woken by the state change finds
+    /// the address. Then the VM runs.
+    private func announce(_ state: JobState, startedPaused session: any VMSession) throws(VMInstallError) {
+        try advance(to: state) { record in
+            if let address = session.vncAddress { record.vnc = address }
+        }
+        if let address = session.vncAddress { log.write("VNC console: \(address)") }
+        try session.resume()
+    }
+
+    private func install(_ vm: VMConfig, medium: InstallMedium, files: VMPaths, spec: VMSpec) async throws(VMInstallError) {
         let session = try await driver.startInstall(vm, medium: medium, files: files)
-        try noteVNC(session)
-        switch waitShowingElapsedTime(session, deadline: .after(seconds: timeout)) {
+        try announce(.install, startedPaused: session)
+        installVM = session
+        log.write("installing from \(medium.description) (serial console: \(files.serialLog))")
+        let timeout = spec.installTimeoutSeconds
+        var stall = StallWatch(limit: spec.stallTimeoutSeconds, underKVM: vm.accel == "kvm")
+        // Canceled, timed out or stalled: end(with:) keeps the last screen and stops the VM.
+        switch try waitShowingElapsedTime(session, deadline: .after(seconds: timeout), stall: &stall) {
         case .guestShutdown:
-            return
+            installVM = nil
         case .vanished:
+            installVM = nil
             throw VMInstallError(.installFailed, "the install VM ended without the guest powering off (QEMU crashed or was killed)")
         case .canceled:
-            session.stop(deadline: .after(seconds: 5))
             throw VMInstallError(.canceled, "the job was canceled during the install")
         case .timedOut:
-            session.stop(deadline: .after(seconds: 5))
             throw VMInstallError(.installTimedOut, "the install did not finish within \(timeout) seconds (--install-timeout)")
         }
     }
 
     /// Waits for the install VM in one-second steps, so a person sees the time go by: a
-    /// redrawn line on a terminal, a plain line each minute elsewhere.
-    private func waitShowingElapsedTime(_ session: any VMSession, deadline: Deadline) -> VMEnd {
-        var elapsed = 0
+    /// redrawn line on a terminal, a plain line each minute elsewhere. Between steps the
+    /// stall watch samples the VM; it throws when the install has stalled.
+    private func waitShowingElapsedTime(_ session: any VMSession, deadline: Deadline, stall: inout StallWatch) throws(VMInstallError) -> VMEnd {
+        let start = Deadline.now()
+        var minutesLogged = 0
         while true {
             let step = Deadline.after(seconds: 1)
             let end = session.waitForEnd(cancel: cancel, deadline: step.nanoseconds < deadline.nanoseconds ? step : deadline)
             guard end == .timedOut, !deadline.hasPassed else { return end }
-            elapsed += 1
+            try stall.check(session)
+            let elapsed = Int((Deadline.now() - start) / 1_000_000_000)
             let clock = "\(elapsed / 60):\(elapsed % 60 < 10 ? "0" : "")\(elapsed % 60)"
             log.status("installing, \(clock) elapsed")
-            if !log.interactive, elapsed % 60 == 0 { log.write("still installing, \(clock) elapsed") }
+            if !log.interactive, elapsed / 60 > minutesLogged {
+                minutesLogged = elapsed / 60
+                log.write("still installing, \(clock) elapsed")
+            }
         }
     }
 
@@ -129,10 +150,12 @@ public final class JobRunner {
             throw VMInstallError(.runtimeFailed, "cannot read \(files.config): \(error)")
         }
         let session: any VMSession
-        do { session = try await driver.startRuntime(config, files: files) } catch {
+        do {
+            session = try await driver.startRuntime(config, files: files)
+            try announce(.runtime, startedPaused: session)
+        } catch {
             throw VMInstallError(error.kind == .host ? .runtimeFailed : error.kind, error.message)
         }
-        try noteVNC(session)
         try session.confirmRunning()
         log.write("VM \(config.name) booted from \(config.disks[0].path); checking it stays up for \(settle) s")
         switch session.waitForEnd(cancel: cancel, deadline: .after(seconds: settle)) {
@@ -147,16 +170,27 @@ public final class JobRunner {
         }
     }
 
-    private func noteVNC(_ session: any VMSession) throws(VMInstallError) {
-        guard let address = session.vncAddress else { return }
-        try store.update(id) { $0.vnc = address }
-        log.write("VNC console: \(address)")
+    /// Keeps the installer's last screen in the job's directory, so people can see where it
+    /// was when the job ended. A VM without a screen has none; that is no failure.
+    private func keepLastScreen(of session: any VMSession) {
+        let path = store.paths(id).lastScreen
+        do {
+            try session.screenshot(to: path)
+            log.write("kept the installer's last screen: \(path)")
+        } catch {
+            if error.kind != .noScreen { log.write("could not keep the installer's last screen: \(error.message)") }
+        }
     }
 
     /// Records a failure or a cancel. Whatever the job started is stopped first, so nothing
     /// runs on for a job that did not finish.
     private func end(with error: VMInstallError) -> JobExitCode {
         let code = JobExitCode(for: error.kind)
+        if let session = installVM {
+            keepLastScreen(of: session)
+            session.stop(deadline: .after(seconds: 5))
+            installVM = nil
+        }
         if let files = vmFiles {
             do { try driver.stopAll(files: files, deadline: .after(seconds: 5)) } catch {
                 log.write("warning: \(error.message)")

@@ -21,6 +21,8 @@ public struct JobPaths: Sendable {
     public var runnerLock: String { "\(directory)/runner.lock" }
     /// Serialises changes to the record between the runner and vm-install-jobs.
     public var updateLock: String { "\(directory)/update.lock" }
+    /// The install VM's last screen, kept when the job fails or is canceled during INSTALL.
+    public var lastScreen: String { "\(directory)/last-screen.png" }
 }
 
 /// Where one VM's files live: STATE/vms/NAME/.
@@ -42,8 +44,12 @@ public struct VMPaths: Sendable {
 
     public static func ownerMark(job: JobID) -> String { "job=\(job)\n" }
     public var serialLog: String { "\(directory)/serial.log" }
+    /// The job runner's control socket of the runtime VM.
     public var qmpSocket: String { "\(directory)/qmp.sock" }
+    /// A second control socket of the runtime VM, for vm-install-jobs' requests.
+    public var monitorSocket: String { "\(directory)/mon.sock" }
     public var pidFile: String { "\(directory)/qemu.pid" }
     public var installQMPSocket: String { "\(directory)/install-qmp.sock" }
+    public var installMonitorSocket: String { "\(directory)/install-mon.sock" }
     public var installPIDFile: String { "\(directory)/install.pid" }
 }

@@ -12,6 +12,7 @@ public enum JobExitCode: Int32, Sendable, CaseIterable {
     case stateDirectory = 9
     case canceled = 10
     case runnerDied = 11
+    case installStalled = 12
 
     public init(for kind: VMInstallError.Kind) {
         switch kind {
@@ -25,7 +26,8 @@ public enum JobExitCode: Int32, Sendable, CaseIterable {
         case .stateDirectory: self = .stateDirectory
         case .canceled: self = .canceled
         case .runnerDied: self = .runnerDied
-        case .noSuchJob, .wrongState, .damagedJob, .requestFailed, .internal: self = .internalError
+        case .installStalled: self = .installStalled
+        case .noSuchJob, .wrongState, .damagedJob, .requestFailed, .noScreen, .internal: self = .internalError
         }
     }
 }
@@ -47,6 +49,8 @@ public enum JobsToolExitCode: Int32, Sendable, CaseIterable {
     case waitTimedOut = 8
     /// --wait --until: the job FINISHED without being in the awaited state.
     case waitEndedElsewhere = 9
+    /// --screenshot: the VM has no screen (no VNC console, so no display device).
+    case noScreen = 10
 
     public init(for kind: VMInstallError.Kind) {
         switch kind {
@@ -54,6 +58,7 @@ public enum JobsToolExitCode: Int32, Sendable, CaseIterable {
         case .noSuchJob: self = .noSuchJob
         case .wrongState: self = .wrongState
         case .damagedJob: self = .damagedJob
+        case .noScreen: self = .noScreen
         default: self = .requestFailed
         }
     }

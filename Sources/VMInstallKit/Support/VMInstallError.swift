@@ -13,6 +13,9 @@ public struct VMInstallError: Error, CustomStringConvertible, Sendable {
         case installFailed
         /// The install ran longer than its timeout.
         case installTimedOut
+        /// The install VM showed no activity (disk writes, screen, serial output) for the
+        /// stall timeout.
+        case installStalled
         /// The runtime VM did not start or did not stay running.
         case runtimeFailed
         /// The state directory could not be read or written.
@@ -29,6 +32,8 @@ public struct VMInstallError: Error, CustomStringConvertible, Sendable {
         case damagedJob
         /// A management request failed while being carried out.
         case requestFailed
+        /// The VM has no screen to take a screenshot of.
+        case noScreen
         /// A bug: something that should not happen.
         case `internal`
     }

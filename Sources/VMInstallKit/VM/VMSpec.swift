@@ -40,6 +40,8 @@ public struct VMSpec: Sendable, Equatable {
     public var vnc: VNCSettings?
     public var accel: AccelChoice = .auto
     public var installTimeoutSeconds: Double = 3600
+    /// An install whose VM shows no activity this long fails; 0: never.
+    public var stallTimeoutSeconds: Double = 900
     public var settleSeconds: Double = 3
 
     public init(name: String, source: String?, disks: [DiskSpec]) {
@@ -97,6 +99,9 @@ public struct VMSpec: Sendable, Equatable {
         guard installTimeoutSeconds > 0, installTimeoutSeconds.isFinite else {
             throw VMInstallError(.usage, "--install-timeout: give a positive number of seconds")
         }
+        guard stallTimeoutSeconds >= 0, stallTimeoutSeconds.isFinite else {
+            throw VMInstallError(.usage, "--stall-timeout: give a number of seconds, or 0 to turn the check off")
+        }
         guard settleSeconds >= 0, settleSeconds.isFinite, settleSeconds <= 3600 else {
             throw VMInstallError(.usage, "--settle: give seconds between 0 and 3600")
         }
@@ -132,6 +137,7 @@ public struct VMSpec: Sendable, Equatable {
         }
         kv.append("accel", accel.rawValue)
         kv.append("install-timeout", String(installTimeoutSeconds))
+        kv.append("stall-timeout", String(stallTimeoutSeconds))
         kv.append("settle", String(settleSeconds))
         return kv.render(header: "Settings of this job as given to vm-install.")
     }
@@ -170,6 +176,8 @@ public struct VMSpec: Sendable, Equatable {
         }
         spec.accel = AccelChoice(rawValue: try need("accel")) ?? .auto
         spec.installTimeoutSeconds = Double(try need("install-timeout")) ?? spec.installTimeoutSeconds
+        // Absent in the settings of jobs recorded before the option existed.
+        spec.stallTimeoutSeconds = kv.first("stall-timeout").flatMap { Double($0) } ?? spec.stallTimeoutSeconds
         spec.settleSeconds = Double(try need("settle")) ?? spec.settleSeconds
         return spec
     }

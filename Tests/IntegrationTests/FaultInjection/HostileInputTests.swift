@@ -62,9 +62,9 @@ import VMInstallKit
                           ",,", "x,size=", "/tmp/vmi-fuzz,size=1G", "/tmp/vmi-fuzz,format=raw", String(repeating: "x", count: 5000),
                           "FINISHED", "bogus", "3.5", "nan", "inf", "--", "-", "tcg", "é"]
             let jobsFlags = ["--list", "--status", "--cancel", "--delete", "--detach", "--wait", "--log", "--json",
-                             "--timeout", "--until", "--follow", "--bogus", "-x"]
+                             "--timeout", "--until", "--follow", "--screenshot", "--bogus", "-x"]
             let installFlags = ["--name", "--source", "--disk", "--memory", "--vcpus", "--vnc", "--accel",
-                                "--install-timeout", "--settle", "--background", "--bogus", "--run-job"]
+                                "--install-timeout", "--stall-timeout", "--settle", "--background", "--bogus", "--run-job"]
             func argv(_ flags: [String]) -> [String] {
                 (0..<Int.random(in: 0...5, using: &rng)).flatMap { _ -> [String] in
                     let flag = flags.randomElement(using: &rng)!
@@ -74,7 +74,7 @@ import VMInstallKit
             for _ in 0..<150 {
                 let args = argv(jobsFlags)
                 let r = try await fx.run("vm-install-jobs", ["--state-dir", fx.stateDir] + args)
-                #expect((0...9).contains(r.code), "vm-install-jobs \(args): \(r.code)")
+                #expect((0...10).contains(r.code), "vm-install-jobs \(args): \(r.code)")
                 if r.code != 0 { #expect(!r.stderr.isEmpty, "\(args)") }
             }
             for _ in 0..<150 {

@@ -228,3 +228,13 @@ func installerCommandLine(_ serialLog: String) -> String? {
     let line = text[found.upperBound...].prefix { !$0.isNewline }
     return line.split(separator: " ", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
 }
+
+/// Width and height from a PNG file's header (signature, then the IHDR chunk), or nil when
+/// the file is not a PNG.
+func pngSize(_ path: String) -> (width: Int, height: Int)? {
+    guard let bytes = try? FileIO.read(path, limit: 64 << 20), bytes.count > 24,
+        bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]), Array(bytes[12..<16]) == Array("IHDR".utf8)
+    else { return nil }
+    func u32(_ at: Int) -> Int { bytes[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
+    return (u32(16), u32(20))
+}

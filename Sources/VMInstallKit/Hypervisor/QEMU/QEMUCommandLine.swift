@@ -1,7 +1,7 @@
 /// The qemu-system-x86_64 arguments for a VM. Values that land inside QEMU's comma-separated
 /// option lists have their commas doubled, so a path or name can never add an option.
 enum QEMUCommandLine {
-    static func common(_ vm: VMConfig, qmpSocket: String, pidFile: String, serialLog: String) -> [String] {
+    static func common(_ vm: VMConfig, _ instance: QEMUInstance, serialLog: String) -> [String] {
         var args = [
             "-name", "guest=\(quote(vm.name)),process=vm-install:\(quote(vm.name))",
             "-uuid", vm.uuid,
@@ -9,11 +9,13 @@ enum QEMUCommandLine {
             "-m", "\(vm.memoryMiB)",
             "-smp", "\(vm.vcpus)",
             "-nodefaults", "-no-user-config",
-            "-daemonize", "-pidfile", pidFile,
-            // Paused until the runner is connected: a guest that powers off at once must
-            // not take its QMP socket away before anyone listened.
+            "-daemonize", "-pidfile", instance.pidFile,
+            // Paused until the runner lets it run: a guest that powers off at once must not
+            // take its QMP socket away before anyone listened, and the job announces the VM's
+            // state with its VNC address before the guest does anything.
             "-S",
-            "-qmp", "unix:\(quote(qmpSocket)),server=on,wait=off",
+            "-qmp", "unix:\(quote(instance.qmpSocket)),server=on,wait=off",
+            "-qmp", "unix:\(quote(instance.monitorSocket)),server=on,wait=off",
             "-chardev", "file,id=serial0,path=\(quote(serialLog)),append=on",
             "-serial", "chardev:serial0",
         ]
@@ -71,7 +73,7 @@ enum QEMUCommandLine {
     }
 
     static func install(_ vm: VMConfig, medium: InstallMedium, files: VMPaths) -> [String] {
-        var args = common(vm, qmpSocket: files.installQMPSocket, pidFile: files.installPIDFile, serialLog: files.serialLog)
+        var args = common(vm, .install(files), serialLog: files.serialLog)
             + disks(vm, firstBootIndex: 2) + nics(vm)
         if let iso = medium.iso {
             args += [
@@ -94,7 +96,7 @@ enum QEMUCommandLine {
     }
 
     static func runtime(_ vm: VMConfig, files: VMPaths) -> [String] {
-        common(vm, qmpSocket: files.qmpSocket, pidFile: files.pidFile, serialLog: files.serialLog)
+        common(vm, .runtime(files), serialLog: files.serialLog)
             + disks(vm, firstBootIndex: 1) + nics(vm)
     }
 

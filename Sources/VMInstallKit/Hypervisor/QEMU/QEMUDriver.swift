@@ -1,5 +1,6 @@
 import Glibc
 import Subprocess
+import SystemPackage
 
 /// Runs VMs as plain QEMU processes: `-daemonize` puts each in its own session, away from
 /// the runner, with its QMP socket and pid file in the VM's directory.
@@ -42,13 +43,13 @@ public struct QEMUDriver: HypervisorDriver {
     public func startInstall(_ vm: VMConfig, medium: InstallMedium, files: VMPaths) async throws(VMInstallError) -> any VMSession {
         try await start(
             QEMUCommandLine.install(vm, medium: medium, files: files) + (try firmware(vm, files)),
-            qmpSocket: files.installQMPSocket, pidFile: files.installPIDFile, vnc: vm.vnc)
+            .install(files), files: files, vnc: vm.vnc)
     }
 
     public func startRuntime(_ vm: VMConfig, files: VMPaths) async throws(VMInstallError) -> any VMSession {
         try await start(
             QEMUCommandLine.runtime(vm, files: files) + (try firmware(vm, files)),
-            qmpSocket: files.qmpSocket, pidFile: files.pidFile, vnc: vm.vnc)
+            .runtime(files), files: files, vnc: vm.vnc)
     }
 
     private func firmware(_ vm: VMConfig, _ files: VMPaths) throws(VMInstallError) -> [String] {
@@ -60,13 +61,15 @@ public struct QEMUDriver: HypervisorDriver {
         ]
     }
 
-    private func start(_ arguments: [String], qmpSocket: String, pidFile: String, vnc: VNCSettings?) async throws(VMInstallError) -> any VMSession {
-        if QEMUProcess.fromPIDFile(pidFile) != nil {
-            throw VMInstallError(.host, "a QEMU process of this VM is already running (\(pidFile))")
+    /// Starts QEMU paused and connects; the caller lets it run with `resume()`.
+    private func start(_ arguments: [String], _ instance: QEMUInstance, files: VMPaths, vnc: VNCSettings?) async throws(VMInstallError) -> any VMSession {
+        if instance.process != nil {
+            throw VMInstallError(.host, "a QEMU process of this VM is already running (\(instance.pidFile))")
         }
         // Leftovers of a process that is gone: ours, in our VM directory.
-        unlink(qmpSocket)
-        unlink(pidFile)
+        unlink(instance.qmpSocket)
+        unlink(instance.monitorSocket)
+        unlink(instance.pidFile)
         let result: CommandResult
         do {
             result = try await CommandResult.run(Self.systemBinary, arguments)
@@ -76,7 +79,7 @@ public struct QEMUDriver: HypervisorDriver {
         guard result.succeeded else {
             throw VMInstallError(.host, "QEMU refused to start the VM: \(result.errorSummary)")
         }
-        let qmp = try QMPClient(socketPath: qmpSocket, deadline: .after(seconds: 10))
+        let qmp = try QMPClient(socketPath: instance.qmpSocket, deadline: .after(seconds: 10))
         var address: String?
         if let vnc {
             var password: String?
@@ -91,17 +94,15 @@ public struct QEMUDriver: HypervisorDriver {
                 address = VNCSettings.statusAddress(host: host, port: port, password: password)
             }
         }
-        let process = QEMUProcess.fromPIDFile(pidFile)
-        _ = try qmp.execute("cont", as: QMPClient.Empty.self, deadline: .after(seconds: 5))
-        return QEMUSession(qmp: qmp, process: process, vncAddress: address)
+        return QEMUSession(qmp: qmp, process: instance.process, files: files, hasScreen: vnc != nil, vncAddress: address)
     }
 
     public func stopAll(files: VMPaths, deadline: Deadline) throws(VMInstallError) {
-        for (socket, pidFile) in [(files.installQMPSocket, files.installPIDFile), (files.qmpSocket, files.pidFile)] {
-            guard let process = QEMUProcess.fromPIDFile(pidFile) else { continue }
+        for instance in QEMUInstance.both(files) {
+            guard let process = instance.process else { continue }
             // Ask politely over QMP; a busy or stuck monitor falls back to signals.
-            if let qmp = try? QMPClient(socketPath: socket, deadline: .after(seconds: 1)) {
-                QEMUSession(qmp: qmp, process: process, vncAddress: nil).stop(deadline: deadline)
+            if let qmp = try? instance.requestConnection(deadline: .after(seconds: 1)) {
+                QEMUSession(qmp: qmp, process: process, files: files, hasScreen: false, vncAddress: nil).stop(deadline: deadline)
             } else {
                 process.terminate(deadline: deadline)
             }
@@ -112,6 +113,17 @@ public struct QEMUDriver: HypervisorDriver {
     }
 
     public func isRunning(files: VMPaths) -> Bool {
-        QEMUProcess.fromPIDFile(files.pidFile) != nil || QEMUProcess.fromPIDFile(files.installPIDFile) != nil
+        QEMUInstance.both(files).contains { $0.process != nil }
+    }
+
+    public func screenshot(files: VMPaths, to path: String) throws(VMInstallError) {
+        guard let instance = QEMUInstance.both(files).first(where: { $0.process != nil }) else {
+            throw VMInstallError(.wrongState, "no VM of \(files.directory) is running")
+        }
+        let qmp = try instance.requestConnection(deadline: .after(seconds: 10))
+        guard try QEMUScreen.exists(qmp) else {
+            throw VMInstallError(.noScreen, "the VM has no screen (it was installed without a VNC console, as with --graphics none)")
+        }
+        try QEMUScreen.save(qmp, files: files, to: path, mode: [.ownerReadWrite, .groupRead, .otherRead])
     }
 }

@@ -1,15 +1,21 @@
 import Glibc
+import SystemPackage
 
 /// One running QEMU VM, watched through its QMP socket. EOF on that socket is how we learn
 /// that the process ended: QEMU runs daemonized, so it is not our child to wait for.
 final class QEMUSession: VMSession {
     private let qmp: QMPClient
     private let process: QEMUProcess?
+    private let files: VMPaths
+    /// The VM has a display device (vm-install gives it one with a VNC console).
+    private let hasScreen: Bool
     let vncAddress: String?
 
-    init(qmp: QMPClient, process: QEMUProcess?, vncAddress: String?) {
+    init(qmp: QMPClient, process: QEMUProcess?, files: VMPaths, hasScreen: Bool, vncAddress: String?) {
         self.qmp = qmp
         self.process = process
+        self.files = files
+        self.hasScreen = hasScreen
         self.vncAddress = vncAddress
     }
 
@@ -29,12 +35,64 @@ final class QEMUSession: VMSession {
         }
     }
 
+    func resume() throws(VMInstallError) {
+        _ = try qmp.execute("cont", as: QMPClient.Empty.self, deadline: .after(seconds: 5))
+    }
+
     func confirmRunning() throws(VMInstallError) {
         struct Status: Decodable { let running: Bool; let status: String }
         let status = try qmp.execute("query-status", as: Status.self, deadline: .after(seconds: 5))
         guard status.running else {
             throw VMInstallError(.runtimeFailed, "the VM is not running (QEMU reports '\(status.status)')")
         }
+    }
+
+    func screenshot(to path: String) throws(VMInstallError) {
+        guard hasScreen else { throw VMInstallError(.noScreen, "the VM has no screen (no VNC console)") }
+        try QEMUScreen.save(qmp, files: files, to: path, mode: [.ownerReadWrite])
+    }
+
+    /// Screens seen lately, and how often one appeared that was not among them.
+    private var recentScreens: [Int] = []
+    private var newScreens: UInt64 = 0
+
+    /// Written bytes and requests of all disks, the size of the serial log, and how often
+    /// the screen showed an image it had not shown lately. QEMU's VGA text cursor blinks, so
+    /// a still text screen alternates between two images: the screen is dumped twice, 0.3 s
+    /// apart (more than the blink's half period), and images seen lately do not count again.
+    func activity() -> VMActivity? {
+        struct Device: Decodable {
+            struct Stats: Decodable {
+                let wr_operations: UInt64
+                let wr_bytes: UInt64
+            }
+            let stats: Stats
+        }
+        guard !qmp.sawEOF, let devices = try? qmp.execute("query-blockstats", as: [Device].self, deadline: .after(seconds: 5)) else {
+            return nil
+        }
+        var serial = stat()
+        let serialSize = stat(files.serialLog, &serial) == 0 ? UInt64(serial.st_size) : 0
+        if hasScreen {
+            for pass in 0..<2 {
+                if pass > 0 { usleep(300_000) }
+                // A screen that cannot be dumped counts as unchanged; a VM that went away, as unknown.
+                guard let screen = try? QEMUScreen.capture(qmp, files: files, format: "ppm") else { break }
+                let hash = screen.withUnsafeBytes { bytes in
+                    var hasher = Hasher()
+                    hasher.combine(bytes: bytes)
+                    return hasher.finalize()
+                }
+                if !recentScreens.contains(hash) {
+                    recentScreens = Array((recentScreens + [hash]).suffix(8))
+                    newScreens += 1
+                }
+            }
+            if qmp.sawEOF { return nil }
+        }
+        return VMActivity(marks: [
+            devices.reduce(0) { $0 &+ $1.stats.wr_operations }, devices.reduce(0) { $0 &+ $1.stats.wr_bytes }, serialSize, newScreens,
+        ])
     }
 
     func stop(deadline: Deadline) {
