@@ -48,7 +48,7 @@ public struct VMInstallCommand: ParsableCommand {
         var parsedDisks: [DiskSpec] = []
         for text in storage.disks {
             var disk = try DiskSpec.parse(text)
-            disk.path = StateDirectory.absolute(disk.path)
+            if disk.pool == nil { disk.path = StateDirectory.absolute(disk.path) }
             disk.backing = disk.backing.map(StateDirectory.absolute)
             parsedDisks.append(disk)
         }
@@ -99,6 +99,8 @@ public struct VMInstallCommand: ParsableCommand {
             spec.vnc = settings
         }
         spec.accel = vm.accel
+        // virsh's convention: LIBVIRT_DEFAULT_URI when --connect is not given.
+        spec.connect = vm.connect ?? getenv("LIBVIRT_DEFAULT_URI").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
         spec.installTimeoutSeconds = job.installTimeout
         spec.stallTimeoutSeconds = job.stallTimeout
         spec.settleSeconds = job.settle
@@ -126,7 +128,7 @@ public struct VMInstallCommand: ParsableCommand {
             let lock = FileLock.adopt(RunnerLauncher.lockDescriptor)
             defer { lock.release() }
             let log = JobLog(path: store.paths(id).log, echoToStderr: false)
-            return await JobRunner(store: store, id: id, driver: HypervisorDrivers.driver(for: nil), log: log, cancel: cancel)
+            return await JobRunner(store: store, id: id, driver: HypervisorDrivers.driver(forJob: id, in: store, log: log), log: log, cancel: cancel)
                 .run().rawValue
         }
         if vm.osType == "list" {
@@ -159,7 +161,7 @@ public struct VMInstallCommand: ParsableCommand {
         }
         FileDescriptorOutput.standardError("vm-install: job \(id); log \(store.paths(id).log)\n")
         let log = JobLog(path: store.paths(id).log, echoToStderr: true)
-        return await JobRunner(store: store, id: id, driver: HypervisorDrivers.driver(for: spec), log: log, cancel: cancel)
+        return await JobRunner(store: store, id: id, driver: HypervisorDrivers.driver(for: spec, job: id, stateDirectory: store.root, log: log), log: log, cancel: cancel)
             .run().rawValue
     }
 

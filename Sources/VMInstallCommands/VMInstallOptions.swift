@@ -24,6 +24,9 @@ struct VMOptions: ParsableArguments {
 
     @Option(help: "Accelerator: auto (KVM when /dev/kvm is usable), kvm or tcg.")
     var accel: AccelChoice = .auto
+
+    @Option(help: ArgumentHelp("Install into libvirt at this URI (qemu:///system, qemu+ssh://HOST/system, …); default $LIBVIRT_DEFAULT_URI, else QEMU itself.", valueName: "uri"))
+    var connect: String?
 }
 
 struct InstallOptions: ParsableArguments {

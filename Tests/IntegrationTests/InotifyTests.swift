@@ -38,10 +38,19 @@ import VMInstallKit
             let guest = try await Guest.slow.guest()
             async let watcher = fx.run("/usr/bin/timeout", ["-s", "INT", "40", "\(Fixture.buildDirectory)/vm-install-jobs", "--state-dir", fx.stateDir, "--watch"])
             let watcherPID = try await waitUntilWatching("\(fx.stateDir) --watch")
-            let id = try await fx.startJob(name: "announced", guest: guest, extra: ["--vnc", "--settle", "3"])
+            // The job waits in PREP_INSTALL, reading its cloud-init user-data from a FIFO, until
+            // the watch is in place: a busy machine cannot let INSTALL slip past it.
+            let fifo = "\(fx.root)/user-data"
+            try #require(mkfifo(fifo, 0o600) == 0)
+            let id = try await fx.startJob(name: "announced", guest: guest, extra: ["--vnc", "--settle", "3", "--cloud-init", "user-data=\(fifo)"])
             let paths = fx.store.paths(id)
             let watch = try InotifyWatch(path: paths.inotify, mask: UInt32(IN_CLOSE_WRITE))
             #expect(try fx.store.read(id).state.rawValue < JobState.install.rawValue, "INSTALL came before the watch")
+            Task.detached {
+                let fd = open(fifo, O_WRONLY | O_CLOEXEC)
+                _ = "#cloud-config\n".withCString { write(fd, $0, strlen($0)) }
+                close(fd)
+            }
             let control = JobControl(store: fx.store)
             var seen: [JobState: String?] = [:]
             let deadline = Deadline.after(seconds: 60)

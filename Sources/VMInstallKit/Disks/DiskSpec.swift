@@ -14,8 +14,14 @@ public enum DiskBus: String, Sendable, CaseIterable {
 
 /// One `--disk PATH[,size=SIZE][,format=raw|qcow2][,bus=B][,device=disk|cdrom][,readonly][,backing=FILE]`
 /// as given on the command line. A comma inside PATH is written twice, as in QEMU's own syntax.
+/// With libvirt, `--disk pool=POOL[,name=VOLUME][,size=SIZE]…` is a volume in a storage pool
+/// instead of a path.
 public struct DiskSpec: Sendable, Equatable {
+    /// Empty for a pool volume until PREP_INSTALL knows where the volume is.
     public var path: String
+    /// A libvirt storage pool, and the volume's name in it (nil: one named after the VM).
+    public var pool: String?
+    public var volume: String?
     /// Bytes; only for a disk that is to be created.
     public var size: UInt64?
     public var format: DiskFormat?
@@ -32,7 +38,7 @@ public struct DiskSpec: Sendable, Equatable {
         self.format = format
     }
 
-    static let keys = "size, format, bus, device, readonly and backing"
+    static let keys = "size, format, bus, device, readonly and backing (name with pool=)"
 
     public static func parse(_ text: String) throws(VMInstallError) -> DiskSpec {
         let fields = splitOptionList(text)
@@ -43,6 +49,10 @@ public struct DiskSpec: Sendable, Equatable {
             throw VMInstallError(.usage, "--disk: the path must not contain NUL or newline characters")
         }
         var spec = DiskSpec(path: path)
+        if path.hasPrefix("pool=") {
+            spec.path = ""
+            spec.pool = try libvirtName(String(path.dropFirst(5)), what: "pool", in: text)
+        }
         for field in fields.dropFirst() {
             let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else {
@@ -76,6 +86,8 @@ public struct DiskSpec: Sendable, Equatable {
                     throw VMInstallError(.usage, "--disk '\(text)': size '\(parts[1])' is not a size such as 8G, 512M or 20 (GiB)")
                 }
                 spec.size = bytes
+            case "name" where spec.pool != nil:
+                spec.volume = try libvirtName(parts[1], what: "name", in: text)
             case "format":
                 guard let format = DiskFormat(rawValue: parts[1]) else {
                     throw VMInstallError(.usage, "--disk '\(text)': format '\(parts[1])' is not raw or qcow2")
@@ -94,6 +106,9 @@ public struct DiskSpec: Sendable, Equatable {
             }
             spec.readonly = true
         }
+        if spec.pool != nil, spec.backing != nil || spec.cdrom {
+            throw VMInstallError(.usage, "--disk '\(text)': a pool volume takes size=, name=, format=, bus= and readonly, not backing= or device=cdrom")
+        }
         if spec.backing != nil, spec.format == .raw {
             throw VMInstallError(.usage, "--disk '\(text)': backing= makes a qcow2 overlay; drop format=raw")
         }
@@ -101,9 +116,21 @@ public struct DiskSpec: Sendable, Equatable {
     }
 
 
+    /// Pool and volume names: letters, digits, '.', '_', '-' (libvirt allows more; we keep
+    /// them plain so they read back unambiguously from job records).
+    static func libvirtName(_ name: String, what: String, in text: String) throws(VMInstallError) -> String {
+        let plain = name.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2E || c == 0x5F || c == 0x2D
+        }
+        guard !name.isEmpty, plain, !name.hasPrefix(".") else {
+            throw VMInstallError(.usage, "--disk '\(text)': \(what)= takes letters, digits, '.', '_' or '-'")
+        }
+        return name
+    }
+
     /// Back to the command-line form, with commas in the path doubled.
     public var rendered: String {
-        var out = path.replacingOccurrences(",", with: ",,")
+        var out = pool.map { "pool=\($0)" + (volume.map { ",name=\($0)" } ?? "") } ?? path.replacingOccurrences(",", with: ",,")
         // In KiB: a bare number would read back as GiB.
         if let size { out += ",size=\(size / 1024)K" }
         if let format { out += ",format=\(format.rawValue)" }

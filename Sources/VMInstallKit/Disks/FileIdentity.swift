@@ -62,3 +62,35 @@ public struct CreatedDisk: Equatable, Sendable {
         self.init(path: String(parts[4]), identity: identity)
     }
 }
+
+/// A storage-pool volume a job created: removed only while the pool still has a volume of
+/// that name with that key.
+public struct CreatedVolume: Equatable, Sendable {
+    public let pool: String
+    public let name: String
+    public let key: String
+    public let path: String
+
+    public init(pool: String, name: String, key: String, path: String) {
+        self.pool = pool
+        self.name = name
+        self.key = key
+        self.path = path
+    }
+
+    /// POOL/NAME KEY-LENGTH:KEY PATH: pool and volume names are plain (DiskSpec.libvirtName).
+    var encoded: String { "\(pool)/\(name) \(key.utf8.count):\(key) \(path)" }
+
+    init?(encoded: String) {
+        guard let space = encoded.firstIndex(of: " ") else { return nil }
+        let names = encoded[..<space].split(separator: "/", omittingEmptySubsequences: false)
+        let rest = encoded[encoded.index(after: space)...]
+        guard names.count == 2, let colon = rest.firstIndex(of: ":"), let length = Int(rest[..<colon]) else { return nil }
+        let keyStart = rest.index(after: colon)
+        guard let keyEnd = rest.utf8.index(keyStart, offsetBy: length, limitedBy: rest.endIndex), keyEnd < rest.endIndex,
+            rest[keyEnd] == " "
+        else { return nil }
+        self.init(pool: String(names[0]), name: String(names[1]), key: String(rest[keyStart..<keyEnd]),
+                  path: String(rest[rest.index(after: keyEnd)...]))
+    }
+}

@@ -1,6 +1,6 @@
 /// What the job runner needs from a hypervisor. The job code knows only this protocol:
-/// QEMU-direct is the first driver (Hypervisor/QEMU/); a libvirt driver would sit beside it
-/// in Hypervisor/Libvirt/ and be chosen in `HypervisorDrivers.driver(for:)`.
+/// QEMU-direct (Hypervisor/QEMU/) and libvirt (Hypervisor/Libvirt/), chosen in
+/// `HypervisorDrivers.driver(for:job:stateDirectory:log:)`.
 public protocol HypervisorDriver: Sendable {
     /// Checks, in SETTINGS, that the host can run this VM and settles the accelerator.
     func prepare(_ spec: VMSpec) throws(VMInstallError) -> ResolvedHost
@@ -24,11 +24,53 @@ public protocol HypervisorDriver: Sendable {
     /// to `path`, from any process, also while a job runner holds its session. Throws
     /// `.wrongState` when no VM runs and `.noScreen` when the VM has no screen.
     func screenshot(files: VMPaths, to path: String) throws(VMInstallError)
+
+    /// Stops the VM and removes what the hypervisor keeps of it besides its files: libvirt's
+    /// domain definition and uploaded media. For --cancel and --delete.
+    func discard(files: VMPaths) throws(VMInstallError)
+
+    /// A `--disk pool=…` volume, in SETTINGS: an existing volume to use as it is, or one to
+    /// create in PREP_INSTALL.
+    func planVolume(_ disk: DiskSpec, vmName: String, index: Int) throws(VMInstallError) -> VolumePlan
+
+    /// Creates a planned volume; returns where it is and its key.
+    func createVolume(_ plan: VolumePlan) throws(VMInstallError) -> CreatedVolume
+
+    /// Deletes a volume the job created, if it is still that volume (pool, name and key).
+    func deleteVolume(_ volume: CreatedVolume, log: JobLog) throws(VMInstallError)
+}
+
+extension HypervisorDriver {
+    public func discard(files: VMPaths) throws(VMInstallError) {
+        try stopAll(files: files, deadline: .after(seconds: 5))
+    }
+
+    public func planVolume(_ disk: DiskSpec, vmName: String, index: Int) throws(VMInstallError) -> VolumePlan {
+        throw VMInstallError(.settings, "--disk pool=\(disk.pool ?? ""): storage pools are libvirt's; give --connect URI")
+    }
+
+    public func createVolume(_ plan: VolumePlan) throws(VMInstallError) -> CreatedVolume {
+        throw VMInstallError(.internal, "no storage pools without libvirt")
+    }
+
+    public func deleteVolume(_ volume: CreatedVolume, log: JobLog) throws(VMInstallError) {}
+}
+
+/// A storage-pool volume for a disk, as SETTINGS settled it.
+public struct VolumePlan: Sendable, Equatable {
+    public let pool: String
+    public let name: String
+    /// Set for a volume that exists (used as it is, never removed).
+    public let existingPath: String?
+    public let size: UInt64?
+    public let format: DiskFormat
 }
 
 /// The host facts a driver settled on in SETTINGS.
 public struct ResolvedHost: Sendable, Equatable {
     public var accel: String
+    /// The VM runs on this machine, so its memory and disk space are checked here.
+    public var isThisMachine = true
 }
 
 /// How a VM session ended while it was being watched.
@@ -39,6 +81,8 @@ public enum VMEnd: Sendable, Equatable {
     case vanished
     case canceled
     case timedOut
+    /// The hypervisor could not be reached again in time (a remote host, a daemon).
+    case lostConnection(String)
 }
 
 /// A connection to one running VM.
@@ -77,8 +121,18 @@ public struct VMActivity: Equatable, Sendable {
 }
 
 public enum HypervisorDrivers {
-    /// The driver for a job. One driver today; the choice is made here and nowhere else.
-    public static func driver(for spec: VMSpec?) -> any HypervisorDriver {
-        QEMUDriver()
+    /// The driver for a job: libvirt when it names a URI (--connect), else QEMU itself. The
+    /// choice is made here and nowhere else.
+    public static func driver(for spec: VMSpec?, job: JobID, stateDirectory: String, log: JobLog?) -> any HypervisorDriver {
+        if let uri = spec?.connect {
+            return LibvirtDriver(uri: uri, job: job, stateDirectory: stateDirectory, log: log)
+        }
+        return QEMUDriver()
+    }
+
+    /// The driver of a recorded job, from its settings (QEMU when they cannot be read: a job
+    /// that never had settings never reached a hypervisor).
+    public static func driver(forJob id: JobID, in store: JobStore, log: JobLog?) -> any HypervisorDriver {
+        driver(for: try? store.readSettings(id), job: id, stateDirectory: store.root, log: log)
     }
 }

@@ -5,11 +5,14 @@ import Glibc
 /// so a refused request changes nothing and two requests never interleave.
 public struct JobControl {
     let store: JobStore
-    let driver: any HypervisorDriver
 
-    public init(store: JobStore, driver: any HypervisorDriver = HypervisorDrivers.driver(for: nil)) {
+    public init(store: JobStore) {
         self.store = store
-        self.driver = driver
+    }
+
+    /// The job's own driver: the hypervisor its settings name (QEMU, or libvirt at a URI).
+    func driver(_ id: JobID) -> any HypervisorDriver {
+        HypervisorDrivers.driver(forJob: id, in: store, log: JobLog(path: store.paths(id).log, echoToStderr: false))
     }
 
     /// The job's status. A job whose runner died before recording an end is settled first,
@@ -45,7 +48,7 @@ public struct JobControl {
             // A QEMU the runner was starting is still being launched from the runner's session.
             if let pid = record.runnerPID { ProcessTable.waitForSessionToEnd(pid, deadline: .after(seconds: 10)) }
             if let files = ownedVMFiles(record) {
-                do { try driver.stopAll(files: files, deadline: .after(seconds: 5)) } catch {
+                do { try driver(id).stopAll(files: files, deadline: .after(seconds: 5)) } catch {
                     log.write("warning: \(error)")
                 }
             }
@@ -83,7 +86,7 @@ public struct JobControl {
             // The runner is gone: stop what it started and record the cancel here.
             if let pid = record.runnerPID { ProcessTable.waitForSessionToEnd(pid, deadline: .after(seconds: 10)) }
             if let files = ownedVMFiles(record) {
-                try driver.stopAll(files: files, deadline: .after(seconds: 5))
+                try discard(id, files: files, record: record)
             }
             try store.updateHoldingLock(id) { r in
                 r.cancelRequested = true
@@ -103,7 +106,7 @@ public struct JobControl {
         try perform(.delete, on: id) { record throws(VMInstallError) in
             let owned = ownedVMFiles(record)
             if let owned {
-                try driver.stopAll(files: owned, deadline: .after(seconds: 5))
+                try discard(id, files: owned, record: record)
             }
             let log = JobLog(path: store.paths(id).log, echoToStderr: false)
             for disk in record.createdDisks {
@@ -126,6 +129,15 @@ public struct JobControl {
             if let owned = ownedVMFiles(record) { FileIO.removeFile(owned.owner) }
             try store.removeJobDirectory(id)
         }
+    }
+
+    /// Stops the VM and removes what the hypervisor keeps of it (libvirt's domain, uploads)
+    /// and the storage volumes the job created.
+    private func discard(_ id: JobID, files: VMPaths, record: JobRecord) throws(VMInstallError) {
+        let driver = driver(id)
+        try driver.discard(files: files)
+        let log = JobLog(path: store.paths(id).log, echoToStderr: false)
+        for volume in record.createdVolumes { try driver.deleteVolume(volume, log: log) }
     }
 
     /// Runs a request under the job's update lock, once the state table allows it in the

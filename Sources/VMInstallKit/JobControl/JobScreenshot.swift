@@ -21,7 +21,7 @@ extension JobControl {
         let generated = "\(record.name)-\(Timestamp.compactLocal(seconds: Int64(time(nil)))).png"
         var path = StateDirectory.absolute(file ?? generated)
         if file != nil, FileIO.isDirectory(path) { path += path.hasSuffix("/") ? generated : "/\(generated)" }
-        do { try driver.screenshot(files: files, to: path) } catch {
+        do { try driver(id).screenshot(files: files, to: path) } catch {
             switch error.kind {
             case .wrongState:
                 throw VMInstallError(.wrongState, "cannot take a screenshot of job \(id): its VM is not running (the job is in state \(state))")

@@ -48,7 +48,7 @@ public final class JobRunner {
         try advance(to: .prepInstall) { $0.uuid = settings.config.uuid }
 
         log.write("preparing the install: creating disks")
-        try await DiskPreparation(store: store, id: id, log: log).createDisks(settings.newDisks)
+        let config = try await DiskPreparation(store: store, id: id, log: log, driver: driver).createDisks(settings.newDisks, in: settings.config)
         if let seed = spec.cloudInit {
             let image = CloudInitSeed.imagePath(in: settings.files)
             log.write("building the cloud-init seed \(image)")
@@ -57,16 +57,16 @@ public final class JobRunner {
         let medium = try await InstallPreparation(log: log, spec: spec, files: settings.files, uuid: settings.config.uuid)
             .medium(tree: settings.tree)
         if let medium {
-            try await install(settings.config, medium: medium, files: settings.files, spec: spec)
+            try await install(config, medium: medium, files: settings.files, spec: spec)
             try advance(to: .postInstall)
             log.write("install finished; the install medium is detached")
         } else {
-            log.write("importing \(settings.config.disks[0].path): no install phase")
+            log.write("importing \(config.disks[0].path): no install phase")
         }
         try advance(to: .runtimeConf)
 
         do {
-            try FileIO.writeAtomically(settings.files.config, settings.config.encoded())
+            try FileIO.writeAtomically(settings.files.config, config.encoded())
         } catch {
             throw VMInstallError(.stateDirectory, "cannot write \(settings.files.config): \(error)")
         }
@@ -118,6 +118,8 @@ public final class JobRunner {
             throw VMInstallError(.canceled, "the job was canceled during the install")
         case .timedOut:
             throw VMInstallError(.installTimedOut, "the install did not finish within \(timeout) seconds (--install-timeout)")
+        case .lostConnection(let why):
+            throw VMInstallError(.installFailed, why)
         }
     }
 
@@ -167,6 +169,8 @@ public final class JobRunner {
             throw VMInstallError(.canceled, "the job was canceled while the VM was booting")
         case .guestShutdown, .vanished:
             throw VMInstallError(.runtimeFailed, "the VM stopped during its first \(settle) seconds")
+        case .lostConnection(let why):
+            throw VMInstallError(.runtimeFailed, why)
         }
     }
 
@@ -192,7 +196,15 @@ public final class JobRunner {
             installVM = nil
         }
         if let files = vmFiles {
-            do { try driver.stopAll(files: files, deadline: .after(seconds: 5)) } catch {
+            do {
+                if error.kind == .canceled {
+                    // A canceled job's VM goes with what the hypervisor keeps of it.
+                    try driver.discard(files: files)
+                    for volume in (try? store.read(id))?.createdVolumes ?? [] { try driver.deleteVolume(volume, log: log) }
+                } else {
+                    try driver.stopAll(files: files, deadline: .after(seconds: 5))
+                }
+            } catch {
                 log.write("warning: \(error.message)")
             }
         }

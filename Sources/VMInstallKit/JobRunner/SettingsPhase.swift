@@ -26,16 +26,23 @@ struct SettingsPhase {
                 throw VMInstallError(.settings, "\(option) \(path) is missing or unreadable")
             }
         }
+        // The hypervisor first: a missing QEMU or an unreachable libvirt is the first thing to say.
+        let host = try driver.prepare(spec)
         let tree = try await installTree(spec)
         if spec.importDisk, let first = spec.disks.first, !FileIO.exists(first.path), first.backing == nil {
             throw VMInstallError(.settings, "--import boots the first disk, but \(first.path) does not exist (give backing= to boot an overlay of an installed image)")
         }
-        let host = try driver.prepare(spec)
 
         var disks: [VMConfig.Disk] = []
         var newDisks: [NewDisk] = []
         var seen = Set<String>()
-        for disk in spec.disks {
+        for (index, disk) in spec.disks.enumerated() {
+            if disk.pool != nil {
+                let plan = try driver.planVolume(disk, vmName: spec.name, index: index)
+                if plan.existingPath == nil { newDisks.append(NewDisk(path: "", format: plan.format, size: plan.size, backing: nil, volume: plan, index: index)) }
+                disks.append(VMConfig.Disk(path: plan.existingPath ?? "", format: plan.format, bus: disk.bus ?? spec.osType?.diskBus ?? .virtio, readonly: disk.readonly))
+                continue
+            }
             guard seen.insert(disk.path).inserted else {
                 throw VMInstallError(.settings, "disk \(disk.path) is given twice")
             }
@@ -69,7 +76,7 @@ struct SettingsPhase {
                     throw VMInstallError(.settings, "disk \(disk.path): the directory \(parent) does not exist")
                 }
                 format = disk.format ?? .qcow2
-                newDisks.append(NewDisk(path: disk.path, format: format, size: size, backing: backing))
+                newDisks.append(NewDisk(path: disk.path, format: format, size: size, backing: backing, volume: nil, index: index))
             }
             let bus = disk.bus ?? (disk.cdrom ? .ide : spec.osType?.diskBus ?? .virtio)
             disks.append(VMConfig.Disk(path: disk.path, format: format, bus: bus, cdrom: disk.cdrom, readonly: disk.readonly))
@@ -82,8 +89,10 @@ struct SettingsPhase {
         }
 
         let newRaw = Dictionary(
-            newDisks.filter { $0.format == .raw }.map { ($0.path, $0.size ?? 0) }, uniquingKeysWith: { a, _ in a })
-        try HostChecks(store: store).check(memoryMiB: spec.memoryMiB, newRawBytes: newRaw, disks: disks.map(\.path))
+            newDisks.filter { $0.format == .raw && $0.volume == nil }.map { ($0.path, $0.size ?? 0) }, uniquingKeysWith: { a, _ in a })
+        if host.isThisMachine {
+            try HostChecks(store: store).check(memoryMiB: spec.memoryMiB, newRawBytes: newRaw, disks: disks.map(\.path).filter { !$0.isEmpty })
+        }
         let files = try reserveName(spec.name)
         let uuid = UUIDGenerator.random()
         let nics = spec.nics.enumerated().map { index, nic in
@@ -171,10 +180,14 @@ struct SettingsPhase {
     }
 }
 
-/// A disk PREP_INSTALL creates: with a size, or as a qcow2 overlay of a backing image.
+/// A disk PREP_INSTALL creates: with a size, or as a qcow2 overlay of a backing image, or
+/// a storage-pool volume (its path known once it exists).
 struct NewDisk {
     let path: String
     let format: DiskFormat
     let size: UInt64?
     let backing: (path: String, format: DiskFormat)?
+    let volume: VolumePlan?
+    /// Its place in the VM's disks.
+    let index: Int
 }

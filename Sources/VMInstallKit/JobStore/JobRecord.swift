@@ -21,6 +21,8 @@ public struct JobRecord: Sendable, Equatable {
     public var vmDirectory: String?
     /// Disks this job created, in creation order.
     public var createdDisks: [CreatedDisk] = []
+    /// Storage-pool volumes this job created (libvirt).
+    public var createdVolumes: [CreatedVolume] = []
     /// Set by --cancel, so a runner that dies before it records the cancel still ends CANCELED.
     public var cancelRequested = false
 
@@ -51,6 +53,7 @@ public struct JobRecord: Sendable, Equatable {
         kv.append("error", error)
         kv.append("vm-directory", vmDirectory)
         for disk in createdDisks { kv.append("created-disk", disk.encoded) }
+        for volume in createdVolumes { kv.append("created-volume", volume.encoded) }
         if cancelRequested { kv.append("cancel-requested", "1") }
         kv.append(Self.endMarker, "1")
         return kv.render()
@@ -58,7 +61,7 @@ public struct JobRecord: Sendable, Equatable {
 
     static let knownKeys: Set<String> = [
         "id", "state", "name", "uuid", "exit", "pid", "vnc", "created", "updated", "state-since", "error",
-        "vm-directory", "created-disk", "cancel-requested", endMarker,
+        "vm-directory", "created-disk", "created-volume", "cancel-requested", endMarker,
     ]
 
     public static func decode(_ text: String, expected id: JobID) throws(VMInstallError) -> JobRecord {
@@ -101,6 +104,10 @@ public struct JobRecord: Sendable, Equatable {
         for d in kv.all("created-disk") {
             guard let disk = CreatedDisk(encoded: d) else { throw damaged("has a bad created-disk entry") }
             record.createdDisks.append(disk)
+        }
+        for v in kv.all("created-volume") {
+            guard let volume = CreatedVolume(encoded: v) else { throw damaged("has a bad created-volume entry") }
+            record.createdVolumes.append(volume)
         }
         return record
     }

@@ -39,6 +39,8 @@ public struct VMSpec: Sendable, Equatable {
     /// nil: no VNC console.
     public var vnc: VNCSettings?
     public var accel: AccelChoice = .auto
+    /// A libvirt URI (--connect): the VM is installed into libvirt there; nil: QEMU itself.
+    public var connect: String?
     public var installTimeoutSeconds: Double = 3600
     /// An install whose VM shows no activity this long fails; 0: never.
     public var stallTimeoutSeconds: Double = 900
@@ -56,6 +58,12 @@ public struct VMSpec: Sendable, Equatable {
     /// Checks what can be checked without touching the host: the command line's own sense.
     public func validateSyntax() throws(VMInstallError) {
         try VMName.validate(name)
+        if let connect, connect.isEmpty || !connect.contains(":") || connect.contains(where: { $0.isNewline || $0 == "\0" }) {
+            throw VMInstallError(.usage, "--connect '\(connect)': give a libvirt URI such as qemu:///system or qemu+ssh://host/system")
+        }
+        if connect == nil, let disk = disks.first(where: { $0.pool != nil }) {
+            throw VMInstallError(.usage, "--disk pool=\(disk.pool!): storage pools are libvirt's; give --connect URI")
+        }
         if importDisk, autoinstall != nil {
             throw VMInstallError(.usage, "--autoinstall is for an installer; --import has no install phase")
         }
@@ -136,6 +144,7 @@ public struct VMSpec: Sendable, Equatable {
             }
         }
         kv.append("accel", accel.rawValue)
+        kv.append("connect", connect)
         kv.append("install-timeout", String(installTimeoutSeconds))
         kv.append("stall-timeout", String(stallTimeoutSeconds))
         kv.append("settle", String(settleSeconds))
@@ -175,6 +184,7 @@ public struct VMSpec: Sendable, Equatable {
             spec.vnc = vnc
         }
         spec.accel = AccelChoice(rawValue: try need("accel")) ?? .auto
+        spec.connect = kv.first("connect")
         spec.installTimeoutSeconds = Double(try need("install-timeout")) ?? spec.installTimeoutSeconds
         // Absent in the settings of jobs recorded before the option existed.
         spec.stallTimeoutSeconds = kv.first("stall-timeout").flatMap { Double($0) } ?? spec.stallTimeoutSeconds

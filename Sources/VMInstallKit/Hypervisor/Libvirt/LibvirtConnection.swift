@@ -46,6 +46,15 @@ final class LibvirtConnection: @unchecked Sendable {
         return String(cString: name)
     }
 
+    /// The host's capabilities XML: which domain types (kvm, qemu) it runs.
+    func capabilities() throws(VMInstallError) -> String {
+        guard let text = vmi_virConnectGetCapabilities(pointer) else {
+            throw LibvirtError.fail("cannot read the capabilities of \(uri)", kind: .host)
+        }
+        defer { free(text) }
+        return String(cString: text)
+    }
+
     // MARK: Domains
 
     func domain(named name: String) throws(VMInstallError) -> LibvirtDomain? {

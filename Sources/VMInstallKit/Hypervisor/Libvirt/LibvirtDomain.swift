@@ -42,6 +42,14 @@ final class LibvirtDomain: @unchecked Sendable {
         }
     }
 
+    func uuidString() throws(VMInstallError) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(VIR_UUID_STRING_BUFLEN))
+        guard vmi_virDomainGetUUIDString(pointer, &buffer) == 0 else {
+            throw LibvirtError.fail("cannot read the domain's UUID", kind: .requestFailed)
+        }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     var isPersistent: Bool { vmi_virDomainIsPersistent(pointer) == 1 }
 
     func start(paused: Bool) throws(VMInstallError) {
@@ -107,6 +115,15 @@ final class LibvirtDomain: @unchecked Sendable {
 
     func stopWatching(_ callbackID: Int32) {
         _ = vmi_virConnectDomainEventDeregisterAny(connection.pointer, callbackID)
+    }
+
+    /// Write requests and bytes of all the domain's disks.
+    func blockStats() throws(VMInstallError) -> (requests: UInt64, bytes: UInt64) {
+        var stats = virDomainBlockStatsStruct()
+        guard vmi_virDomainBlockStats(pointer, "", &stats, MemoryLayout<virDomainBlockStatsStruct>.size) == 0 else {
+            throw LibvirtError.fail("cannot read the VM's disk statistics", kind: .requestFailed)
+        }
+        return (UInt64(max(stats.wr_req, 0)), UInt64(max(stats.wr_bytes, 0)))
     }
 
     /// The screen as an image file (libvirt says which format: its MIME type is returned).

@@ -52,9 +52,7 @@ final class QEMUSession: VMSession {
         try QEMUScreen.save(qmp, files: files, to: path, mode: [.ownerReadWrite])
     }
 
-    /// Screens seen lately, and how often one appeared that was not among them.
-    private var recentScreens: [Int] = []
-    private var newScreens: UInt64 = 0
+    private var screenChanges = ScreenChanges()
 
     /// Written bytes and requests of all disks, the size of the serial log, and how often
     /// the screen showed an image it had not shown lately. QEMU's VGA text cursor blinks, so
@@ -74,24 +72,16 @@ final class QEMUSession: VMSession {
         var serial = stat()
         let serialSize = stat(files.serialLog, &serial) == 0 ? UInt64(serial.st_size) : 0
         if hasScreen {
-            for pass in 0..<2 {
-                if pass > 0 { usleep(300_000) }
+            for pass in 0..<ScreenChanges.passes {
+                if pass > 0 { usleep(ScreenChanges.pauseMicroseconds) }
                 // A screen that cannot be dumped counts as unchanged; a VM that went away, as unknown.
                 guard let screen = try? QEMUScreen.capture(qmp, files: files, format: "ppm") else { break }
-                let hash = screen.withUnsafeBytes { bytes in
-                    var hasher = Hasher()
-                    hasher.combine(bytes: bytes)
-                    return hasher.finalize()
-                }
-                if !recentScreens.contains(hash) {
-                    recentScreens = Array((recentScreens + [hash]).suffix(8))
-                    newScreens += 1
-                }
+                screenChanges.note(screen)
             }
             if qmp.sawEOF { return nil }
         }
         return VMActivity(marks: [
-            devices.reduce(0) { $0 &+ $1.stats.wr_operations }, devices.reduce(0) { $0 &+ $1.stats.wr_bytes }, serialSize, newScreens,
+            devices.reduce(0) { $0 &+ $1.stats.wr_operations }, devices.reduce(0) { $0 &+ $1.stats.wr_bytes }, serialSize, screenChanges.count,
         ])
     }
 
