@@ -1,0 +1,81 @@
+import Glibc
+import Testing
+import VMInstallKit
+
+extension Guest {
+    /// About 20 s in INSTALL: time to restart libvirtd under it.
+    static let longer = Build(flags: ["--delay-ticks", "364"])
+}
+
+/// Faults the QEMU driver does not have, and a remote URI; in the same serialized suite as
+/// the other libvirt tests, since a libvirtd restart touches them all.
+extension LibvirtInstallTests {
+    /// libvirtd's pid, from its pid file.
+    func libvirtdPID() -> pid_t? {
+        (try? FileIO.readString("/run/libvirtd.pid")).flatMap { pid_t($0.trimmed) }
+    }
+
+    /// Gone, or a zombie waiting for PID 1 (never kill(pid, 0): PID 1 reaps late here).
+    func hasEnded(_ pid: pid_t) -> Bool {
+        guard let stat = try? FileIO.readString("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
+    }
+
+    @Test func anInstallGoesOnThroughALibvirtdRestart() async throws {
+        try await Fixture.withLibvirt { fx in
+            let guest = try await Guest.longer.guest()
+            let name = fx.domainName("restart")
+            let r = try await fx.vmInstall(fx.libvirtArguments(name: "restart", guest: guest, extra: ["--background", "--install-timeout", "180"]))
+            let id = try #require(JobID(parsing: r.stdout.trimmed), "\(r.stderr)")
+            try await fx.waitFor(id) { $0.state == .install }
+            let old = try #require(libvirtdPID())
+            kill(old, SIGTERM)
+            // It is not our child: gone is when its /proc entry is.
+            try await fx.waitUntil(seconds: 30) { self.hasEnded(old) }
+            let restarted = try await fx.run("/usr/sbin/libvirtd", ["--daemon", "--listen"])
+            try #require(restarted.code == 0, "\(restarted.stderr)")
+            try await fx.waitUntil(seconds: 30) { self.libvirtdPID() != nil && self.libvirtdPID() != old }
+            let end = try await fx.waitForEnd(id)
+            #expect(end.state == .finished, "\(end.error ?? "")")
+            let log = try FileIO.readString(fx.store.paths(id).log)
+            #expect(log.contains("lost the connection to libvirt at \(Fixture.systemURI); reconnecting"), "\(log)")
+            #expect(log.contains("reconnected to libvirt"), "\(log)")
+            #expect(try await fx.virsh(["domstate", name]).stdout.contains("running"))
+            #expect(await fx.serialShows(name, Guest.runtimeMark))
+        }
+    }
+
+    /// qemu+tcp:// to this host's libvirtd on loopback is a remote URI: the ISO goes up into
+    /// the pool, the disk is a pool volume, and both go with the job.
+    @Test func aRemoteURIUploadsTheMediaAndUsesPoolVolumes() async throws {
+        try await Fixture.withLibvirt { fx in
+            let guest = try await Guest.slower.guest()
+            let name = fx.domainName("remote")
+            let args = ["--name", name, "--source", guest.iso, "--disk", "pool=default,size=16M", "--memory", "64", "--accel", "tcg",
+                        "--settle", "0.5", "--install-timeout", "120", "--connect", Fixture.tcpURI, "--vnc", "--background"]
+            let local = try await fx.vmInstall(args.filter { $0 != "--background" }.map { $0 == "pool=default,size=16M" ? "\(fx.root)/x.qcow2,size=16M" : $0 })
+            #expect(local.code == JobExitCode.settings.rawValue, "a client path means nothing on a remote host")
+            #expect(local.stderr.contains("a path on this machine means nothing to libvirt at \(Fixture.tcpURI)"), "\(local.stderr)")
+            let r = try await fx.vmInstall(args)
+            let id = try #require(JobID(parsing: r.stdout.trimmed), "\(r.stderr)")
+            try await fx.waitFor(id) { $0.state == .install }
+            let status = try await fx.jobs(["--status", id.description])
+            #expect(status.keys["vnc"]?.hasPrefix("127.0.0.1::") == true, "\(status.stdout)")
+            let installXML = try await fx.virsh(["dumpxml", name], uri: Fixture.tcpURI).stdout
+            let isoVolume = "vmi-\(id)-\(name)-install.iso"
+            #expect(installXML.contains("/var/lib/libvirt/images/\(isoVolume)"), "\(installXML)")
+            #expect(!installXML.contains(guest.iso), "the client's path is not in the domain")
+            let end = try await fx.waitForEnd(id)
+            #expect(end.state == .finished, "\(end.error ?? "")")
+            let volumes = try await fx.virsh(["vol-list", "default"], uri: Fixture.tcpURI).stdout
+            #expect(volumes.contains("\(name).qcow2"), "\(volumes)")
+            #expect(!volumes.contains(isoVolume), "the install's upload is gone once it ended")
+            #expect(end.createdVolumes.map(\.name) == ["\(name).qcow2"])
+
+            #expect(try await fx.jobs(["--delete", id.description]).code == 0)
+            let after = try await fx.virsh(["vol-list", "default"], uri: Fixture.tcpURI).stdout
+            #expect(!after.contains("\(name).qcow2"), "\(after)")
+            #expect(try await fx.virsh(["dominfo", name], uri: Fixture.tcpURI).code != 0)
+        }
+    }
+}
