@@ -16,7 +16,7 @@ SWIFT   ?= swift
 SCRATCH ?= .build-release
 CONFIG  ?= release
 # --static-swift-stdlib: no libswiftCore/libFoundation*.so at run time (and ~3 ms less
-#   startup per call than a dynamically linked build, see bench/README.md).
+#   startup per call than a dynamically linked build, see Benchmarks/README.md).
 # --disable-local-rpath: no RUNPATH=$ORIGIN, so an installed binary never looks for
 #   shared libraries in its bin directory (and the loader skips ~24 failing lookups).
 SWIFT_BUILD_FLAGS ?= -c $(CONFIG) --static-swift-stdlib --disable-local-rpath --scratch-path $(SCRATCH)

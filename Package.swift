@@ -41,7 +41,7 @@ let package = Package(
         ),
         .executableTarget(name: "vm-install", dependencies: ["VMInstallCommands"]),
         .executableTarget(name: "vm-install-jobs", dependencies: ["VMInstallCommands"]),
-        // Benchmarks are programs, not tests: see bench/README.md.
+        // Benchmarks are programs, not tests: see Benchmarks/README.md.
         .executableTarget(
             name: "vm-install-watch-benchmark", dependencies: ["VMInstallKit"],
             path: "Benchmarks/WatchBenchmark"),

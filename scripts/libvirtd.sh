@@ -56,4 +56,6 @@ if ! "${virsh[@]}" pool-info default >/dev/null 2>&1; then
   "${virsh[@]}" pool-define-as default dir --target /var/lib/libvirt/images >/dev/null
   "${virsh[@]}" pool-autostart default >/dev/null
 fi
-"${virsh[@]}" pool-info default | grep -q 'State: *running' || "${virsh[@]}" pool-start default >/dev/null
+# A libvirtd that is starting may be autostarting the pool itself: running in the end is what counts.
+running() { local info; info=$("${virsh[@]}" pool-info default 2>/dev/null) && grep -q 'State: *running' <<<"$info"; }
+running || "${virsh[@]}" pool-start default >/dev/null 2>&1 || running || { echo "the storage pool default does not start" >&2; exit 1; }

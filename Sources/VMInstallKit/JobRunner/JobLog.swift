@@ -22,7 +22,8 @@ public struct JobLog: Sendable {
     }
 
     public func write(_ message: String) {
-        let stamp = Timestamp.iso8601(seconds: Int64(time(nil)))
+        // To the millisecond: the log is also where the phases are timed.
+        let stamp = Timestamp.nowMilliseconds()
         let line = "\(stamp) \(message)\n"
         if let path {
             let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)

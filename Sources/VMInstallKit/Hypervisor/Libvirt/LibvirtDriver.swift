@@ -176,7 +176,11 @@ public struct LibvirtDriver: HypervisorDriver {
             guard disk.size == nil else {
                 throw VMInstallError(.settings, "volume \(name) exists in pool \(poolName), so size= cannot apply; drop it or choose another name=")
             }
-            return VolumePlan(pool: poolName, name: name, existingPath: existing.path, size: nil, format: disk.format ?? .raw)
+            // Its own format, so a qcow2 image is never written as raw.
+            guard let format = disk.format ?? existing.format.flatMap(DiskFormat.init(rawValue:)) else {
+                throw VMInstallError(.settings, "volume \(name) in pool \(poolName) has a format vm-install does not use (\(existing.format ?? "unknown")); give format=raw or format=qcow2 if you are sure")
+            }
+            return VolumePlan(pool: poolName, name: name, existingPath: existing.path, size: nil, format: format)
         }
         guard let size = disk.size else {
             throw VMInstallError(.settings, "volume \(name) does not exist in pool \(poolName); give size= to create it")

@@ -51,6 +51,15 @@ final class LibvirtVolume: @unchecked Sendable {
         return String(cString: p)
     }
 
+    /// The format libvirt records for it (`<target><format type='qcow2'/>`), if any.
+    var format: String? {
+        guard let xml = vmi_virStorageVolGetXMLDesc(pointer, 0) else { return nil }
+        defer { free(xml) }
+        let text = String(cString: xml)
+        guard let target = text.firstRange(of: "<target>"), let format = text[target.upperBound...].firstRange(of: "<format type='") else { return nil }
+        return String(text[format.upperBound...].prefix { $0 != "'" })
+    }
+
     var key: String { vmi_virStorageVolGetKey(pointer).map { String(cString: $0) } ?? "" }
 
     func delete() throws(VMInstallError) {

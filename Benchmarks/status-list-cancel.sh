@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# bench/status-list-cancel.sh - how fast vm-install-jobs answers --status, --list and --cancel.
+# Benchmarks/status-list-cancel.sh - how fast vm-install-jobs answers --status, --list and --cancel.
 #
-# Usage: bench/status-list-cancel.sh
+# Usage: Benchmarks/status-list-cancel.sh
 #
 # Not a test: it prints a small table and exits 0 even when a target is missed
-# (non-zero only when the benchmark itself could not run). See bench/README.md.
+# (non-zero only when the benchmark itself could not run). See Benchmarks/README.md.
 #
 # Environment:
 #   VMI_BIN_DIR             directory holding vm-install and vm-install-jobs
