@@ -1,3 +1,5 @@
+import Glibc
+
 /// What the job runner needs from a hypervisor. The job code knows only this protocol:
 /// QEMU-direct (Hypervisor/QEMU/) and libvirt (Hypervisor/Libvirt/), chosen in
 /// `HypervisorDrivers.driver(for:job:stateDirectory:log:)`.
@@ -125,9 +127,14 @@ public enum HypervisorDrivers {
     /// choice is made here and nowhere else.
     public static func driver(for spec: VMSpec?, job: JobID, stateDirectory: String, log: JobLog?) -> any HypervisorDriver {
         if let uri = spec?.connect {
-            return LibvirtDriver(uri: uri, job: job, stateDirectory: stateDirectory, log: log)
+            return LibvirtDriver(uri: uri, job: job, stateDirectory: stateDirectory, log: log, reconnectDeadline: reconnectTimeout)
         }
         return QEMUDriver()
+    }
+
+    /// `$VM_INSTALL_RECONNECT_TIMEOUT`: seconds a lost hypervisor connection is retried.
+    static var reconnectTimeout: Double {
+        getenv("VM_INSTALL_RECONNECT_TIMEOUT").flatMap { Double(String(cString: $0)) }.flatMap { $0 >= 0 && $0.isFinite ? $0 : nil } ?? 120
     }
 
     /// The driver of a recorded job, from its settings (QEMU when they cannot be read: a job

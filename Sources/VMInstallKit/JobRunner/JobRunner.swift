@@ -113,7 +113,7 @@ public final class JobRunner {
             installVM = nil
         case .vanished:
             installVM = nil
-            throw VMInstallError(.installFailed, "the install VM ended without the guest powering off (QEMU crashed or was killed)")
+            throw VMInstallError(.installFailed, "the install VM ended without the guest powering off (it crashed, or was destroyed or killed)")
         case .canceled:
             throw VMInstallError(.canceled, "the job was canceled during the install")
         case .timedOut:

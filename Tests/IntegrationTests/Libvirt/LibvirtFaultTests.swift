@@ -79,3 +79,60 @@ extension LibvirtInstallTests {
         }
     }
 }
+
+extension LibvirtInstallTests {
+    /// A guest reboot ends the install like a power-off (on_reboot=destroy); a domain destroyed
+    /// from outside fails it.
+    @Test func aRebootEndsTheInstallAndADestroyFailsIt() async throws {
+        try await Fixture.withLibvirt { fx in
+            let rebooting = try await Guest.rebooting.guest()
+            let r = try await fx.vmInstall(fx.libvirtArguments(name: "reboot", guest: rebooting))
+            #expect(r.code == 0, "\(r.stderr)")
+            #expect(await fx.serialShows(fx.domainName("reboot"), Guest.runtimeMark))
+
+            let endless = try await Guest.endless.guest()
+            let name = fx.domainName("destroyed")
+            let b = try await fx.vmInstall(fx.libvirtArguments(name: "destroyed", guest: endless, extra: ["--background"]))
+            let id = try #require(JobID(parsing: b.stdout.trimmed), "\(b.stderr)")
+            try await fx.waitFor(id) { $0.state == .install }
+            #expect(try await fx.virsh(["destroy", name]).code == 0)
+            let end = try await fx.waitForEnd(id)
+            #expect(end.state == .failed)
+            #expect(end.exit == JobExitCode.installFailed.rawValue)
+            #expect(end.error?.contains("without the guest powering off") == true, "\(end.error ?? "")")
+        }
+    }
+
+    /// libvirtd gone for longer than $VM_INSTALL_RECONNECT_TIMEOUT: the job fails with one line.
+    @Test func aHypervisorThatStaysAwayFailsTheJob() async throws {
+        try await Fixture.withLibvirt { fx in
+            let guest = try await Guest.endless.guest()
+            let command = ["env", "VM_INSTALL_RECONNECT_TIMEOUT=4", "\(Fixture.buildDirectory)/vm-install", "--state-dir", fx.stateDir]
+                + fx.libvirtArguments(name: "away", guest: guest, extra: ["--background"])
+            let r = try await fx.run("/usr/bin/env", Array(command.dropFirst()))
+            let id = try #require(JobID(parsing: r.stdout.trimmed), "\(r.stderr)")
+            try await fx.waitFor(id) { $0.state == .install }
+            try await fx.waitUntil(seconds: 30) { fileContains(fx.vmFiles(fx.domainName("away")).serialLog, "START") }
+            let old = try #require(libvirtdPID())
+            kill(old, SIGTERM)
+            try await fx.waitUntil(seconds: 30) { self.hasEnded(old) }
+            let end: JobRecord
+            do {
+                end = try await fx.waitFor(id, seconds: 60) { $0.state.isTerminal }
+            } catch {
+                _ = try? await fx.run("/usr/sbin/libvirtd", ["--daemon", "--listen"])
+                throw error
+            }
+            let restarted = try await fx.run("/usr/sbin/libvirtd", ["--daemon", "--listen"])
+            try #require(restarted.code == 0, "\(restarted.stderr)")
+            try await fx.waitUntil(seconds: 30) { (try? FileIO.readString("/run/libvirtd.pid")) != nil && self.libvirtdPID() != old }
+            try await fx.waitUntil(seconds: 30) { tcpConnects(port: 16509) }
+            #expect(end.state == .failed)
+            #expect(end.error == "the connection to libvirt at \(Fixture.systemURI) was lost and could not be made again within 4 s", "\(end.error ?? "")")
+            // libvirt is back: --delete removes the domain the failed job left.
+            _ = try await fx.waitForEnd(id)
+            #expect(try await fx.jobs(["--delete", id.description]).code == 0)
+            #expect(try await fx.virsh(["dominfo", fx.domainName("away")]).code != 0)
+        }
+    }
+}

@@ -47,12 +47,16 @@ final class LibvirtSession: VMSession {
     }
 
     /// Opens a new connection and finds the domain again; nil when it still runs.
-    private func reconnect(cancel: CancelSignal) -> VMEnd? {
+    private func reconnect(cancel: CancelSignal?) -> VMEnd? {
         driver.log?.write("lost the connection to libvirt at \(driver.uri); reconnecting")
         let giveUp = Deadline.after(seconds: driver.reconnectDeadline)
         var delay = 0.25
         while !giveUp.hasPassed {
-            if cancel.wait(for: nil, until: .after(seconds: delay)) == .canceled { return .canceled }
+            if let cancel {
+                if cancel.wait(for: nil, until: .after(seconds: delay)) == .canceled { return .canceled }
+            } else {
+                usleep(UInt32(delay * 1e6))
+            }
             delay = min(delay * 2, 5)
             guard let fresh = try? LibvirtConnection(driver.uri), let found = try? fresh.domain(uuid: uuid) else { continue }
             connection = fresh
@@ -83,8 +87,16 @@ final class LibvirtSession: VMSession {
         }
     }
 
+    /// A connection lost just then is made again first, as while waiting.
     func resume() throws(VMInstallError) {
-        try domain.resume()
+        do { try domain.resume() } catch {
+            guard !connection.isAlive else { throw error }
+            switch reconnect(cancel: nil) {
+            case nil: try domain.resume()
+            case .lostConnection(let why)?: throw VMInstallError(.host, why)
+            case let end?: throw VMInstallError(.host, "the VM ended before it ran (\(end))")
+            }
+        }
     }
 
     func screenshot(to path: String) throws(VMInstallError) {
