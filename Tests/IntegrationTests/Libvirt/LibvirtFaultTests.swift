@@ -60,7 +60,11 @@ extension LibvirtInstallTests {
             let id = try #require(JobID(parsing: r.stdout.trimmed), "\(r.stderr)")
             try await fx.waitFor(id) { $0.state == .install }
             let status = try await fx.jobs(["--status", id.description])
-            #expect(status.keys["vnc"]?.hasPrefix("127.0.0.1::") == true, "\(status.stdout)")
+            let vnc = try #require(status.keys["vnc"], "\(status.stdout)")
+            #expect(vnc.hasPrefix("127.0.0.1::"), "\(status.stdout)")
+            let port = vnc.split(separator: ":").last.map(String.init) ?? ""
+            let log = try FileIO.readString(fx.store.paths(id).log)
+            #expect(log.contains("the VNC console listens on 127.0.0.1 of 127.0.0.1: reach it with ssh -N -L \(port):127.0.0.1:\(port) 127.0.0.1"), "\(log)")
             let installXML = try await fx.virsh(["dumpxml", name], uri: Fixture.tcpURI).stdout
             let isoVolume = "vmi-\(id)-\(name)-install.iso"
             #expect(installXML.contains("/var/lib/libvirt/images/\(isoVolume)"), "\(installXML)")
@@ -133,6 +137,29 @@ extension LibvirtInstallTests {
             _ = try await fx.waitForEnd(id)
             #expect(try await fx.jobs(["--delete", id.description]).code == 0)
             #expect(try await fx.virsh(["dominfo", fx.domainName("away")]).code != 0)
+        }
+    }
+}
+
+extension LibvirtInstallTests {
+    /// A volume that was there before (--disk pool=default,name=VOL) is used as it is and is
+    /// never removed; its qcow2 format comes from libvirt.
+    @Test func anExistingVolumeIsUsedAndKept() async throws {
+        try await Fixture.withLibvirt { fx in
+            let guest = try await Guest.quick.guest()
+            let volume = "\(fx.domainName("kept")).qcow2"
+            #expect(try await fx.virsh(["vol-create-as", "default", volume, "16M", "--format", "qcow2"]).code == 0)
+            defer { Task { _ = try? await fx.virsh(["vol-delete", "--pool", "default", volume]) } }
+            let taken = try await fx.vmInstall(fx.libvirtArguments(name: "kept", guest: guest).map { $0.hasSuffix(".qcow2,size=16M") ? "pool=default,size=16M" : $0 })
+            #expect(taken.code == JobExitCode.settings.rawValue, "a default volume name that is taken is refused")
+            #expect(taken.stderr.contains("already has a volume \(volume); give name=\(volume)"), "\(taken.stderr)")
+            let r = try await fx.vmInstall(fx.libvirtArguments(name: "kept", guest: guest).map { $0.hasSuffix(".qcow2,size=16M") ? "pool=default,name=\(volume)" : $0 })
+            #expect(r.code == 0, "\(r.stderr)")
+            #expect(await fx.serialShows(fx.domainName("kept"), Guest.runtimeMark))
+            let xml = try await fx.virsh(["dumpxml", fx.domainName("kept")]).stdout
+            #expect(xml.contains("type='qcow2'") && xml.contains("/var/lib/libvirt/images/\(volume)"), "\(xml)")
+            #expect(try await fx.jobs(["--delete", "1"]).code == 0)
+            #expect(try await fx.virsh(["vol-info", "--pool", "default", volume]).code == 0, "the volume that was there stays")
         }
     }
 }
