@@ -33,9 +33,10 @@ enum JobsWatch {
         let name: String?
         let exit: Int32?
         let vnc: String?
+        let waiting: String?
 
         enum CodingKeys: String, CodingKey {
-            case time, event, id, state, name, exit, vnc
+            case time, event, id, state, name, exit, vnc, waiting
             case stateName = "state_name"
         }
 
@@ -49,6 +50,7 @@ enum JobsWatch {
             try c.encode(name, forKey: .name)
             try c.encode(exit, forKey: .exit)
             try c.encode(vnc, forKey: .vnc)
+            try c.encode(waiting, forKey: .waiting)
         }
     }
 
@@ -56,15 +58,16 @@ enum JobsWatch {
         let now = Timestamp.nowMilliseconds()
         func event(_ kind: String, _ job: JobWatch.Job) -> Event {
             Event(time: now, event: kind, id: job.status.id.value, state: job.status.state.rawValue,
-                  stateName: job.status.state.name, name: job.name, exit: job.status.exit, vnc: job.status.vnc)
+                  stateName: job.status.state.name, name: job.name, exit: job.status.exit, vnc: job.status.vnc, waiting: job.waiting)
         }
         let e: Event
         switch change {
         case .present(let job): e = event("present", job)
         case .created(let job): e = event("created", job)
         case .stateChanged(let job): e = event("state", job)
+        case .waitingChanged(let job): e = event("waiting", job)
         case .removed(let id):
-            e = Event(time: now, event: "removed", id: id.value, state: nil, stateName: nil, name: nil, exit: nil, vnc: nil)
+            e = Event(time: now, event: "removed", id: id.value, state: nil, stateName: nil, name: nil, exit: nil, vnc: nil, waiting: nil)
         }
         return JobReport.json(e, pretty: false)
     }
@@ -75,7 +78,7 @@ enum JobsWatch {
         for id in jobs.keys.sorted() {
             let job = jobs[id]!
             rows.append([
-                id.description, job.name, "\(job.status.state.rawValue) \(job.status.state.name)",
+                id.description, job.name, "\(job.status.state.rawValue) \(job.status.state.name)" + (job.waiting == nil ? "" : " (waiting)"),
                 elapsed(max(0, now.subtractingReportingOverflow(job.stateSince).partialValue)), job.status.vnc ?? "-",
             ])
         }

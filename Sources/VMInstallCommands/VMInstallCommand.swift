@@ -99,6 +99,8 @@ public struct VMInstallCommand: ParsableCommand {
             spec.vnc = settings
         }
         spec.accel = vm.accel
+        spec.memoryBudgetMiB = try job.memoryBudget ?? MemoryBudget.fromEnvironment() ?? MemoryBudget.hostDefault()
+        spec.maxInstalls = job.maxInstalls
         // virsh's convention: LIBVIRT_DEFAULT_URI when --connect is not given.
         spec.connect = vm.connect ?? getenv("LIBVIRT_DEFAULT_URI").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
         spec.installTimeoutSeconds = job.installTimeout

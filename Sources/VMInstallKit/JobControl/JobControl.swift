@@ -120,6 +120,8 @@ public struct JobControl {
             try? FileIO.removeTree(store.vmStagingDirectory(name: record.name, job: id))
             try store.removeJobDirectory(id)
         }
+        // After the job's update lock is let go: admission takes the ledger's lock first.
+        AdmissionLedger(store: store).release(id)
     }
 
     /// Forgets the job; the VM, its configuration and its disks stay as they are.
@@ -129,6 +131,8 @@ public struct JobControl {
             if let owned = ownedVMFiles(record) { FileIO.removeFile(owned.owner) }
             try store.removeJobDirectory(id)
         }
+        // A detached VM is no longer this state directory's: its share goes with the job.
+        AdmissionLedger(store: store).release(id)
     }
 
     /// Stops the VM and removes what the hypervisor keeps of it (libvirt's domain, uploads)

@@ -30,9 +30,11 @@ public struct JobReport: Encodable, Sendable {
     public let error: String?
     /// The install VM's last screen, kept when the job failed or was canceled during INSTALL.
     public let lastScreen: String?
+    /// Why the job waits in SETTINGS for room (memory, an install slot).
+    public let waiting: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, state, exit, pid, uuid, vnc, inotify, log, name, created, updated, disks, error
+        case id, state, exit, pid, uuid, vnc, inotify, log, name, created, updated, disks, error, waiting
         case stateName = "state_name"
         case lastScreen = "last_screen"
     }
@@ -51,10 +53,11 @@ public struct JobReport: Encodable, Sendable {
         created = Timestamp.iso8601(seconds: record.created)
         updated = Timestamp.iso8601(seconds: record.updated)
         let created = Set(record.createdDisks.map(\.path))
-        disks = (settings?.disks.map(\.path) ?? record.createdDisks.map(\.path)).map {
+        disks = (settings?.disks.map(\.path) ?? record.createdDisks.map(\.path)).filter { !$0.isEmpty }.map {
             Disk(path: $0, createdByJob: created.contains($0))
-        }
+        } + record.createdVolumes.map { Disk(path: $0.path, createdByJob: true) }
         error = record.error
+        waiting = record.waiting
         self.lastScreen = lastScreen
     }
 
@@ -75,6 +78,7 @@ public struct JobReport: Encodable, Sendable {
         try c.encode(disks, forKey: .disks)
         try c.encode(error, forKey: .error)
         try c.encode(lastScreen, forKey: .lastScreen)
+        try c.encode(waiting, forKey: .waiting)
     }
 
     /// One JSON document; `pretty` for people, one line for JSON-lines streams.

@@ -1,14 +1,17 @@
 import Glibc
 
 /// `--watch`: follows the jobs of a state directory (or one job) through inotify: the jobs
-/// directory for jobs that appear and go, each job's inotify file for state changes, and each
-/// runner lock for runners that die. The caller waits on `fd` and then calls `refresh()`.
+/// directory for jobs that appear and go, each job's inotify file for state changes, each
+/// runner lock for runners that die, and each job's directory for record changes (a job that
+/// starts or stops waiting for room). The caller waits on `fd` and then calls `refresh()`.
 public final class JobWatch {
     public struct Job: Equatable, Sendable {
         public let status: JobStatus
         public let name: String
         /// When the job entered its current state (seconds since the epoch).
         public let stateSince: Int64
+        /// Why it waits in SETTINGS for room; nil when it does not.
+        public let waiting: String?
     }
 
     public enum Change: Equatable, Sendable {
@@ -16,6 +19,8 @@ public final class JobWatch {
         case present(Job)
         case created(Job)
         case stateChanged(Job)
+        /// It started or stopped waiting for room, or waits for something else now.
+        case waitingChanged(Job)
         case removed(JobID)
     }
 
@@ -65,6 +70,8 @@ public final class JobWatch {
                 changes.append(first ? .present(job) : .created(job))
             } else if before?.status.state != job.status.state {
                 changes.append(.stateChanged(job))
+            } else if before?.waiting != job.waiting {
+                changes.append(.waitingChanged(job))
             }
         }
         if let only, first, jobs[only] == nil {
@@ -75,13 +82,14 @@ public final class JobWatch {
 
     private func read(_ id: JobID) -> Job? {
         guard let status = try? control.status(id), let record = try? control.store.read(id) else { return nil }
-        return Job(status: status, name: record.name, stateSince: record.stateSince)
+        return Job(status: status, name: record.name, stateSince: record.stateSince, waiting: status.state.isTerminal ? nil : record.waiting)
     }
 
     private func watch(_ id: JobID) {
         let paths = control.store.paths(id)
         if let wd = inotify.watch(paths.inotify, UInt32(IN_CLOSE_WRITE | IN_DELETE_SELF)) { watches[wd] = id }
         if let wd = inotify.watch(paths.runnerLock, UInt32(IN_CLOSE_WRITE)) { watches[wd] = id }
+        if let wd = inotify.watch(paths.directory, UInt32(IN_MOVED_TO)) { watches[wd] = id }
     }
 
     private func unwatch(_ id: JobID) {

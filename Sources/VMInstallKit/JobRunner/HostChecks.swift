@@ -5,9 +5,11 @@ import Glibc
 struct HostChecks {
     let store: JobStore
 
-    func check(memoryMiB: Int, newRawBytes: [String: UInt64], disks: [String]) throws(VMInstallError) {
-        if let available = Self.availableMemoryMiB(), UInt64(memoryMiB) > available {
-            throw VMInstallError(.host, "not enough free memory: the VM asks for \(memoryMiB) MiB, the host has \(available) MiB available; use a smaller --memory")
+    func check(memoryMiB: Int, budgetMiB: Int?, newRawBytes: [String: UInt64], disks: [String]) throws(VMInstallError) {
+        // The budget is what all of the state directory's VMs may use together: a VM larger
+        // than all of it could never be admitted (Admission), so it fails here at once.
+        if let budgetMiB, memoryMiB > budgetMiB {
+            throw VMInstallError(.host, "not enough free memory: the VM needs \(memoryMiB) MiB, more than the whole memory budget of \(budgetMiB) MiB, so it could never start; use a smaller --memory or a larger --memory-budget")
         }
         for (path, bytes) in newRawBytes {
             let dir = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
@@ -24,13 +26,6 @@ struct HostChecks {
         }
     }
 
-    static func availableMemoryMiB() -> UInt64? {
-        guard let text = try? FileIO.readString("/proc/meminfo"),
-            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
-            let kib = UInt64(line.split(separator: " ").dropFirst().first ?? "")
-        else { return nil }
-        return kib / 1024
-    }
 
     /// (VM name, disk path) for every VM of this state directory whose QEMU runs.
     private func disksOfRunningVMs() -> [(String, String)] {

@@ -45,6 +45,13 @@ public final class JobRunner {
         log.write("job \(id): gathering the settings of VM \(spec.name)")
         let settings = try await SettingsPhase(store: store, id: id, driver: driver, log: log).run(spec)
         vmFiles = settings.files
+        if settings.host.isThisMachine, let budget = spec.memoryBudgetMiB {
+            try Admission(store: store, id: id, log: log, cancel: cancel, memoryMiB: spec.memoryMiB, budgetMiB: budget, maxInstalls: spec.maxInstalls)
+                .waitForRoom()
+        } else {
+            // Another host's memory is not this state directory's to share.
+            AdmissionLedger(store: store).release(id)
+        }
         try advance(to: .prepInstall) { $0.uuid = settings.config.uuid }
 
         log.write("preparing the install: creating disks")
@@ -208,6 +215,7 @@ public final class JobRunner {
                 log.write("warning: \(error.message)")
             }
         }
+        AdmissionLedger(store: store).release(id)
         let state: JobState = error.kind == .canceled ? .canceled : .failed
         log.write(error.kind == .canceled ? "job \(id) canceled" : "job \(id) failed: \(error.message)")
         do {
@@ -216,6 +224,7 @@ public final class JobRunner {
                 guard !record.state.isTerminal else { return }
                 record.state = state
                 record.exit = code.rawValue
+                record.waiting = nil
                 if state == .failed { record.error = error.message }
             }
         } catch {

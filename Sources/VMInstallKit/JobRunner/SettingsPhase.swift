@@ -16,6 +16,7 @@ struct SettingsPhase {
         let newDisks: [NewDisk]
         /// An install tree whose kernel and initrd PREP_INSTALL makes available.
         let tree: InstallTree?
+        let host: ResolvedHost
     }
 
     func run(_ spec: VMSpec) async throws(VMInstallError) -> Result {
@@ -91,7 +92,7 @@ struct SettingsPhase {
         let newRaw = Dictionary(
             newDisks.filter { $0.format == .raw && $0.volume == nil }.map { ($0.path, $0.size ?? 0) }, uniquingKeysWith: { a, _ in a })
         if host.isThisMachine {
-            try HostChecks(store: store).check(memoryMiB: spec.memoryMiB, newRawBytes: newRaw, disks: disks.map(\.path).filter { !$0.isEmpty })
+            try HostChecks(store: store).check(memoryMiB: spec.memoryMiB, budgetMiB: spec.memoryBudgetMiB, newRawBytes: newRaw, disks: disks.map(\.path).filter { !$0.isEmpty })
         }
         let files = try reserveName(spec.name)
         let uuid = UUIDGenerator.random()
@@ -111,7 +112,7 @@ struct SettingsPhase {
             name: spec.name, uuid: uuid, memoryMiB: spec.memoryMiB, vcpus: spec.vcpus,
             accel: host.accel, machine: spec.machine, firmware: spec.firmware, vnc: vnc, disks: disks, nics: nics)
         log.write("settings complete: UUID \(config.uuid), accelerator \(host.accel)")
-        return Result(config: config, files: files, newDisks: newDisks, tree: tree)
+        return Result(config: config, files: files, newDisks: newDisks, tree: tree, host: host)
     }
 
     /// The --source as an install tree: a directory or URL always is one; an ISO is read as

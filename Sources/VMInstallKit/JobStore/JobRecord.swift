@@ -23,6 +23,8 @@ public struct JobRecord: Sendable, Equatable {
     public var createdDisks: [CreatedDisk] = []
     /// Storage-pool volumes this job created (libvirt).
     public var createdVolumes: [CreatedVolume] = []
+    /// Why the job waits in SETTINGS for room (memory, an install slot); nil otherwise.
+    public var waiting: String?
     /// Set by --cancel, so a runner that dies before it records the cancel still ends CANCELED.
     public var cancelRequested = false
 
@@ -51,6 +53,7 @@ public struct JobRecord: Sendable, Equatable {
         kv.append("updated", String(updated))
         kv.append("state-since", String(stateSince))
         kv.append("error", error)
+        kv.append("waiting", waiting)
         kv.append("vm-directory", vmDirectory)
         for disk in createdDisks { kv.append("created-disk", disk.encoded) }
         for volume in createdVolumes { kv.append("created-volume", volume.encoded) }
@@ -60,7 +63,7 @@ public struct JobRecord: Sendable, Equatable {
     }
 
     static let knownKeys: Set<String> = [
-        "id", "state", "name", "uuid", "exit", "pid", "vnc", "created", "updated", "state-since", "error",
+        "id", "state", "name", "uuid", "exit", "pid", "vnc", "created", "updated", "state-since", "error", "waiting",
         "vm-directory", "created-disk", "created-volume", "cancel-requested", endMarker,
     ]
 
@@ -99,6 +102,7 @@ public struct JobRecord: Sendable, Equatable {
         }
         record.vnc = kv.first("vnc")
         record.error = kv.first("error")
+        record.waiting = kv.first("waiting")
         record.vmDirectory = kv.first("vm-directory")
         record.cancelRequested = kv.first("cancel-requested") == "1"
         for d in kv.all("created-disk") {

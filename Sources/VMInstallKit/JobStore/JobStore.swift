@@ -90,6 +90,9 @@ public struct JobStore: Sendable {
             try FileIO.writeInPlace(staging.inotify, "\(JobState.settings.rawValue)\n")
             try FileIO.writeInPlace(staging.log, "")
             if rename(staging.directory, paths(id).directory) != 0 { throw Errno(rawValue: errno) }
+            // In line for admission from the moment it exists, still under the id lock: jobs
+            // are admitted in the order they were submitted.
+            try AdmissionLedger(store: self).update { $0.append(AdmissionLedger.Entry(id: id, memoryMiB: spec.memoryMiB, admitted: false)) }
             return (id, runnerLock)
         } catch let error as VMInstallError {
             throw error

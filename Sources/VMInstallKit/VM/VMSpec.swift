@@ -39,6 +39,12 @@ public struct VMSpec: Sendable, Equatable {
     /// nil: no VNC console.
     public var vnc: VNCSettings?
     public var accel: AccelChoice = .auto
+    /// The memory all of this state directory's VMs may use together, in MiB (--memory-budget,
+    /// $VM_INSTALL_MEMORY_BUDGET, else the host's available memory less a reserve, taken when
+    /// the job is submitted).
+    public var memoryBudgetMiB: Int?
+    /// At most this many of the state directory's jobs in their install at once (--max-installs).
+    public var maxInstalls: Int?
     /// A libvirt URI (--connect): the VM is installed into libvirt there; nil: QEMU itself.
     public var connect: String?
     public var installTimeoutSeconds: Double = 3600
@@ -60,6 +66,12 @@ public struct VMSpec: Sendable, Equatable {
         try VMName.validate(name)
         if let connect, connect.isEmpty || !connect.contains(":") || connect.contains(where: { $0.isNewline || $0 == "\0" }) {
             throw VMInstallError(.usage, "--connect '\(connect)': give a libvirt URI such as qemu:///system or qemu+ssh://host/system")
+        }
+        if let memoryBudgetMiB, memoryBudgetMiB < 1 {
+            throw VMInstallError(.usage, "--memory-budget \(memoryBudgetMiB): give MiB, 1 or more")
+        }
+        if let maxInstalls, maxInstalls < 1 {
+            throw VMInstallError(.usage, "--max-installs \(maxInstalls): give 1 or more")
         }
         if connect == nil, let disk = disks.first(where: { $0.pool != nil }) {
             throw VMInstallError(.usage, "--disk pool=\(disk.pool!): storage pools are libvirt's; give --connect URI")
@@ -145,6 +157,8 @@ public struct VMSpec: Sendable, Equatable {
         }
         kv.append("accel", accel.rawValue)
         kv.append("connect", connect)
+        kv.append("memory-budget-mib", memoryBudgetMiB.map { String($0) })
+        kv.append("max-installs", maxInstalls.map { String($0) })
         kv.append("install-timeout", String(installTimeoutSeconds))
         kv.append("stall-timeout", String(stallTimeoutSeconds))
         kv.append("settle", String(settleSeconds))
@@ -185,6 +199,8 @@ public struct VMSpec: Sendable, Equatable {
         }
         spec.accel = AccelChoice(rawValue: try need("accel")) ?? .auto
         spec.connect = kv.first("connect")
+        spec.memoryBudgetMiB = kv.first("memory-budget-mib").flatMap { Int($0) }
+        spec.maxInstalls = kv.first("max-installs").flatMap { Int($0) }
         spec.installTimeoutSeconds = Double(try need("install-timeout")) ?? spec.installTimeoutSeconds
         // Absent in the settings of jobs recorded before the option existed.
         spec.stallTimeoutSeconds = kv.first("stall-timeout").flatMap { Double($0) } ?? spec.stallTimeoutSeconds

@@ -28,6 +28,7 @@ extension LibvirtInstallTests {
             let r = try await fx.vmInstall(fx.libvirtArguments(name: "restart", guest: guest, extra: ["--background", "--install-timeout", "180"]))
             let id = try #require(JobID(parsing: r.stdout.trimmed), "\(r.stderr)")
             try await fx.waitFor(id) { $0.state == .install }
+            try await fx.waitUntil(seconds: 30) { fileContains(fx.vmFiles(name).serialLog, "START") }
             let old = try #require(libvirtdPID())
             kill(old, SIGTERM)
             // It is not our child: gone is when its /proc entry is.

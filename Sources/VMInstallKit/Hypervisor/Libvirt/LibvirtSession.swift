@@ -92,7 +92,8 @@ final class LibvirtSession: VMSession {
         do { try domain.resume() } catch {
             guard !connection.isAlive else { throw error }
             switch reconnect(cancel: nil) {
-            case nil: try domain.resume()
+            // The resume may have reached the daemon before the connection went.
+            case nil: if case .paused = try domain.state() { try domain.resume() }
             case .lostConnection(let why)?: throw VMInstallError(.host, why)
             case let end?: throw VMInstallError(.host, "the VM ended before it ran (\(end))")
             }

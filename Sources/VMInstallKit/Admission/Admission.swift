@@ -1,0 +1,116 @@
+import Glibc
+
+/// SETTINGS' last step: a job whose VM does not fit waits here, in state 0 with its runner's
+/// pid recorded, until it does. It fits when the memory of the VMs that the state directory's
+/// admitted jobs run or start, plus its own, stays within the budget (and, with
+/// --max-installs, fewer jobs are before or in their install). Jobs are admitted in the order
+/// they were submitted: only the first waiting job in the ledger can be admitted, so a big VM
+/// at the head is never passed by small ones. The runner sleeps in poll(2) on inotify: the
+/// ledger's renames, and the runner locks of the jobs that hold shares (a runner that dies
+/// closes its lock), with a slow timer for what gives no event (a runtime VM that stops);
+/// only where no inotify instance is left does it look once a second.
+struct Admission {
+    let store: JobStore
+    let id: JobID
+    let log: JobLog
+    let cancel: CancelSignal
+    let memoryMiB: Int
+    let budgetMiB: Int
+    let maxInstalls: Int?
+
+    /// Checked even without events this often, in seconds.
+    static let recheckSeconds = 30.0
+
+    enum Decision: Equatable {
+        case admitted(inUseMiB: Int)
+        /// Why, for the log and the record; and the jobs whose end would make room.
+        case wait(reason: String, holders: [JobID])
+    }
+
+    func waitForRoom() throws(VMInstallError) {
+        let ledger = AdmissionLedger(store: store)
+        // Each waiting runner needs an inotify instance of its own, and a user has only
+        // fs.inotify.max_user_instances (128 by default): past that, it looks once a second.
+        let inotify = try? Inotify()
+        _ = inotify?.watch(store.root, UInt32(IN_MOVED_TO))
+        var lockWatches: [JobID: Int32] = [:]
+        var told: String?
+        var toldPolling = false
+        let canceledWhileWaiting = VMInstallError(.canceled, "the job was canceled while it waited for room")
+        while true {
+            try cancel.check()
+            switch try ledger.update({ (entries: inout [AdmissionLedger.Entry]) -> Decision in decide(&entries) }) {
+            case .admitted(let inUse):
+                if told != nil { try store.update(id) { $0.waiting = nil } }
+                log.write("admitted: \(memoryMiB) MiB of the memory budget of \(budgetMiB) MiB (\(inUse) MiB in use by other jobs)")
+                return
+            case .wait(let reason, let holders):
+                if reason != told {
+                    try store.update(id) { $0.waiting = reason }
+                    log.write("waiting \(reason)")
+                    told = reason
+                }
+                guard let inotify else {
+                    if told == reason, !toldPolling {
+                        log.write("no inotify instance left (fs.inotify.max_user_instances): looking for room once a second")
+                        toldPolling = true
+                    }
+                    if cancel.wait(for: nil, until: .after(seconds: 1)) == .canceled { throw canceledWhileWaiting }
+                    continue
+                }
+                for holder in holders where lockWatches[holder] == nil {
+                    lockWatches[holder] = inotify.watch(store.paths(holder).runnerLock, UInt32(IN_CLOSE_WRITE))
+                }
+                if cancel.wait(for: inotify.fd, until: .after(seconds: Self.recheckSeconds)) == .canceled { throw canceledWhileWaiting }
+                _ = inotify.drain()
+            }
+        }
+    }
+
+    /// Under the ledger's lock: drops what no longer holds a share, then admits this job if
+    /// it is first in line and fits.
+    func decide(_ entries: inout [AdmissionLedger.Entry]) -> Decision {
+        if !entries.contains(where: { $0.id == id }) {
+            entries.append(AdmissionLedger.Entry(id: id, memoryMiB: memoryMiB, admitted: false))
+            entries.sort { $0.id < $1.id }
+        }
+        // First in line: earlier waiting jobs whose runner is gone are dropped on the way.
+        for entry in entries where !entry.admitted && entry.id < id {
+            if store.runnerIsAlive(entry.id) {
+                return .wait(reason: "for memory: \(memoryMiB) MiB, behind jobs submitted earlier (first in line: job \(entry.id))", holders: [entry.id])
+            }
+            entries.removeAll { $0.id == entry.id }
+        }
+        entries.removeAll { $0.admitted && !holdsShare($0.id) }
+        let admitted = entries.filter(\.admitted)
+        let inUse = admitted.reduce(0) { $0 + $1.memoryMiB }
+        let holders = admitted.map(\.id)
+        if inUse + memoryMiB > budgetMiB {
+            let users = holders.map(\.description).joined(separator: ", ")
+            return .wait(reason: "for memory: needs \(memoryMiB) MiB, \(inUse) MiB of the budget of \(budgetMiB) MiB in use by jobs \(users)", holders: holders)
+        }
+        if let maxInstalls {
+            let installing = admitted.filter { ((try? store.read($0.id))?.state.rawValue ?? 99) <= JobState.install.rawValue }
+            if installing.count >= maxInstalls {
+                let users = installing.map(\.id.description).joined(separator: ", ")
+                return .wait(reason: "for an install slot: \(installing.count) of --max-installs \(maxInstalls) taken by jobs \(users)", holders: holders)
+            }
+        }
+        if let index = entries.firstIndex(where: { $0.id == id }) { entries[index].admitted = true }
+        return .admitted(inUseMiB: inUse)
+    }
+
+    /// An admitted job holds its share while its runner lives, and once FINISHED while its
+    /// VM runs. A job whose runner died unfinished is settled here, as by any request, so
+    /// the VM it left is stopped before its share is given to the next job.
+    func holdsShare(_ job: JobID) -> Bool {
+        if store.runnerIsAlive(job) { return true }
+        guard var record = try? store.read(job) else { return false }
+        if !record.state.isTerminal, let settled = try? JobControl(store: store).settleOrphan(job) {
+            log.write("job \(job) (VM \(record.name)) held memory but had lost its runner: settled as \(settled.state)")
+            record = settled
+        }
+        guard record.state == .finished, let directory = record.vmDirectory else { return false }
+        return HypervisorDrivers.driver(forJob: job, in: store, log: nil).isRunning(files: VMPaths(directory: directory))
+    }
+}

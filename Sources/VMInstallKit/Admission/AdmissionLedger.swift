@@ -1,0 +1,59 @@
+import Glibc
+
+/// The memory shares of one state directory's jobs: STATE/admission, one line per job that
+/// waits for room or holds a share (`ID MIB waiting|admitted`), changed only under
+/// STATE/admission.lock and replaced in one rename, so every runner sees a whole ledger and
+/// waiting runners wake on the rename (inotify on STATE). There is no daemon: whoever reads
+/// it first drops the entries of jobs that no longer hold their share.
+public struct AdmissionLedger: Sendable {
+    public struct Entry: Equatable, Sendable {
+        public let id: JobID
+        public let memoryMiB: Int
+        public var admitted: Bool
+    }
+
+    public static let fileName = "admission"
+    let store: JobStore
+    var path: String { "\(store.root)/\(Self.fileName)" }
+    var lockPath: String { "\(store.root)/\(Self.fileName).lock" }
+
+    public init(store: JobStore) { self.store = store }
+
+    /// Runs `body` on the ledger under its lock and writes it back if it changed.
+    @discardableResult
+    public func update<T>(_ body: (inout [Entry]) throws(VMInstallError) -> T) throws(VMInstallError) -> T {
+        try store.prepare()
+        let lock: FileLock
+        do { lock = try FileLock.acquire(lockPath) } catch {
+            throw VMInstallError(.stateDirectory, "cannot lock \(lockPath): \(error)")
+        }
+        defer { lock.release() }
+        let before = read()
+        var entries = before
+        let result = try body(&entries)
+        if entries != before {
+            let text = entries.map { "\($0.id) \($0.memoryMiB) \($0.admitted ? "admitted" : "waiting")\n" }.joined()
+            do { try FileIO.writeAtomically(path, text) } catch {
+                throw VMInstallError(.stateDirectory, "cannot write \(path): \(error)")
+            }
+        }
+        return result
+    }
+
+    /// The entries, in job id order; lines that cannot be read are dropped.
+    public func read() -> [Entry] {
+        guard let text = try? FileIO.readString(path) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            let f = line.split(separator: " ")
+            guard f.count == 3, let id = JobID(parsing: String(f[0])), let mib = Int(f[1]), ["waiting", "admitted"].contains(f[2]) else {
+                return nil
+            }
+            return Entry(id: id, memoryMiB: mib, admitted: f[2] == "admitted")
+        }.sorted { $0.id < $1.id }
+    }
+
+    /// Gives a job's share back (it ended, or is deleted or detached).
+    public func release(_ id: JobID) {
+        _ = try? update { entries in entries.removeAll { $0.id == id } }
+    }
+}

@@ -1,0 +1,158 @@
+import Glibc
+import Testing
+import VMInstallKit
+
+/// Batches: jobs wait in SETTINGS until their VM fits the state directory's memory budget,
+/// and are admitted in the order they were submitted.
+@Suite(.serialized) struct AdmissionTests {
+    /// Running VMs of this fixture: the QEMU processes its VMs' pid files name (a daemonizing
+    /// QEMU's parent, which exits once the VM is up, is not a VM of its own).
+    func qemuCount(_ fx: Fixture) -> Int {
+        var count = 0
+        for name in (try? FileIO.listDirectory(fx.store.vmsDirectory)) ?? [] {
+            for file in [fx.vmFiles(name).pidFile, fx.vmFiles(name).installPIDFile] {
+                guard let pid = (try? FileIO.readString(file)).flatMap({ pid_t($0.trimmed) }),
+                    let bytes = try? FileIO.read("/proc/\(pid)/cmdline", limit: 1 << 16)
+                else { continue }
+                if String(decoding: bytes.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains("qemu-system") { count += 1 }
+            }
+        }
+        return count
+    }
+
+    /// When the job's log says it was admitted, in milliseconds of the day.
+    func admittedAt(_ fx: Fixture, _ id: JobID) -> Int? {
+        guard let log = try? FileIO.readString(fx.store.paths(id).log),
+            let line = log.split(separator: "\n").first(where: { $0.contains(" admitted: ") })
+        else { return nil }
+        let clock = line.dropFirst(11).prefix(12).split(whereSeparator: { $0 == ":" || $0 == "." }).compactMap { Int($0) }
+        return clock.count == 4 ? ((clock[0] * 60 + clock[1]) * 60 + clock[2]) * 1000 + clock[3] : nil
+    }
+
+    /// Starts `count` background jobs at once; their ids in submission order.
+    func burst(_ fx: Fixture, count: Int, guest: Guest, budget: Int, prefix: String) async throws -> [JobID] {
+        try await withThrowingTaskGroup(of: (Int, JobID).self) { group in
+            for i in 0..<count {
+                group.addTask {
+                    let r = try await fx.vmInstall(fx.vmArguments(name: "\(prefix)\(i)", guest: guest, extra: ["--memory-budget", String(budget), "--background"]))
+                    return (i, try #require(JobID(parsing: r.stdout.trimmed), "\(r.stderr)"))
+                }
+            }
+            var ids: [JobID] = []
+            for try await (_, id) in group { ids.append(id) }
+            return ids.sorted()
+        }
+    }
+
+    @Test func twentyJobsShareABudgetOfFour() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let ids = try await burst(fx, count: 20, guest: guest, budget: 256, prefix: "b")
+            var most = 0
+            var finished = Set<JobID>()
+            var admitted: [(JobID, Int)] = []
+            let deadline = Deadline.after(seconds: 240)
+            while finished.count < ids.count {
+                try #require(!deadline.hasPassed, "only \(finished.count) of 20 finished")
+                most = max(most, qemuCount(fx))
+                for id in ids where !finished.contains(id) {
+                    let record = try fx.store.read(id)
+                    guard record.state.isTerminal else { continue }
+                    #expect(record.state == .finished, "job \(id): \(record.error ?? "")")
+                    // The runtime VM holds its share until the job goes.
+                    _ = try await fx.waitForEnd(id)
+                    if let at = admittedAt(fx, id) { admitted.append((id, at)) }
+                    #expect(try await fx.jobs(["--delete", id.description]).code == 0)
+                    finished.insert(id)
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(most <= 4, "\(most) VMs ran at once under a budget of four")
+            #expect(most >= 3, "the budget was not used: at most \(most) VMs at once")
+            let order = admitted.sorted { $0.0 < $1.0 }
+            #expect(order.count == ids.count)
+            for (a, b) in zip(order, order.dropFirst()) { #expect(a.1 <= b.1, "job \(b.0) was admitted before job \(a.0)") }
+            #expect(AdmissionLedger(store: fx.store).read().isEmpty)
+        }
+    }
+
+    @Test func aVMLargerThanTheBudgetFailsAtOnce() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let r = try await fx.vmInstall(fx.vmArguments(name: "big", guest: guest, extra: ["--memory", "512", "--memory-budget", "256"]))
+            #expect(r.code == JobExitCode.host.rawValue)
+            #expect(r.stderr.contains("needs 512 MiB, more than the whole memory budget of 256 MiB, so it could never start"), "\(r.stderr)")
+            #expect(AdmissionLedger(store: fx.store).read().isEmpty)
+        }
+    }
+
+    /// A waiting job is canceled at once; one whose runner is killed while it holds a share
+    /// gives the share back, its VM is stopped, and the queue moves on.
+    @Test func cancelWhileWaitingAndARunnerKilledWithAShare() async throws {
+        try await Fixture.with { fx in
+            let endless = try await Guest.endless.guest()
+            let holder = try await fx.startJob(name: "holder", guest: endless, extra: ["--memory-budget", "100"])
+            try await fx.waitFor(holder) { $0.state == .install }
+            let quick = try await Guest.quick.guest()
+            let waiter = try await fx.startJob(name: "waiter", guest: quick, extra: ["--memory-budget", "100"])
+            let next = try await fx.startJob(name: "next", guest: quick, extra: ["--memory-budget", "100"])
+            let waiting = try await fx.waitFor(waiter) { $0.waiting != nil }
+            #expect(waiting.state == .settings && waiting.runnerPID != nil)
+            let json = try await fx.jobs(["--status", waiter.description, "--json"])
+            #expect(json.stdout.contains("\"waiting\" : \"for memory: needs 64 MiB, 64 MiB of the budget of 100 MiB in use by jobs \(holder)\""), "\(json.stdout)")
+
+            #expect(try await fx.jobs(["--cancel", waiter.description]).code == 0)
+            let canceled = try await fx.waitFor(waiter, seconds: 5) { $0.state.isTerminal }
+            #expect(canceled.state == .canceled)
+            #expect(!AdmissionLedger(store: fx.store).read().contains { $0.id == waiter })
+
+            let runner = try #require(try fx.store.read(holder).runnerPID)
+            kill(runner, SIGKILL)
+            let end = try await fx.waitForEnd(next)
+            #expect(end.state == .finished, "\(end.error ?? "")")
+            #expect(try fx.store.read(holder).state == .failed)
+            #expect(!FileIO.exists(fx.vmFiles("holder").installPIDFile) || qemuCount(fx) == 1, "the killed runner's VM was stopped")
+            #expect(qemuCount(fx) == 1, "only the next job's runtime VM runs")
+        }
+    }
+
+    /// 200 jobs submitted in one burst under a budget for two: none is lost, a few finish,
+    /// the test cancels the rest, and the ledger ends empty.
+    @Test func aBurstOfTwoHundred() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let ids = try await burst(fx, count: 200, guest: guest, budget: 128, prefix: "burst")
+            #expect(Set(ids).count == 200)
+            #expect(try fx.store.listIDs().count == 200, "every job is listed")
+            var finished = Set<JobID>()
+            let deadline = Deadline.after(seconds: 180)
+            while finished.count < 6 {
+                try #require(!deadline.hasPassed, "only \(finished.count) finished")
+                #expect(qemuCount(fx) <= 2)
+                for id in ids.prefix(20) where !finished.contains(id) {
+                    guard try fx.store.read(id).state == .finished else { continue }
+                    _ = try await fx.waitForEnd(id)
+                    #expect(try await fx.jobs(["--delete", id.description]).code == 0)
+                    finished.insert(id)
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let rest = ids.filter { !finished.contains($0) }
+            for id in rest { _ = try await fx.jobs(["--cancel", id.description]) }
+            var ended: [JobID: JobState] = [:]
+            var errors: [String] = []
+            for id in rest {
+                let record = try await fx.waitForEnd(id)
+                ended[id] = record.state
+                if let error = record.error, errors.count < 3 { errors.append("job \(id): \(error)") }
+            }
+            let canceled = ended.values.filter { $0 == .canceled }.count
+            let done = ended.values.filter { $0 == .finished }.count
+            #expect(canceled + done == rest.count, "\(rest.count - canceled - done) neither canceled nor finished: \(errors)")
+            for id in rest { #expect(try await fx.jobs(["--delete", id.description]).code == 0) }
+            #expect(try fx.store.listIDs().isEmpty)
+            #expect(AdmissionLedger(store: fx.store).read().isEmpty, "\(AdmissionLedger(store: fx.store).read())")
+            #expect(qemuCount(fx) == 0)
+        }
+    }
+}
