@@ -19,6 +19,11 @@ public struct QEMUDriver: HypervisorDriver {
         if spec.firmware == .uefi, QEMUFirmware.locate() == nil {
             throw VMInstallError(.host, "UEFI firmware (OVMF) is not installed; install Debian's ovmf package or use --firmware bios")
         }
+        let user = HostUser.current
+        // What QEMU, running as this user, will open: a refusal here is one line with the
+        // way to get it, where QEMU would fail later with its own words.
+        try QEMUNetworkAccess(user: user, netAdmin: HostUser.hasNetAdmin).check(spec.nics)
+        try QEMUDiskAccess(user: user, vmName: spec.name).check(spec.disks)
         if spec.accel == .tcg { return ResolvedHost(accel: "tcg") }
         switch (spec.accel, KVMAccess.probe()) {
         case (_, .usable):
