@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -84,4 +85,8 @@ int vmi_first_byte_locked(int fd) {
     fl.l_len = 1;
     if (fcntl(fd, F_GETLK, &fl) != 0) return -1;
     return fl.l_type != F_UNLCK;
+}
+
+int vmi_has_file_capabilities(const char *path) {
+    return getxattr(path, "security.capability", NULL, 0) > 0;
 }

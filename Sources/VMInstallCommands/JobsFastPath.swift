@@ -34,10 +34,10 @@ enum JobsFastPath {
     static func run(_ request: Request) throws(VMInstallError) {
         switch request {
         case .list(let dir):
-            let ids = try JobStore(root: StateDirectory.resolve(option: dir)).listIDs()
+            let ids = try JobStore(StateDirectory.locate(option: dir)).listIDs()
             if !ids.isEmpty { FileDescriptorOutput.standardOutput(ids.map(\.description).joined(separator: "\n") + "\n") }
         case .status(let id, let dir):
-            let control = JobControl(store: JobStore(root: StateDirectory.resolve(option: dir)))
+            let control = JobControl(store: JobStore(StateDirectory.locate(option: dir)))
             JobsOutput.status(try control.status(id), json: false, control: control)
         }
     }

@@ -118,7 +118,7 @@ public struct VMInstallCommand: ParsableCommand {
 
     /// Everything after parsing. Returns the exit code.
     func execute(cancel: CancelSignal) async throws -> Int32 {
-        let store = JobStore(root: StateDirectory.resolve(option: job.stateDir))
+        let store = JobStore(StateDirectory.locate(option: job.stateDir))
         if let runJob = job.runJob {
             // Only vm-install --background may start a runner: it hands over the job's runner
             // lock on descriptor 3.

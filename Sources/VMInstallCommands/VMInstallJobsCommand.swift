@@ -130,7 +130,7 @@ public struct VMInstallJobsCommand: ParsableCommand {
 
     /// Runs the action; returns the exit code for actions that report one of their own.
     public func execute() throws -> JobsToolExitCode {
-        let store = JobStore(root: StateDirectory.resolve(option: stateDir))
+        let store = JobStore(StateDirectory.locate(option: stateDir))
         let control = JobControl(store: store)
         switch try action() {
         case .list where json:

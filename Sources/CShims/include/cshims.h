@@ -37,4 +37,7 @@ int vmi_rename_noreplace(const char *from, const char *to);
 /// its pid file while it runs), 0 when not, -1 on error.
 int vmi_first_byte_locked(int fd);
 
+/// 1 when the file carries file capabilities (the security.capability attribute), else 0.
+int vmi_has_file_capabilities(const char *path);
+
 #endif

@@ -73,6 +73,8 @@ public struct ResolvedHost: Sendable, Equatable {
     public var accel: String
     /// The VM runs on this machine, so its memory and disk space are checked here.
     public var isThisMachine = true
+    /// A line for the job's log about how the host was settled (KVM that could not be used).
+    public var notice: String?
 }
 
 /// How a VM session ended while it was being watched.

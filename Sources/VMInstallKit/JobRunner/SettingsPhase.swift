@@ -29,6 +29,7 @@ struct SettingsPhase {
         }
         // The hypervisor first: a missing QEMU or an unreachable libvirt is the first thing to say.
         let host = try driver.prepare(spec)
+        if let notice = host.notice { log.write(notice) }
         let tree = try await installTree(spec)
         if spec.importDisk, let first = spec.disks.first, !FileIO.exists(first.path), first.backing == nil {
             throw VMInstallError(.settings, "--import boots the first disk, but \(first.path) does not exist (give backing= to boot an overlay of an installed image)")

@@ -4,10 +4,16 @@ import SystemPackage
 /// The jobs and VMs of one state directory. Records are replaced atomically, so readers
 /// never lock; writers serialise on the job's update lock.
 public struct JobStore: Sendable {
-    public let root: String
+    public let location: StateDirectory
+    public var root: String { location.path }
 
+    public init(_ location: StateDirectory) {
+        self.location = location
+    }
+
+    /// A state directory given as a path, as --state-dir gives it.
     public init(root: String) {
-        self.root = root
+        self.init(StateDirectory(path: root, origin: .option))
     }
 
     public var jobsDirectory: String { "\(root)/jobs" }
@@ -21,11 +27,13 @@ public struct JobStore: Sendable {
     public func paths(_ id: JobID) -> JobPaths { JobPaths(jobsDirectory: jobsDirectory, id: id) }
     public func vmPaths(_ name: String) -> VMPaths { VMPaths(vmsDirectory: vmsDirectory, name: name) }
 
-    /// Creates the directory layout (mode 0700) if it is missing.
+    /// Creates the directory layout (mode 0700) if it is missing: the state directory as
+    /// `StateDirectory.create` says, then its jobs and vms directories.
     public func prepare() throws(VMInstallError) {
-        for dir in [root, jobsDirectory, vmsDirectory] {
+        try location.create()
+        for dir in [jobsDirectory, vmsDirectory] {
             do {
-                if try FileIO.makeDirectory(dir, mode: 0o700), dir == root { chmod(root, 0o700) }
+                try FileIO.makeDirectory(dir, mode: 0o700)
             } catch {
                 throw VMInstallError(.stateDirectory, "cannot create the state directory \(dir): \(error); choose another with --state-dir")
             }

@@ -93,9 +93,11 @@ final class Fixture: Sendable {
         return try #require(JobID(parsing: result.stdout.trimmed))
     }
 
-    /// Polls the record until `done` holds or the time is up.
+    /// Polls the record (in the fixture's state directory, or in `store`) until `done`
+    /// holds or the time is up.
     @discardableResult
-    func waitFor(_ id: JobID, seconds: Double = 60, _ done: (JobRecord) -> Bool) async throws -> JobRecord {
+    func waitFor(_ id: JobID, in store: JobStore? = nil, seconds: Double = 60, _ done: (JobRecord) -> Bool) async throws -> JobRecord {
+        let store = store ?? self.store
         let deadline = Deadline.after(seconds: seconds)
         while true {
             let record = try store.read(id)
@@ -114,10 +116,11 @@ final class Fixture: Sendable {
         }
     }
 
-    func waitForEnd(_ id: JobID) async throws -> JobRecord {
-        let record = try await waitFor(id) { $0.state.isTerminal }
+    func waitForEnd(_ id: JobID, in store: JobStore? = nil) async throws -> JobRecord {
+        let store = store ?? self.store
+        let record = try await waitFor(id, in: store) { $0.state.isTerminal }
         // The runner writes the end last and then exits; wait for it to let go of its lock.
-        _ = try await waitFor(id, seconds: 10) { _ in !self.store.runnerIsAlive(id) }
+        _ = try await waitFor(id, in: store, seconds: 10) { _ in !store.runnerIsAlive(id) }
         return record
     }
 
@@ -135,6 +138,13 @@ final class Fixture: Sendable {
     }
 
     func cleanUp() {
+        Self.settle(store)
+        try? FileIO.removeTree(root)
+    }
+
+    /// Stops every job runner and QEMU process of a state directory by its pid, waiting for
+    /// a QEMU that a runner was still launching.
+    static func settle(_ store: JobStore) {
         let control = JobControl(store: store)
         for id in (try? store.listIDs()) ?? [] {
             if let record = try? store.read(id), let pid = record.runnerPID, store.runnerIsAlive(id) {
@@ -148,7 +158,6 @@ final class Fixture: Sendable {
         for name in (try? FileIO.listDirectory(store.vmsDirectory)) ?? [] {
             try? QEMUDriver().stopAll(files: store.vmPaths(name), deadline: .after(seconds: 5))
         }
-        try? FileIO.removeTree(root)
     }
 }
 

@@ -97,17 +97,27 @@ final class InotifyWatch {
     }
 }
 
+/// The real uid of a live process, or nil when it is gone.
+func processUID(_ pid: pid_t) -> uid_t? {
+    guard let status = try? FileIO.readString("/proc/\(pid)/status"),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") })
+    else { return nil }
+    return line.split(whereSeparator: \.isWhitespace).dropFirst().first.flatMap { uid_t($0) }
+}
+
 func fileContains(_ path: String, _ text: String) -> Bool {
     ((try? FileIO.readString(path)) ?? "").contains(text)
 }
 
-/// Waits until a process whose command line contains `marker` holds an inotify descriptor,
-/// that is, until a waiter or watcher started by the test is really watching. Returns its pid.
+/// Waits until a process whose command line contains `marker` (and that runs as `uid`, when
+/// given) holds an inotify descriptor, that is, until a waiter or watcher started by the
+/// test is really watching. Returns its pid.
 @discardableResult
-func waitUntilWatching(_ marker: String, seconds: Double = 20) async throws -> pid_t {
+func waitUntilWatching(_ marker: String, uid: uid_t? = nil, seconds: Double = 20) async throws -> pid_t {
     let deadline = Deadline.after(seconds: seconds)
     while !deadline.hasPassed {
         for entry in (try? FileIO.listDirectory("/proc")) ?? [] where entry.allSatisfy(\.isNumber) {
+            if let uid, processUID(pid_t(entry)!) != uid { continue }
             guard let cmdline = try? FileIO.read("/proc/\(entry)/cmdline"),
                 String(decoding: cmdline.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(marker)
             else { continue }

@@ -19,25 +19,21 @@ public struct QEMUDriver: HypervisorDriver {
         if spec.firmware == .uefi, QEMUFirmware.locate() == nil {
             throw VMInstallError(.host, "UEFI firmware (OVMF) is not installed; install Debian's ovmf package or use --firmware bios")
         }
-        let kvmUsable = Self.kvmUsable()
-        switch spec.accel {
-        case .kvm:
-            guard kvmUsable else {
-                throw VMInstallError(.host, "KVM is not usable here (/dev/kvm cannot be opened read-write); use --accel tcg or auto")
-            }
+        let user = HostUser.current
+        // What QEMU, running as this user, will open: a refusal here is one line with the
+        // way to get it, where QEMU would fail later with its own words.
+        try QEMUNetworkAccess(user: user, netAdmin: HostUser.hasNetAdmin).check(spec.nics)
+        try QEMUDiskAccess(user: user, vmName: spec.name).check(spec.disks)
+        if spec.accel == .tcg { return ResolvedHost(accel: "tcg") }
+        switch (spec.accel, KVMAccess.probe()) {
+        case (_, .usable):
             return ResolvedHost(accel: "kvm")
-        case .tcg:
-            return ResolvedHost(accel: "tcg")
-        case .auto:
-            return ResolvedHost(accel: kvmUsable ? "kvm" : "tcg")
+        case (.kvm, .unusable(let why, let remedy)):
+            throw VMInstallError(.host, "KVM is not usable: \(why); \(remedy.map { "\($0), or use" } ?? "use") --accel tcg or auto")
+        case (_, .unusable(let why, let remedy)):
+            let notice = "KVM is not usable (\(why)), so the VM runs under TCG, software emulation, which is much slower"
+            return ResolvedHost(accel: "tcg", notice: notice + (remedy.map { "; to use KVM, \($0)" } ?? ""))
         }
-    }
-
-    static func kvmUsable() -> Bool {
-        let fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        close(fd)
-        return true
     }
 
     public func startInstall(_ vm: VMConfig, medium: InstallMedium, files: VMPaths) async throws(VMInstallError) -> any VMSession {
