@@ -6,9 +6,10 @@ import Glibc
 /// --max-installs, fewer jobs are before or in their install). Jobs are admitted in the order
 /// they were submitted: only the first waiting job in the ledger can be admitted, so a big VM
 /// at the head is never passed by small ones. The runner sleeps in poll(2) on inotify: the
-/// ledger's renames, and the runner locks of the jobs that hold shares (a runner that dies
-/// closes its lock), with a slow timer for what gives no event (a runtime VM that stops);
-/// only where no inotify instance is left does it look once a second.
+/// ledger's renames and the runner locks of the jobs that hold shares (a runner that dies
+/// closes its lock) when first in line, else the job just ahead; with a slow timer for what
+/// gives no event (a runtime VM that stops);
+/// only where no inotify instance is left does it look every 2 s, until it gets one.
 struct Admission {
     let store: JobStore
     let id: JobID
@@ -20,20 +21,22 @@ struct Admission {
 
     /// Checked even without events this often, in seconds.
     static let recheckSeconds = 30.0
+    /// How often a runner without an inotify instance looks (and tries for an instance again).
+    static let pollSeconds = 2.0
 
     enum Decision: Equatable {
         case admitted(inUseMiB: Int)
-        /// Why, for the log and the record; and the jobs whose end would make room.
-        case wait(reason: String, holders: [JobID])
+        /// Why, for the log and the record; the jobs whose end would make room; and the
+        /// waiting job just ahead, when this one is not first in line.
+        case wait(reason: String, holders: [JobID], behind: JobID?)
     }
 
     func waitForRoom() throws(VMInstallError) {
         let ledger = AdmissionLedger(store: store)
         // Each waiting runner needs an inotify instance of its own, and a user has only
         // fs.inotify.max_user_instances (128 by default): past that, it looks once a second.
-        let inotify = try? Inotify()
-        _ = inotify?.watch(store.root, UInt32(IN_MOVED_TO))
-        var lockWatches: [JobID: Int32] = [:]
+        var inotify = try? Inotify()
+        var watches: [String: Int32] = [:]
         var told: String?
         var toldPolling = false
         let canceledWhileWaiting = VMInstallError(.canceled, "the job was canceled while it waited for room")
@@ -44,22 +47,40 @@ struct Admission {
                 if told != nil { try store.update(id) { $0.waiting = nil } }
                 log.write("admitted: \(memoryMiB) MiB of the memory budget of \(budgetMiB) MiB (\(inUse) MiB in use by other jobs)")
                 return
-            case .wait(let reason, let holders):
+            case .wait(let reason, let holders, let behind):
                 if reason != told {
                     try store.update(id) { $0.waiting = reason }
                     log.write("waiting \(reason)")
                     told = reason
                 }
                 guard let inotify else {
-                    if told == reason, !toldPolling {
-                        log.write("no inotify instance left (fs.inotify.max_user_instances): looking for room once a second")
+                    if !toldPolling {
+                        log.write("no inotify instance left (fs.inotify.max_user_instances): looking for room every \(Int(Self.pollSeconds)) s until one is free")
                         toldPolling = true
                     }
-                    if cancel.wait(for: nil, until: .after(seconds: 1)) == .canceled { throw canceledWhileWaiting }
+                    if cancel.wait(for: nil, until: .after(seconds: Self.pollSeconds)) == .canceled { throw canceledWhileWaiting }
+                    // Runners that end give their instances back.
+                    inotify = try? Inotify()
+                    watches = [:]
                     continue
                 }
-                for holder in holders where lockWatches[holder] == nil {
-                    lockWatches[holder] = inotify.watch(store.paths(holder).runnerLock, UInt32(IN_CLOSE_WRITE))
+                // First in line: the ledger and the runners holding shares. Behind others: only
+                // the job just ahead (its record changes when it is admitted or ends, its lock
+                // when its runner dies), so a long queue does not all wake on every change.
+                var wanted: [String: UInt32] = [:]
+                if let behind {
+                    wanted[store.paths(behind).directory] = UInt32(IN_MOVED_TO)
+                    wanted[store.paths(behind).runnerLock] = UInt32(IN_CLOSE_WRITE)
+                } else {
+                    wanted[store.root] = UInt32(IN_MOVED_TO)
+                    for holder in holders { wanted[store.paths(holder).runnerLock] = UInt32(IN_CLOSE_WRITE) }
+                }
+                for (path, wd) in watches where wanted[path] == nil {
+                    inotify.remove(wd)
+                    watches[path] = nil
+                }
+                for (path, mask) in wanted where watches[path] == nil {
+                    if let wd = inotify.watch(path, mask) { watches[path] = wd }
                 }
                 if cancel.wait(for: inotify.fd, until: .after(seconds: Self.recheckSeconds)) == .canceled { throw canceledWhileWaiting }
                 _ = inotify.drain()
@@ -74,12 +95,13 @@ struct Admission {
             entries.append(AdmissionLedger.Entry(id: id, memoryMiB: memoryMiB, admitted: false))
             entries.sort { $0.id < $1.id }
         }
-        // First in line: earlier waiting jobs whose runner is gone are dropped on the way.
-        for entry in entries where !entry.admitted && entry.id < id {
-            if store.runnerIsAlive(entry.id) {
-                return .wait(reason: "for memory: \(memoryMiB) MiB, behind jobs submitted earlier (first in line: job \(entry.id))", holders: [entry.id])
+        // First in line? The nearest earlier waiting job whose runner lives is the one to
+        // wait behind; those passed on the way, whose runners are gone, are dropped.
+        for ahead in entries.filter({ !$0.admitted && $0.id < id }).map(\.id).reversed() {
+            if store.runnerIsAlive(ahead) {
+                return .wait(reason: "for memory: \(memoryMiB) MiB, behind jobs submitted earlier", holders: [], behind: ahead)
             }
-            entries.removeAll { $0.id == entry.id }
+            entries.removeAll { $0.id == ahead }
         }
         entries.removeAll { $0.admitted && !holdsShare($0.id) }
         let admitted = entries.filter(\.admitted)
@@ -87,13 +109,13 @@ struct Admission {
         let holders = admitted.map(\.id)
         if inUse + memoryMiB > budgetMiB {
             let users = holders.map(\.description).joined(separator: ", ")
-            return .wait(reason: "for memory: needs \(memoryMiB) MiB, \(inUse) MiB of the budget of \(budgetMiB) MiB in use by jobs \(users)", holders: holders)
+            return .wait(reason: "for memory: needs \(memoryMiB) MiB, \(inUse) MiB of the budget of \(budgetMiB) MiB in use by jobs \(users)", holders: holders, behind: nil)
         }
         if let maxInstalls {
             let installing = admitted.filter { ((try? store.read($0.id))?.state.rawValue ?? 99) <= JobState.install.rawValue }
             if installing.count >= maxInstalls {
                 let users = installing.map(\.id.description).joined(separator: ", ")
-                return .wait(reason: "for an install slot: \(installing.count) of --max-installs \(maxInstalls) taken by jobs \(users)", holders: holders)
+                return .wait(reason: "for an install slot: \(installing.count) of --max-installs \(maxInstalls) taken by jobs \(users)", holders: holders, behind: nil)
             }
         }
         if let index = entries.firstIndex(where: { $0.id == id }) { entries[index].admitted = true }
