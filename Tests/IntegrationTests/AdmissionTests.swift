@@ -101,6 +101,9 @@ import VMInstallKit
             let json = try await fx.jobs(["--status", waiter.description, "--json"])
             #expect(json.stdout.contains("\"waiting\" : \"for memory: needs 64 MiB, 64 MiB of the budget of 100 MiB in use by jobs \(holder)\""), "\(json.stdout)")
 
+            let watch = try await fx.run("/usr/bin/timeout", ["-s", "INT", "1", "\(Fixture.buildDirectory)/vm-install-jobs", "--state-dir", fx.stateDir, "--watch", waiter.description])
+            #expect(watch.stdout.contains("\"waiting\":\"for memory: needs 64 MiB"), "--watch shows the job as waiting: \(watch.stdout)")
+
             #expect(try await fx.jobs(["--cancel", waiter.description]).code == 0)
             let canceled = try await fx.waitFor(waiter, seconds: 5) { $0.state.isTerminal }
             #expect(canceled.state == .canceled)
@@ -153,6 +156,29 @@ import VMInstallKit
             #expect(try fx.store.listIDs().isEmpty)
             #expect(AdmissionLedger(store: fx.store).read().isEmpty, "\(AdmissionLedger(store: fx.store).read())")
             #expect(qemuCount(fx) == 0)
+        }
+    }
+
+    /// --max-installs 1: one install at a time, whatever the memory.
+    @Test func oneInstallAtATime() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.slow.guest()
+            var ids: [JobID] = []
+            for i in 0..<3 {
+                ids.append(try await fx.startJob(name: "one\(i)", guest: guest, extra: ["--memory-budget", "4096", "--max-installs", "1"]))
+            }
+            var most = 0
+            let deadline = Deadline.after(seconds: 90)
+            while try ids.contains(where: { !(try fx.store.read($0)).state.isTerminal }) {
+                try #require(!deadline.hasPassed)
+                let installing = try ids.filter { [.prepInstall, .install].contains(try fx.store.read($0).state) }.count
+                most = max(most, installing)
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(most == 1, "\(most) jobs were in their install at once")
+            for id in ids { #expect(try fx.store.read(id).state == .finished) }
+            let log = try FileIO.readString(fx.store.paths(ids[1]).log)
+            #expect(log.contains("waiting for an install slot: 1 of --max-installs 1 taken by jobs \(ids[0])"), "\(log)")
         }
     }
 }
