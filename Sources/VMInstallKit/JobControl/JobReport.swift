@@ -30,9 +30,11 @@ public struct JobReport: Encodable, Sendable {
     public let error: String?
     /// The install VM's last screen, kept when the job failed or was canceled during INSTALL.
     public let lastScreen: String?
+    /// The OS by osinfo-db's id and name, once SETTINGS has settled it.
+    public let os: RecordedOS?
 
     enum CodingKeys: String, CodingKey {
-        case id, state, exit, pid, uuid, vnc, inotify, log, name, created, updated, disks, error
+        case id, state, exit, pid, uuid, vnc, inotify, log, name, created, updated, disks, error, os
         case stateName = "state_name"
         case lastScreen = "last_screen"
     }
@@ -56,6 +58,7 @@ public struct JobReport: Encodable, Sendable {
         }
         error = record.error
         self.lastScreen = lastScreen
+        os = record.os
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -75,6 +78,7 @@ public struct JobReport: Encodable, Sendable {
         try c.encode(disks, forKey: .disks)
         try c.encode(error, forKey: .error)
         try c.encode(lastScreen, forKey: .lastScreen)
+        try c.encode(os, forKey: .os)
     }
 
     /// One JSON document; `pretty` for people, one line for JSON-lines streams.

@@ -55,7 +55,7 @@ public final class JobRunner {
             try await seed.build(at: image, staging: "\(settings.files.directory)/.cidata", name: spec.name, uuid: settings.config.uuid)
         }
         let medium = try await InstallPreparation(log: log, spec: spec, files: settings.files, uuid: settings.config.uuid)
-            .medium(tree: settings.tree)
+            .medium(tree: settings.tree, install: settings.install)
         if let medium {
             try await install(config, medium: medium, files: settings.files, spec: spec)
             try advance(to: .postInstall)

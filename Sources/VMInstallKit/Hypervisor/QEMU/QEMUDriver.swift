@@ -16,9 +16,6 @@ public struct QEMUDriver: HypervisorDriver {
         guard Executables.find(QEMUImage.binary) != nil else {
             throw VMInstallError(.host, "\(QEMUImage.binary) is not installed; install Debian's qemu-utils package")
         }
-        if spec.firmware == .uefi, QEMUFirmware.locate() == nil {
-            throw VMInstallError(.host, "UEFI firmware (OVMF) is not installed; install Debian's ovmf package or use --firmware bios")
-        }
         let kvmUsable = Self.kvmUsable()
         switch spec.accel {
         case .kvm:
@@ -30,6 +27,12 @@ public struct QEMUDriver: HypervisorDriver {
             return ResolvedHost(accel: "tcg")
         case .auto:
             return ResolvedHost(accel: kvmUsable ? "kvm" : "tcg")
+        }
+    }
+
+    public func checkFirmware(_ firmware: Firmware) throws(VMInstallError) {
+        if firmware == .uefi, QEMUFirmware.locate() == nil {
+            throw VMInstallError(.host, "UEFI firmware (OVMF) is not installed; install Debian's ovmf package or use --firmware bios")
         }
     }
 
