@@ -53,8 +53,9 @@ struct GeneratedInstall: Sendable {
 
 extension OSInfoDatabase {
     /// On the libosinfo thread: chooses the scripts as virt-install does (the media's own,
-    /// else the OS's; the profile asked for, else desktop, else the first), checks what
-    /// they need, and generates them.
+    /// else the OS's), for the profile asked for, else jeos (virt-install prefers desktop;
+    /// vm-install installs servers first), else the first; checks what they need, and
+    /// generates them.
     func generate(
         _ request: UnattendedRequest, os: OpaquePointer, id: String, defaults: OSType, media: OSIdentification?, log: JobLog
     ) throws(VMInstallError) -> GeneratedInstall {
@@ -70,7 +71,7 @@ extension OSInfoDatabase {
             throw VMInstallError(.settings, "--unattended: osinfo-db has no install script for \(osName) (\(id)); give --autoinstall FILE")
         }
         let profiles = Set(scripts.compactMap { Self.string(vmi_osinfo_install_script_get_profile($0)) }).sorted()
-        let profile = request.options.profile ?? (profiles.contains("desktop") ? "desktop" : profiles[0])
+        let profile = request.options.profile ?? (profiles.contains("jeos") ? "jeos" : profiles[0])
         let chosen = scripts.filter { Self.string(vmi_osinfo_install_script_get_profile($0)) == profile }
         guard !chosen.isEmpty else {
             throw VMInstallError(.settings, "--unattended profile=\(profile): \(osName) has install scripts for \(profiles.joined(separator: ", ")) only")
@@ -87,9 +88,12 @@ extension OSInfoDatabase {
         } else {
             throw VMInstallError(.settings, "--unattended: \(osName)'s install script can reach its installer only by disk, floppy or web, which vm-install does not offer")
         }
-        for (parameter, given, option) in [("admin-password", request.adminPassword, "admin-password-file"), ("user-password", request.userPassword, "user-password-file")]
-        where given == nil && chosen.contains(where: { vmi_osinfo_install_script_requires($0, parameter) != 0 }) {
-            throw VMInstallError(.settings, "--unattended: \(osName)'s install script needs the \(parameter.replacingOccurrences("-", with: " ")); give \(option)=FILE")
+        let needs = [
+            ("admin-password", request.adminPassword, "admin-password-file=FILE"), ("user-password", request.userPassword, "user-password-file=FILE"),
+            ("user-login", request.options.userLogin, "user-login=NAME"),
+        ]
+        for (parameter, given, option) in needs where given == nil && chosen.contains(where: { vmi_osinfo_install_script_requires($0, parameter) != 0 }) {
+            throw VMInstallError(.settings, "--unattended: \(osName)'s \(profile) install script needs the \(parameter.replacingOccurrences("-", with: " ")); give \(option)")
         }
 
         guard let config = vmi_osinfo_install_config_new("http://vm-install/unattended") else {
