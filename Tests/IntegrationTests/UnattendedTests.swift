@@ -28,22 +28,47 @@ import VMInstallKit
         return String(rest[..<(rest.firstRange(of: end)?.lowerBound ?? rest.endIndex)])
     }
 
+    static let readable: FilePermissions = [.ownerReadWrite, .groupRead, .otherRead]
+
+    /// Fedora's layout (images/pxeboot/) at `root`, with the Linux test installer as its kernel.
+    func fedoraLayout(_ fx: Fixture, at root: String) async throws {
+        let installer = "\(fx.root)/linux-installer"
+        if !FileIO.exists("\(installer)/vmlinuz") {
+            let built = try await fx.run("/bin/bash", ["\(Fixture.repositoryRoot)/guests/linux-installer.sh", installer])
+            try #require(built.code == 0, "\(built.stderr)")
+        }
+        try DebianInstallerTests().makeDirectories("\(root)/images/pxeboot")
+        for (from, to) in [("vmlinuz", "vmlinuz"), ("initrd.img", "initrd.img")] {
+            try FileIO.writeAtomically("\(root)/images/pxeboot/\(to)", bytes: try FileIO.read("\(installer)/\(from)", limit: 1 << 26), mode: Self.readable)
+        }
+    }
+
+    /// Installs VM `name` from `source` with --unattended; returns what vm-install printed, the
+    /// test installer's command line and the kickstart it found in its initrd.
+    func install(_ fx: Fixture, _ name: String, from source: String) async throws -> (ToolResult, [String], String) {
+        let (admin, user) = try passwordFiles(fx)
+        let r = try await fx.vmInstall([
+            "--name", name, "--source", source, "--disk", "\(fx.root)/\(name).qcow2,size=64M", "--memory", "256", "--accel", "tcg",
+            "--unattended", "profile=jeos,admin-password-file=\(admin),user-login=alice,user-password-file=\(user)",
+            "--settle", "0.3", "--install-timeout", "300",
+        ])
+        #expect(r.code == 0, "\(r.stderr)")
+        let serial = fx.vmFiles(name).serialLog
+        let commandLine = try #require(printed(serial, "VMI-LINUX-INSTALLER CMDLINE "), "no command line on the serial console: \(r.stderr)")
+        let kickstart = try #require(printed(serial, "VMI-LINUX-INSTALLER FILE /fedora.ks", until: "VMI-LINUX-INSTALLER END"), "no /fedora.ks in the initrd")
+        #expect(kickstart.contains("rootpw '\(Self.adminPassword)'"), "\(kickstart)")
+        #expect(kickstart.contains("useradd -G wheel alice"), "\(kickstart)")
+        #expect(kickstart.contains("echo '\(Self.userPassword)' |passwd --stdin alice"), "\(kickstart)")
+        #expect(kickstart.contains("--drives=/dev/vda") && !kickstart.contains("not-the-password"), "\(kickstart)")
+        #expect(fileContains(serial, "VMI-LINUX-INSTALLER DONE"))
+        return (r, commandLine.split(separator: " ").map(String.init), kickstart)
+    }
+
     @Test func aFedora37TreeGetsItsKickstartInTheInitrd() async throws {
         try await Fixture.with { fx in
             let served = "\(fx.root)/www"
-            try FileIO.makeDirectory(served, mode: 0o755)
-            let installer = "\(fx.root)/linux-installer"
-            let built = try await fx.run("/bin/bash", ["\(Fixture.repositoryRoot)/guests/linux-installer.sh", installer])
-            try #require(built.code == 0, "\(built.stderr)")
             let tree = "\(served)/fedora/linux/releases/37/Server/x86_64/os"
-            for dir in ["fedora", "fedora/linux", "fedora/linux/releases", "fedora/linux/releases/37", "fedora/linux/releases/37/Server",
-                        "fedora/linux/releases/37/Server/x86_64", "fedora/linux/releases/37/Server/x86_64/os", "fedora/linux/releases/37/Server/x86_64/os/images",
-                        "fedora/linux/releases/37/Server/x86_64/os/images/pxeboot"] {
-                try FileIO.makeDirectory("\(served)/\(dir)", mode: 0o755)
-            }
-            let readable: FilePermissions = [.ownerReadWrite, .groupRead, .otherRead]
-            try FileIO.writeAtomically("\(tree)/images/pxeboot/vmlinuz", bytes: try FileIO.read("\(installer)/vmlinuz", limit: 1 << 26), mode: readable)
-            try FileIO.writeAtomically("\(tree)/images/pxeboot/initrd.img", bytes: try FileIO.read("\(installer)/initrd.img", limit: 1 << 26), mode: readable)
+            try await fedoraLayout(fx, at: tree)
             // Fedora 37 Server's .treeinfo, as its mirrors publish it.
             try FileIO.writeAtomically("\(tree)/.treeinfo", """
                 [header]
@@ -73,29 +98,14 @@ import VMInstallKit
                 kernel = images/pxeboot/vmlinuz
                 initrd = images/pxeboot/initrd.img
 
-                """, mode: readable)
-            let (admin, user) = try passwordFiles(fx)
+                """, mode: Self.readable)
             try await withHTTPServer(serving: served) { port in
                 let url = "http://127.0.0.1:\(port)/fedora/linux/releases/37/Server/x86_64/os/"
-                let r = try await fx.vmInstall([
-                    "--name", "ks", "--source", url, "--disk", "\(fx.root)/ks.qcow2,size=64M", "--memory", "256", "--accel", "tcg",
-                    "--unattended", "profile=jeos,admin-password-file=\(admin),user-login=alice,user-password-file=\(user)",
-                    "--settle", "0.3", "--install-timeout", "300",
-                ])
-                #expect(r.code == 0, "\(r.stderr)")
-                let serial = fx.vmFiles("ks").serialLog
-                let commandLine = try #require(printed(serial, "VMI-LINUX-INSTALLER CMDLINE "), "no command line on the serial console")
-                let arguments = commandLine.split(separator: " ").map(String.init)
-                #expect(arguments.contains("inst.ks=file:/fedora.ks"), "\(commandLine)")
-                #expect(arguments.filter { $0.hasPrefix("inst.repo=") } == ["inst.repo=\(url)"], "\(commandLine)")
-                #expect(arguments.contains("console=ttyS0,115200n8"), "\(commandLine)")
-                let kickstart = try #require(printed(serial, "VMI-LINUX-INSTALLER FILE /fedora.ks", until: "VMI-LINUX-INSTALLER END"), "no /fedora.ks in the initrd")
-                #expect(kickstart.contains("rootpw '\(Self.adminPassword)'"), "\(kickstart)")
-                #expect(kickstart.contains("useradd -G wheel alice"), "\(kickstart)")
-                #expect(kickstart.contains("echo '\(Self.userPassword)' |passwd --stdin alice"), "\(kickstart)")
-                #expect(kickstart.contains("url  --url=\(url)") && kickstart.contains("--drives=/dev/vda"), "\(kickstart)")
-                #expect(!kickstart.contains("not-the-password"))
-                #expect(fileContains(serial, "VMI-LINUX-INSTALLER DONE"))
+                let (r, arguments, kickstart) = try await install(fx, "ks", from: url)
+                #expect(arguments.contains("inst.ks=file:/fedora.ks"), "\(arguments)")
+                #expect(arguments.filter { $0.hasPrefix("inst.repo=") } == ["inst.repo=\(url)"], "\(arguments)")
+                #expect(arguments.contains("console=ttyS0,115200n8"), "\(arguments)")
+                #expect(kickstart.contains("url  --url=\(url)"), "\(kickstart)")
                 #expect(r.stderr.contains("recognised the .treeinfo of \(url) as fedora37 (Fedora Linux 37)"), "\(r.stderr)")
 
                 // The passwords reach the VM only.
@@ -107,8 +117,32 @@ import VMInstallKit
                                       ("record", try FileIO.readString(fx.store.paths(id).record))] {
                     for password in [Self.adminPassword, Self.userPassword] { #expect(!text.contains(password), "a password in the \(place)") }
                 }
-                #expect(try FileIO.readString(fx.store.paths(id).settings).contains("unattended=profile=jeos,admin-password-file=\(admin),user-login=alice"))
+                #expect(try FileIO.readString(fx.store.paths(id).settings).contains("unattended=profile=jeos,admin-password-file=\(fx.root)/admin.pw,user-login=alice"))
             }
+        }
+    }
+
+    /// Fedora's Server ISO, recognised by its volume id and read as a tree: the kernel comes
+    /// out of the ISO, the kickstart (the media's own script) goes into its initrd.
+    @Test func aFedora37ISOIsReadAsATreeForItsKickstart() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let stage = "\(fx.root)/cd"
+            try await fedoraLayout(fx, at: stage)
+            // Bootable, as osinfo-db recognises only bootable media; the test installer boots instead.
+            try FileIO.writeAtomically("\(stage)/installer.bin", bytes: try FileIO.read(guest.iso.replacingSuffix("install.iso", with: "installer.bin")))
+            let iso = "\(fx.root)/Fedora-Server-dvd-x86_64-37-1.7.iso"
+            let made = try await fx.run("/usr/bin/xorriso", ["-as", "mkisofs", "-quiet", "-R", "-V", "Fedora-S-dvd-x86_64-37", "-b", "installer.bin",
+                                                             "-no-emul-boot", "-boot-load-size", "2", "-o", iso, stage])
+            try #require(made.code == 0, "\(made.stderr)")
+            let (r, arguments, kickstart) = try await install(fx, "iso", from: iso)
+            #expect(r.stderr.contains("recognised \(iso) as fedora37 (Fedora Linux 37)"), "\(r.stderr)")
+            #expect(r.stderr.contains("(profile jeos, the media's) as fedora.ks, in the installer's initrd"), "\(r.stderr)")
+            #expect(r.stderr.contains("extracting /images/pxeboot/vmlinuz from \(iso)"), "\(r.stderr)")
+            #expect(arguments.contains("inst.ks=file:/fedora.ks"), "\(arguments)")
+            #expect(arguments.filter { $0.hasPrefix("inst.repo=") }.count <= 1, "\(arguments)")
+            // The media's script for the netinst and DVD images alike: packages from Fedora's mirrors.
+            #expect(!kickstart.contains("url  --url=") && kickstart.contains("url  --mirrorlist="), "\(kickstart)")
         }
     }
 

@@ -63,10 +63,14 @@ extension OSInfoDatabase {
         if let object = media?.media, vmi_osinfo_media_supports_installer_script(object) == 0 {
             throw VMInstallError(.settings, "--unattended: osinfo-db marks this \(osName) media installer-script=false (a live image or one whose installer takes no script); use an install image")
         }
-        var scripts = Self.consume(media?.media.map { vmi_osinfo_media_get_install_script_list($0) } ?? nil) { $0 }
-        let fromMedia = !scripts.isEmpty
-        if scripts.isEmpty { scripts = Self.consume(vmi_osinfo_os_get_install_script_list(os)) { $0 } }
-        // Borrowed from the database, which keeps every script.
+        // The lists ("transfer full") hold their scripts until generation is done.
+        let mediaList = media?.media.flatMap { vmi_osinfo_media_get_install_script_list($0) }
+        let osList = vmi_osinfo_os_get_install_script_list(os)
+        defer {
+            for list in [mediaList, osList] { if let list { vmi_osinfo_unref(UnsafeMutableRawPointer(list)) } }
+        }
+        let fromMedia = !Self.elements(mediaList).isEmpty
+        let scripts = fromMedia ? Self.elements(mediaList) : Self.elements(osList)
         guard !scripts.isEmpty else {
             throw VMInstallError(.settings, "--unattended: osinfo-db has no install script for \(osName) (\(id)); give --autoinstall FILE")
         }
@@ -127,7 +131,7 @@ extension OSInfoDatabase {
             }
             files.append(GeneratedInstall.File(name: name, contents: contents))
             if delivery == .initrd, let commandLine { arguments += commandLine.split(separator: " ").map(String.init) }
-            log.write("unattended: osinfo-db script \(Self.string(vmi_osinfo_entity_get_id(UnsafeMutableRawPointer(script)))  ?? "?") (profile \(profile)\(fromMedia ? ", the media's" : "")) as \(name), \(delivery == .initrd ? "in the installer's initrd" : "on a CD-ROM")")
+            log.write("unattended: osinfo-db script \(Self.string(vmi_osinfo_entity_get_id(UnsafeMutableRawPointer(script))) ?? "?") (profile \(profile)\(fromMedia ? ", the media's" : "")) as \(name), \(delivery == .initrd ? "in the installer's initrd" : "on a CD-ROM")")
         }
         return GeneratedInstall(delivery: delivery, files: files, kernelArguments: arguments)
     }
@@ -150,28 +154,5 @@ extension OSInfoDatabase {
             vmi_osinfo_install_config_set_l10n_language(config, language)
             vmi_osinfo_install_config_set_l10n_keyboard(config, language)
         }
-    }
-}
-
-/// The host's time zone and language, which an unattended install takes over.
-enum HostLocale {
-    /// From /etc/localtime's link into zoneinfo: "Europe/Berlin".
-    static var timezone: String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/etc/localtime", &buffer, buffer.count - 1)
-        guard n > 0 else { return nil }
-        let target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let range = target.firstRange(of: "zoneinfo/") else { return nil }
-        return String(target[range.upperBound...])
-    }
-
-    /// From $LC_ALL or $LANG: "en_US" of "en_US.UTF-8"; nil for C and POSIX.
-    static var language: String? {
-        for name in ["LC_ALL", "LANG"] {
-            guard let value = getenv(name).map({ String(cString: $0) }), !value.isEmpty else { continue }
-            let language = String(value.prefix { $0 != "." && $0 != "@" })
-            return language.contains("_") ? language : nil
-        }
-        return nil
     }
 }
