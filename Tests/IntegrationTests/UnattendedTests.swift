@@ -182,6 +182,9 @@ import VMInstallKit
             let guest = try await Guest.quick.guest()
             let (admin, _) = try passwordFiles(fx)
             let live = try await OSInfoTests.labelledISO(fx, guest: guest, volumeID: "Fedora-WS-Live-37-1-7")
+            // A Debian CD's layout in a directory: no .treeinfo for osinfo-db.
+            let mirror = "\(fx.root)/debian-tree"
+            try InstallTreeTests().makeTree(mirror, kernel: "install.amd/vmlinuz", initrd: "install.amd/initrd.gz", guest: guest)
             let autoinstall = "\(fx.root)/ks.cfg"
             try FileIO.writeAtomically(autoinstall, "text\n")
             let cases: [(String, [String], JobExitCode, String)] = [
@@ -197,10 +200,13 @@ import VMInstallKit
                 ("login", ["--os-type", "fedora37", "--unattended=profile=desktop"], .settings, "desktop install script needs the user login; give user-login=NAME"),
                 ("admin", ["--os-type", "fedora37", "--unattended"], .settings, "jeos install script needs the admin password; give admin-password-file=FILE"),
                 ("unknownmedia", ["--unattended=admin-password-file=\(admin)"], .settings, "is not recognised by osinfo-db"),
+                ("mirror", ["--unattended=admin-password-file=\(admin)"], .settings, "\(mirror) has no ISO image and no .treeinfo to recognise; give --os-type ID"),
+                ("nomedia", ["--os-type", "detect"], .settings, "--os-type detect: \(mirror) has no ISO image and no .treeinfo to recognise"),
             ]
             for (name, extra, code, message) in cases {
                 var arguments = fx.vmArguments(name: name, guest: guest) + extra
                 if name == "live" { arguments = arguments.map { $0 == guest.iso ? live : $0 } }
+                if name == "mirror" || name == "nomedia" { arguments = arguments.map { $0 == guest.iso ? mirror : $0 } }
                 let r = try await fx.vmInstall(arguments)
                 #expect(r.code == code.rawValue, "\(name): \(r.stderr)")
                 #expect(r.stderr.contains(message), "\(name): \(r.stderr)")

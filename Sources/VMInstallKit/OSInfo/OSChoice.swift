@@ -22,6 +22,9 @@ public enum OSChoice: Sendable, Equatable {
         return .named(value)
     }
 
+    /// The OS is to come from recognising the media.
+    var isRecognition: Bool { self == .unspecified || self == .detect }
+
     /// A family given by name: its defaults need no database.
     var family: OSType? {
         if case .named(let name) = self { return OSType.named(name) }

@@ -26,8 +26,12 @@ struct OSSettlement: Sendable {
             return OSSettlement(defaults: family, os: nil, install: nil)
         }
         let media = spec.source.flatMap { InstallTree.isTree($0) ? nil : $0 }
-        if choice == .unspecified, media == nil, tree?.treeinfo == nil {
-            if let source = spec.source { log.write("OS of \(source): not recognised (no ISO image and no .treeinfo to read); generic defaults") }
+        if choice.isRecognition, media == nil, tree?.treeinfo == nil {
+            let what = spec.source.map { "\($0) has no ISO image and no .treeinfo to recognise" } ?? "there are no install media to recognise"
+            if choice == .detect || spec.unattended != nil {
+                throw VMInstallError(.settings, "--\(choice == .detect ? "os-type detect" : "unattended"): \(what); give --os-type ID")
+            }
+            if spec.source != nil { log.write("OS: not recognised (\(what)); generic defaults") }
             return OSSettlement(defaults: .generic, os: nil, install: nil)
         }
         let request = Request(
@@ -49,7 +53,7 @@ extension OSInfoDatabase {
         let database = Self.name
         log.write("osinfo-db \(Self.versions.joined(separator: ", ")): \(systems.count) systems, loaded in \(String(format3: loadSeconds)) s")
         // Recognition is needed to choose the OS, and for a script that fits the media.
-        let needed = request.choice == .unspecified || request.choice == .detect || request.unattended != nil
+        let needed = request.choice.isRecognition || request.unattended != nil
         let identification: OSIdentification?
         var shown = ""
         if !needed {
