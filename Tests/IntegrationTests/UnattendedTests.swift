@@ -166,6 +166,8 @@ import VMInstallKit
             #expect(r.stderr.contains("recognised \(iso) as win10"), "\(r.stderr)")
             #expect(r.stderr.contains("as autounattend.xml, on a CD-ROM"), "\(r.stderr)")
             #expect(r.stderr.contains("\(iso), CD-ROM \(image)"), "the install VM gets the CD-ROM: \(r.stderr)")
+            var st = stat()
+            #expect(stat(image, &st) == 0 && st.st_mode & 0o077 == 0, "the image with the password is the owner's only")
             let answers = "\(fx.root)/autounattend.xml"
             let extracted = try await fx.run("/usr/bin/xorriso", ["-osirrox", "on", "-indev", image, "-extract", "/autounattend.xml", answers])
             #expect(extracted.code == 0, "\(extracted.stderr)")

@@ -1,3 +1,5 @@
+import Glibc
+
 /// PREP_INSTALL's second half: what the install VM boots. An install tree's kernel and
 /// initrd are made local and booted directly, with the arguments its installer expects
 /// (`Installer`); the --autoinstall file reaches the installer its own way, and the
@@ -79,6 +81,8 @@ struct InstallPreparation {
         try await AutoinstallImage.build(
             files: install.files.map { ($0.name, Array($0.contents.utf8)) }, label: "UNATTENDED", at: image,
             staging: "\(files.directory)/.unattended")
+        // It holds the passwords: the owner's only, whatever the umask gave xorriso's output.
+        chmod(image, 0o600)
         return image
     }
 
