@@ -1,6 +1,13 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// Debian's multiarch directory, where glib keeps glibconfig.h (see COSInfo).
+#if arch(arm64)
+let multiarch = "aarch64-linux-gnu"
+#else
+let multiarch = "x86_64-linux-gnu"
+#endif
+
 let package = Package(
     name: "vm-install",
     platforms: [.macOS(.v13)],
@@ -21,12 +28,25 @@ let package = Package(
         // is empty). The library is loaded with dlopen on first use (clibvirt.h), not linked:
         // pkg-config's -lvirt would load it into every start of vm-install-jobs.
         .systemLibrary(name: "CLibvirt", providers: [.apt(["libvirt-dev"])]),
+        // libosinfo (Debian's libosinfo-1.0-dev), behind a header without glib: cosinfo.c alone
+        // sees libosinfo's and glib's headers, and reaches each function through a pointer
+        // dlsym'd from a dlopen'd libosinfo, typed by the real declaration. pkg-config's -l
+        // flags would load libosinfo, glib and some twenty more libraries into every start
+        // of both tools, and its -I flags would have to reach every Swift target that imports
+        // VMInstallKit; these are the -I flags of `pkg-config --cflags libosinfo-1.0`.
+        .target(
+            name: "COSInfo",
+            cSettings: [.unsafeFlags([
+                "-I/usr/include/libosinfo-1.0", "-I/usr/include/glib-2.0", "-I/usr/lib/\(multiarch)/glib-2.0/include",
+            ])]
+        ),
         // All behaviour: job store, state machine, runner, hypervisor drivers, disks.
         .target(
             name: "VMInstallKit",
             dependencies: [
                 "CShims",
                 "CLibvirt",
+                "COSInfo",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ]

@@ -29,6 +29,8 @@ public struct VMInstallCommand: ParsableCommand {
                 --cloud-init user-data=user-data.yaml --nic user,hostfwd=tcp::2222-:22
               vm-install --name s1 --source http://mirror/leap/repo/oss/ \\
                 --autoinstall autoinst.xml --disk /vm/s1.qcow2,size=20G
+              vm-install --name f1 --source Fedora-Server-dvd-x86_64-37-1.7.iso \\
+                --unattended admin-password-file=root.pw --disk /vm/f1.qcow2
               vm-install --os-type list
             """,
         version: VMInstallVersion.string)
@@ -57,6 +59,12 @@ public struct VMInstallCommand: ParsableCommand {
         var spec = VMSpec(name: name, source: absoluteSource, disks: parsedDisks)
         spec.importDisk = install.importDisk
         spec.autoinstall = install.autoinstall.map(StateDirectory.absolute)
+        if install.unattended {
+            var options = try UnattendedOptions.parse(install.unattendedOptions ?? "")
+            options.adminPasswordFile = options.adminPasswordFile.map(StateDirectory.absolute)
+            options.userPasswordFile = options.userPasswordFile.map(StateDirectory.absolute)
+            spec.unattended = options
+        }
         if let cloudInit = install.cloudInit {
             var seed = try CloudInitSeed.parse(cloudInit)
             seed.userData = StateDirectory.absolute(seed.userData)
@@ -73,17 +81,12 @@ public struct VMInstallCommand: ParsableCommand {
                 throw VMInstallError(.usage, "--nic none cannot be combined with other --nic options")
             }
         }
-        if let osType = vm.osType {
-            guard let os = OSType.named(osType) else {
-                throw VMInstallError(.usage, "--os-type '\(osType)' is unknown; 'vm-install --os-type list' shows the known ones")
-            }
-            spec.osType = os
-        }
-        let os = spec.osType ?? .generic
-        spec.memoryMiB = vm.memory ?? os.memoryMiB
-        spec.vcpus = vm.vcpus ?? os.vcpus
-        spec.machine = vm.machine ?? os.machine
-        spec.firmware = vm.firmware ?? os.firmware
+        // The OS and its defaults are settled in SETTINGS (osinfo-db is loaded there).
+        spec.osType = vm.osType
+        spec.memoryMiB = vm.memory
+        spec.vcpus = vm.vcpus
+        spec.machine = vm.machine
+        spec.firmware = vm.firmware
         if console.graphics == GraphicsChoice.none, console.vnc || console.vncPassword || console.vncListen != nil {
             throw VMInstallError(.usage, "--graphics none and --vnc exclude each other")
         }
@@ -111,7 +114,10 @@ public struct VMInstallCommand: ParsableCommand {
     }
 
     public func validate() throws {
-        if job.runJob == nil, vm.osType != "list" {
+        if vm.json, vm.osType != OSChoice.listKeyword {
+            throw ValidationError("--json goes with --os-type list")
+        }
+        if job.runJob == nil, vm.osType != OSChoice.listKeyword {
             do { _ = try spec() } catch let error as VMInstallError { throw ValidationError(error.message) }
         }
     }
@@ -133,8 +139,8 @@ public struct VMInstallCommand: ParsableCommand {
             return await JobRunner(store: store, id: id, driver: HypervisorDrivers.driver(forJob: id, in: store, log: log), log: log, cancel: cancel)
                 .run().rawValue
         }
-        if vm.osType == "list" {
-            FileDescriptorOutput.standardOutput(OSType.table + "\n")
+        if vm.osType == OSChoice.listKeyword {
+            FileDescriptorOutput.standardOutput(try await OSTypeList.render(json: vm.json))
             return 0
         }
         let spec = try spec()
@@ -167,13 +173,25 @@ public struct VMInstallCommand: ParsableCommand {
             .run().rawValue
     }
 
-    /// argument-parser has no options with an optional value; `--console.vnc=ADDRESS` and
-    /// `--console.vnc-password=PW` become the flag plus a hidden option that carries the value.
+    /// argument-parser has no options with an optional value; `--vnc=ADDRESS`,
+    /// `--vnc-password=PW` and `--unattended[=]OPTIONS` become the flag plus a hidden option
+    /// that carries the value. --unattended's value is the next argument when it has a '='
+    /// (every one of its options does) and is not an option itself.
     static func expandOptionalValues(_ arguments: [String]) -> [String] {
         var out: [String] = []
+        var skip = false
         for (index, argument) in arguments.enumerated() {
+            if skip {
+                skip = false
+                continue
+            }
             if argument == "--" { return out + arguments[index...] }
-            if argument.hasPrefix("--vnc=") {
+            if argument.hasPrefix("--unattended=") {
+                out += ["--unattended", "--unattended-options", String(argument.dropFirst(13))]
+            } else if argument == "--unattended", index + 1 < arguments.count, arguments[index + 1].contains("="), !arguments[index + 1].hasPrefix("-") {
+                out += ["--unattended", "--unattended-options", arguments[index + 1]]
+                skip = true
+            } else if argument.hasPrefix("--vnc=") {
                 out += ["--vnc", "--vnc-listen", String(argument.dropFirst(6))]
             } else if argument.hasPrefix("--vnc-password=") {
                 out += ["--vnc-password", "--vnc-password-value", String(argument.dropFirst(15))]

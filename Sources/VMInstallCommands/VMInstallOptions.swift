@@ -7,19 +7,24 @@ struct VMOptions: ParsableArguments {
     @Option(help: ArgumentHelp("VM name: 1-64 letters, digits, '.', '_' or '-'.", valueName: "name"))
     var name: String?
 
-    @Option(help: ArgumentHelp("Defaults for an OS family (memory, vCPUs, disk size and bus, NIC model, machine); 'list' shows them.", valueName: "type"))
+    @Option(help: ArgumentHelp(
+        "The OS, for its defaults (memory, vCPUs, disk size and bus, NIC model, machine, firmware): an osinfo-db id (fedora37, win10, …) or a family; 'detect' requires the media to be recognised; 'list' shows them. Default: recognise the ISO or tree, else generic.",
+        valueName: "id|family|detect|list"))
     var osType: String?
 
-    @Option(help: ArgumentHelp("Memory in MiB (default 1024, or the --os-type's).", valueName: "mib"))
+    @Flag(help: "With --os-type list: JSON.")
+    var json = false
+
+    @Option(help: ArgumentHelp("Memory in MiB (default: the OS's, else 1024).", valueName: "mib"))
     var memory: Int?
 
-    @Option(help: ArgumentHelp("Number of virtual CPUs (default 1, or the --os-type's).", valueName: "n"))
+    @Option(help: ArgumentHelp("Number of virtual CPUs (default: the OS's, else 1).", valueName: "n"))
     var vcpus: Int?
 
-    @Option(help: "Machine type: pc (i440FX) or q35 (default pc, or the --os-type's).")
+    @Option(help: "Machine type: pc (i440FX) or q35 (default: the OS's, else pc).")
     var machine: MachineType?
 
-    @Option(help: "Firmware: bios (SeaBIOS) or uefi (OVMF; Debian's ovmf package). Default bios, or the --os-type's.")
+    @Option(help: "Firmware: bios (SeaBIOS) or uefi (OVMF; Debian's ovmf package). Default: the OS's, else bios.")
     var firmware: Firmware?
 
     @Option(help: "Accelerator: auto (KVM when /dev/kvm is usable), kvm or tcg.")
@@ -47,6 +52,13 @@ struct InstallOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("An AutoYaST, kickstart, preseed or Subiquity autoinstall file for an unattended install; an install tree's installer gets it in its initrd.", valueName: "file"))
     var autoinstall: String?
+
+    @Flag(help: "Install unattended with the OS's install script from osinfo-db (kickstart, preseed, AutoYaST, Windows unattend): --unattended [profile=jeos|desktop][,admin-password-file=FILE][,user-login=NAME][,user-password-file=FILE][,product-key=KEY]. Passwords only from files (their first line).")
+    var unattended = false
+
+    /// The OPTIONS of --unattended (see `expandOptionalValues`).
+    @Option(parsing: .unconditional, help: .hidden)
+    var unattendedOptions: String?
 
     @Option(help: ArgumentHelp(
         "A NoCloud seed (ISO labelled cidata) attached as a CD-ROM; with --import it turns a cloud image into a configured VM.",

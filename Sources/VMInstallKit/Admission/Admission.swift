@@ -91,10 +91,10 @@ struct Admission {
     /// Under the ledger's lock: drops what no longer holds a share, then admits this job if
     /// it is first in line and fits.
     func decide(_ entries: inout [AdmissionLedger.Entry]) -> Decision {
-        if !entries.contains(where: { $0.id == id }) {
-            entries.append(AdmissionLedger.Entry(id: id, memoryMiB: memoryMiB, admitted: false))
-            entries.sort { $0.id < $1.id }
-        }
+        // In line since the job was created; its memory is known only now.
+        entries.removeAll { $0.id == id }
+        entries.append(AdmissionLedger.Entry(id: id, memoryMiB: memoryMiB, admitted: false))
+        entries.sort { $0.id < $1.id }
         // First in line? The nearest earlier waiting job whose runner lives is the one to
         // wait behind; those passed on the way, whose runners are gone, are dropped.
         for ahead in entries.filter({ !$0.admitted && $0.id < id }).map(\.id).reversed() {

@@ -7,6 +7,9 @@ public protocol HypervisorDriver: Sendable {
     /// Checks, in SETTINGS, that the host can run this VM and settles the accelerator.
     func prepare(_ spec: VMSpec) throws(VMInstallError) -> ResolvedHost
 
+    /// Checks, in SETTINGS once the OS is settled, that the VM's firmware can be had.
+    func checkFirmware(_ firmware: Firmware) throws(VMInstallError)
+
     /// Boots the install medium with the VM's disks attached, paused until the session's
     /// `resume()`. A guest reboot ends the install VM instead of restarting the installer.
     func startInstall(_ vm: VMConfig, medium: InstallMedium, files: VMPaths) async throws(VMInstallError) -> any VMSession
@@ -43,6 +46,9 @@ public protocol HypervisorDriver: Sendable {
 }
 
 extension HypervisorDriver {
+    /// libvirt finds the firmware itself.
+    public func checkFirmware(_ firmware: Firmware) throws(VMInstallError) {}
+
     public func discard(files: VMPaths) throws(VMInstallError) {
         try stopAll(files: files, deadline: .after(seconds: 5))
     }

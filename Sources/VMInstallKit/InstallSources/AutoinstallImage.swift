@@ -13,13 +13,21 @@ public struct AutoinstallImage: Sendable {
     public static func imagePath(in vm: VMPaths) -> String { "\(vm.directory)/autoinstall.iso" }
 
     static func build(from file: String, at image: String, staging: String) async throws(VMInstallError) {
+        let contents: [UInt8]
+        do { contents = try FileIO.read(file) } catch {
+            throw VMInstallError(.settings, "cannot prepare the autoinstall file \(file): \(error)")
+        }
+        try await build(files: names.map { ($0, contents) }, label: label, at: image, staging: staging)
+    }
+
+    /// An ISO holding `files` at its top (readable by the owner only until xorriso has read them).
+    static func build(files: [(name: String, contents: [UInt8])], label: String, at image: String, staging: String) async throws(VMInstallError) {
         do {
-            let contents = try FileIO.readString(file)
             try FileIO.removeTree(staging)
             try FileIO.makeDirectory(staging, mode: 0o700)
-            for name in names { try FileIO.writeAtomically("\(staging)/\(name)", contents) }
+            for file in files { try FileIO.writeAtomically("\(staging)/\(file.name)", bytes: file.contents) }
         } catch {
-            throw VMInstallError(.settings, "cannot prepare the autoinstall file \(file): \(error)")
+            throw VMInstallError(.settings, "cannot prepare the files of \(image): \(error)")
         }
         defer { try? FileIO.removeTree(staging) }
         let result: CommandResult
@@ -36,10 +44,19 @@ public struct AutoinstallImage: Sendable {
     /// A copy of `initrd` with a newc cpio archive holding `file` as /`name` appended: the
     /// kernel unpacks concatenated archives in order. The tree's own initrd is not touched.
     static func initrd(_ initrd: String, adding file: String, as name: String, into copy: String) throws(VMInstallError) {
+        let contents: [UInt8]
+        do { contents = try FileIO.read(file) } catch {
+            throw VMInstallError(.disk, "cannot add \(file) to the initrd \(initrd): \(error)")
+        }
+        try self.initrd(initrd, adding: [(name, contents)], into: copy)
+    }
+
+    /// The same with files given by their contents, each put at the top as its name.
+    static func initrd(_ initrd: String, adding files: [(name: String, contents: [UInt8])], into copy: String) throws(VMInstallError) {
         do {
             var bytes = try FileIO.read(initrd, limit: 1 << 30)
             while bytes.count % 4 != 0 { bytes.append(0) }
-            bytes += NewcArchive.make(files: [(name, try FileIO.read(file))])
+            bytes += NewcArchive.make(files: files)
             let fd = open(copy, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw Errno(rawValue: errno) }
             defer { close(fd) }
@@ -50,7 +67,7 @@ public struct AutoinstallImage: Sendable {
                 offset += n
             }
         } catch {
-            throw VMInstallError(.disk, "cannot add \(file) to the initrd \(initrd): \(error)")
+            throw VMInstallError(.disk, "cannot add \(files.map(\.name).joined(separator: ", ")) to the initrd \(initrd): \(error)")
         }
     }
 }

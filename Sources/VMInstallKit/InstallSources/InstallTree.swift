@@ -37,6 +37,8 @@ public struct InstallTree: Sendable, Equatable {
     public let location: String
     public let access: Access
     public let layout: Layout
+    /// The .treeinfo the layout came from, for osinfo-db to recognise the tree by.
+    public var treeinfo: String?
 
     /// True for what is a tree by its form rather than an ISO image.
     public static func isTree(_ source: String) -> Bool {
@@ -65,8 +67,8 @@ public struct InstallTree: Sendable, Equatable {
     /// and boots from its own boot loader.
     public static func detect(_ source: String, access: Access) async throws(VMInstallError) -> InstallTree? {
         let fetcher = try await fetcher(for: source, access: access)
-        if let layout = await find(in: fetcher) {
-            return InstallTree(location: source, access: access, layout: layout)
+        if let (layout, treeinfo) = await find(in: fetcher) {
+            return InstallTree(location: source, access: access, layout: layout, treeinfo: treeinfo)
         }
         guard access != .iso else { return nil }
         if access == .url, !(await Downloader.exists(source.hasSuffix("/") ? source : source + "/")) {
@@ -75,17 +77,17 @@ public struct InstallTree: Sendable, Equatable {
         throw VMInstallError(.settings, "no installer kernel found in \(source); looked for \(lookedFor)")
     }
 
-    private static func find(in fetcher: any TreeFetcher) async -> Layout? {
+    private static func find(in fetcher: any TreeFetcher) async -> (Layout, treeinfo: String?)? {
         for file in TreeInfo.fileNames {
             guard let text = await fetcher.text(file) else { continue }
             let info = TreeInfo(parsing: text)
             guard let kernel = info.kernel, let initrd = info.initrd,
                 await fetcher.exists(kernel), await fetcher.exists(initrd)
             else { continue }
-            return Layout(name: "\(file) (\(info.product))", installer: .forFamily(info.family), kernel: kernel, initrd: initrd)
+            return (Layout(name: "\(file) (\(info.product))", installer: .forFamily(info.family), kernel: kernel, initrd: initrd), text)
         }
         for layout in layouts where await fetcher.exists(layout.kernel) {
-            if await fetcher.exists(layout.initrd) { return layout }
+            if await fetcher.exists(layout.initrd) { return (layout, nil) }
         }
         return nil
     }

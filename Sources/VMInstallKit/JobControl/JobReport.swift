@@ -32,9 +32,11 @@ public struct JobReport: Encodable, Sendable {
     public let lastScreen: String?
     /// Why the job waits in SETTINGS for room (memory, an install slot).
     public let waiting: String?
+    /// The OS by osinfo-db's id and name, once SETTINGS has settled it.
+    public let os: RecordedOS?
 
     enum CodingKeys: String, CodingKey {
-        case id, state, exit, pid, uuid, vnc, inotify, log, name, created, updated, disks, error, waiting
+        case id, state, exit, pid, uuid, vnc, inotify, log, name, created, updated, disks, error, waiting, os
         case stateName = "state_name"
         case lastScreen = "last_screen"
     }
@@ -59,6 +61,7 @@ public struct JobReport: Encodable, Sendable {
         error = record.error
         waiting = record.waiting
         self.lastScreen = lastScreen
+        os = record.os
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -79,6 +82,7 @@ public struct JobReport: Encodable, Sendable {
         try c.encode(error, forKey: .error)
         try c.encode(lastScreen, forKey: .lastScreen)
         try c.encode(waiting, forKey: .waiting)
+        try c.encode(os, forKey: .os)
     }
 
     /// One JSON document; `pretty` for people, one line for JSON-lines streams.

@@ -46,7 +46,7 @@ public final class JobRunner {
         let settings = try await SettingsPhase(store: store, id: id, driver: driver, log: log).run(spec)
         vmFiles = settings.files
         if settings.host.isThisMachine, let budget = spec.memoryBudgetMiB {
-            try Admission(store: store, id: id, log: log, cancel: cancel, memoryMiB: spec.memoryMiB, budgetMiB: budget, maxInstalls: spec.maxInstalls)
+            try Admission(store: store, id: id, log: log, cancel: cancel, memoryMiB: settings.config.memoryMiB, budgetMiB: budget, maxInstalls: spec.maxInstalls)
                 .waitForRoom()
         } else {
             // Another host's memory is not this state directory's to share.
@@ -62,7 +62,7 @@ public final class JobRunner {
             try await seed.build(at: image, staging: "\(settings.files.directory)/.cidata", name: spec.name, uuid: settings.config.uuid)
         }
         let medium = try await InstallPreparation(log: log, spec: spec, files: settings.files, uuid: settings.config.uuid)
-            .medium(tree: settings.tree)
+            .medium(tree: settings.tree, install: settings.install)
         if let medium {
             try await install(config, medium: medium, files: settings.files, spec: spec)
             try advance(to: .postInstall)

@@ -17,6 +17,8 @@ struct SettingsPhase {
         /// An install tree whose kernel and initrd PREP_INSTALL makes available.
         let tree: InstallTree?
         let host: ResolvedHost
+        /// The install script(s) of --unattended, for PREP_INSTALL to hand to the installer.
+        let install: GeneratedInstall?
     }
 
     func run(_ spec: VMSpec) async throws(VMInstallError) -> Result {
@@ -31,6 +33,12 @@ struct SettingsPhase {
         let host = try driver.prepare(spec)
         if let notice = host.notice { log.write(notice) }
         let tree = try await installTree(spec)
+        let os = try await OSSettlement.settle(spec, tree: tree, log: log)
+        if let recorded = os.os { try store.update(id) { $0.os = recorded } }
+        let defaults = os.defaults
+        let firmware = spec.firmware ?? defaults.firmware
+        try driver.checkFirmware(firmware)
+        let memoryMiB = spec.memoryMiB ?? defaults.memoryMiB
         if spec.importDisk, let first = spec.disks.first, !FileIO.exists(first.path), first.backing == nil {
             throw VMInstallError(.settings, "--import boots the first disk, but \(first.path) does not exist (give backing= to boot an overlay of an installed image)")
         }
@@ -42,7 +50,7 @@ struct SettingsPhase {
             if disk.pool != nil {
                 let plan = try driver.planVolume(disk, vmName: spec.name, index: index)
                 if plan.existingPath == nil { newDisks.append(NewDisk(path: "", format: plan.format, size: plan.size, backing: nil, volume: plan, index: index)) }
-                disks.append(VMConfig.Disk(path: plan.existingPath ?? "", format: plan.format, bus: disk.bus ?? spec.osType?.diskBus ?? .virtio, readonly: disk.readonly))
+                disks.append(VMConfig.Disk(path: plan.existingPath ?? "", format: plan.format, bus: disk.bus ?? defaults.diskBus, readonly: disk.readonly))
                 continue
             }
             guard seen.insert(disk.path).inserted else {
@@ -69,7 +77,9 @@ struct SettingsPhase {
                     }
                     backing = (base, try await QEMUImage.probeFormat(base))
                 }
-                let size = disk.size ?? (backing == nil ? spec.osType?.diskSize : nil)
+                // The OS's disk size, unless it fell back to the generic defaults.
+                let osSize = os.os != nil || spec.osType != nil ? defaults.diskSize : nil
+                let size = disk.size ?? (backing == nil ? osSize : nil)
                 guard size != nil || backing != nil else {
                     throw VMInstallError(.settings, "disk \(disk.path) does not exist; give size= to create it (or --os-type for a default)")
                 }
@@ -80,7 +90,7 @@ struct SettingsPhase {
                 format = disk.format ?? .qcow2
                 newDisks.append(NewDisk(path: disk.path, format: format, size: size, backing: backing, volume: nil, index: index))
             }
-            let bus = disk.bus ?? (disk.cdrom ? .ide : spec.osType?.diskBus ?? .virtio)
+            let bus = disk.bus ?? (disk.cdrom ? .ide : defaults.diskBus)
             disks.append(VMConfig.Disk(path: disk.path, format: format, bus: bus, cdrom: disk.cdrom, readonly: disk.readonly))
         }
         for file in (spec.cloudInit?.files ?? []) + [spec.autoinstall].compactMap({ $0 }) where access(file, R_OK) != 0 || FileIO.isDirectory(file) {
@@ -93,14 +103,14 @@ struct SettingsPhase {
         let newRaw = Dictionary(
             newDisks.filter { $0.format == .raw && $0.volume == nil }.map { ($0.path, $0.size ?? 0) }, uniquingKeysWith: { a, _ in a })
         if host.isThisMachine {
-            try HostChecks(store: store).check(memoryMiB: spec.memoryMiB, budgetMiB: spec.memoryBudgetMiB, newRawBytes: newRaw, disks: disks.map(\.path).filter { !$0.isEmpty })
+            try HostChecks(store: store).check(memoryMiB: memoryMiB, budgetMiB: spec.memoryBudgetMiB, newRawBytes: newRaw, disks: disks.map(\.path).filter { !$0.isEmpty })
         }
         let files = try reserveName(spec.name)
         let uuid = UUIDGenerator.random()
         let nics = spec.nics.enumerated().map { index, nic in
             var settled = nic
             settled.mac = nic.mac ?? MACAddress.generated(uuid: uuid, index: index)
-            settled.model = nic.model ?? spec.osType?.nicModel ?? "virtio-net-pci"
+            settled.model = nic.model ?? defaults.nicModel
             return settled
         }
         // The seed is built in PREP_INSTALL; the VM has it from its first boot on.
@@ -110,10 +120,10 @@ struct SettingsPhase {
         var vnc = spec.vnc
         if vnc?.password == .generate { vnc?.password = .given(VNCSettings.generatePassword()) }
         let config = VMConfig(
-            name: spec.name, uuid: uuid, memoryMiB: spec.memoryMiB, vcpus: spec.vcpus,
-            accel: host.accel, machine: spec.machine, firmware: spec.firmware, vnc: vnc, disks: disks, nics: nics)
+            name: spec.name, uuid: uuid, memoryMiB: memoryMiB, vcpus: spec.vcpus ?? defaults.vcpus,
+            accel: host.accel, machine: spec.machine ?? defaults.machine, firmware: firmware, vnc: vnc, disks: disks, nics: nics)
         log.write("settings complete: UUID \(config.uuid), accelerator \(host.accel)")
-        return Result(config: config, files: files, newDisks: newDisks, tree: tree, host: host)
+        return Result(config: config, files: files, newDisks: newDisks, tree: tree, host: host, install: os.install)
     }
 
     /// The --source as an install tree: a directory or URL always is one; an ISO is read as
@@ -131,7 +141,7 @@ struct SettingsPhase {
             guard access(source, R_OK) == 0 else {
                 throw VMInstallError(.settings, "the install source \(source) is missing or unreadable; give an ISO image, a CD/DVD device, an install tree or its URL")
             }
-            guard spec.kernel == nil, spec.autoinstall != nil || spec.kernelArguments != nil || spec.vnc == nil else { return nil }
+            guard spec.kernel == nil, spec.autoinstall != nil || spec.unattended != nil || spec.kernelArguments != nil || spec.vnc == nil else { return nil }
             tree = try await InstallTree.detect(source, access: .iso)
             if tree == nil, spec.kernelArguments != nil {
                 throw VMInstallError(.settings, "--extra-args needs --kernel or an install tree, and \(source) has no installer kernel in a known layout (looked for \(InstallTree.lookedFor))")

@@ -25,6 +25,8 @@ public struct JobRecord: Sendable, Equatable {
     public var createdVolumes: [CreatedVolume] = []
     /// Why the job waits in SETTINGS for room (memory, an install slot); nil otherwise.
     public var waiting: String?
+    /// The OS osinfo-db knows the VM by, given or recognised in SETTINGS.
+    public var os: RecordedOS?
     /// Set by --cancel, so a runner that dies before it records the cancel still ends CANCELED.
     public var cancelRequested = false
 
@@ -57,6 +59,8 @@ public struct JobRecord: Sendable, Equatable {
         kv.append("vm-directory", vmDirectory)
         for disk in createdDisks { kv.append("created-disk", disk.encoded) }
         for volume in createdVolumes { kv.append("created-volume", volume.encoded) }
+        kv.append("os-id", os?.id)
+        kv.append("os-name", os?.name)
         if cancelRequested { kv.append("cancel-requested", "1") }
         kv.append(Self.endMarker, "1")
         return kv.render()
@@ -64,7 +68,7 @@ public struct JobRecord: Sendable, Equatable {
 
     static let knownKeys: Set<String> = [
         "id", "state", "name", "uuid", "exit", "pid", "vnc", "created", "updated", "state-since", "error", "waiting",
-        "vm-directory", "created-disk", "created-volume", "cancel-requested", endMarker,
+        "vm-directory", "created-disk", "created-volume", "os-id", "os-name", "cancel-requested", endMarker,
     ]
 
     public static func decode(_ text: String, expected id: JobID) throws(VMInstallError) -> JobRecord {
@@ -105,6 +109,7 @@ public struct JobRecord: Sendable, Equatable {
         record.waiting = kv.first("waiting")
         record.vmDirectory = kv.first("vm-directory")
         record.cancelRequested = kv.first("cancel-requested") == "1"
+        if let osID = kv.first("os-id") { record.os = RecordedOS(id: osID, name: kv.first("os-name") ?? osID) }
         for d in kv.all("created-disk") {
             guard let disk = CreatedDisk(encoded: d) else { throw damaged("has a bad created-disk entry") }
             record.createdDisks.append(disk)

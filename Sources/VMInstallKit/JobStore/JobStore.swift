@@ -100,7 +100,8 @@ public struct JobStore: Sendable {
             if rename(staging.directory, paths(id).directory) != 0 { throw Errno(rawValue: errno) }
             // In line for admission from the moment it exists, still under the id lock: jobs
             // are admitted in the order they were submitted.
-            try AdmissionLedger(store: self).update { $0.append(AdmissionLedger.Entry(id: id, memoryMiB: spec.memoryMiB, admitted: false)) }
+            // (The memory is settled in SETTINGS, which may take it from the OS's defaults.)
+            try AdmissionLedger(store: self).update { $0.append(AdmissionLedger.Entry(id: id, memoryMiB: spec.memoryMiB ?? 0, admitted: false)) }
             return (id, runnerLock)
         } catch let error as VMInstallError {
             throw error

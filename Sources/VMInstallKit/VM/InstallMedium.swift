@@ -5,7 +5,7 @@ public struct InstallMedium: Sendable, Equatable {
     public var kernel: String?
     public var initrd: String?
     public var kernelArguments: String?
-    /// A second CD-ROM for the install only (the --autoinstall image).
+    /// A second CD-ROM for the install only (the --autoinstall or --unattended image).
     public var extraCDROM: String?
 
     public init(iso: String? = nil, kernel: String? = nil, initrd: String? = nil, kernelArguments: String? = nil) {
@@ -17,7 +17,8 @@ public struct InstallMedium: Sendable, Equatable {
 
     /// For the log.
     public var description: String {
-        [kernel.map { "kernel \($0)" }, initrd.map { "initrd \($0)" }, kernelArguments.map { "arguments '\($0)'" }, iso]
+        [kernel.map { "kernel \($0)" }, initrd.map { "initrd \($0)" }, kernelArguments.map { "arguments '\($0)'" }, iso,
+         extraCDROM.map { "CD-ROM \($0)" }]
             .compactMap { $0 }.joined(separator: ", ")
     }
 }

@@ -1,4 +1,6 @@
-/// `--os-type`: sensible defaults per operating-system family. Options given explicitly win.
+/// Defaults for a VM: per operating-system family (`all`, vm-install's own table, for systems
+/// osinfo-db lacks), or read from osinfo-db for one of its systems (`OSInfoDatabase.defaults`).
+/// Options given explicitly win.
 public struct OSType: Sendable, Equatable {
     public let name: String
     public let memoryMiB: Int
@@ -28,9 +30,9 @@ public struct OSType: Sendable, Equatable {
         all.first { $0.name == name.lowercased() }
     }
 
-    /// The table `--os-type list` prints.
+    /// The families' table `--os-type list` prints after osinfo-db's systems.
     public static var table: String {
-        var rows = [["OS TYPE", "MEMORY", "VCPUS", "DISK", "DISK BUS", "NIC MODEL", "MACHINE", "FIRMWARE"]]
+        var rows = [["FAMILY", "MEMORY", "VCPUS", "DISK", "DISK BUS", "NIC MODEL", "MACHINE", "FIRMWARE"]]
         for os in all {
             rows.append([os.name, "\(os.memoryMiB) MiB", "\(os.vcpus)", "\(os.diskSize >> 30)G", os.diskBus.rawValue,
                          os.nicModel, os.machine.rawValue, os.firmware.rawValue])

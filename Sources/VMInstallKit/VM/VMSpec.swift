@@ -26,16 +26,20 @@ public struct VMSpec: Sendable, Equatable {
     }
     /// An AutoYaST, kickstart or preseed file for the installer.
     public var autoinstall: String?
+    /// An install script libosinfo generates for the OS (--unattended).
+    public var unattended: UnattendedOptions?
     /// A NoCloud seed built in PREP_INSTALL and attached as a CD-ROM.
     public var cloudInit: CloudInitSeed?
     /// Network cards; by default one on QEMU's user-mode network.
     public var nics: [NICSpec] = [NICSpec(mode: .user)]
-    /// Defaults for what was not given; nil when --os-type was not used.
-    public var osType: OSType?
-    public var machine: MachineType = .pc
-    public var firmware: Firmware = .bios
-    public var memoryMiB: Int = 1024
-    public var vcpus: Int = 1
+    /// --os-type as given (an osinfo-db id, a family, or detect); SETTINGS settles the OS
+    /// and its defaults (`OSSettlement`).
+    public var osType: String?
+    /// What was given explicitly; the OS's defaults fill in the rest in SETTINGS.
+    public var machine: MachineType?
+    public var firmware: Firmware?
+    public var memoryMiB: Int?
+    public var vcpus: Int?
     /// nil: no VNC console.
     public var vnc: VNCSettings?
     public var accel: AccelChoice = .auto
@@ -76,8 +80,17 @@ public struct VMSpec: Sendable, Equatable {
         if connect == nil, let disk = disks.first(where: { $0.pool != nil }) {
             throw VMInstallError(.usage, "--disk pool=\(disk.pool!): storage pools are libvirt's; give --connect URI")
         }
-        if importDisk, autoinstall != nil {
-            throw VMInstallError(.usage, "--autoinstall is for an installer; --import has no install phase")
+        if importDisk, autoinstall != nil || unattended != nil {
+            throw VMInstallError(.usage, "--\(autoinstall != nil ? "autoinstall" : "unattended") is for an installer; --import has no install phase")
+        }
+        _ = try OSChoice.parse(osType)
+        if unattended != nil {
+            guard autoinstall == nil else {
+                throw VMInstallError(.usage, "--unattended and --autoinstall exclude each other: the first generates the install file, the second is one")
+            }
+            guard source != nil, kernel == nil else {
+                throw VMInstallError(.usage, "--unattended needs --source (an ISO image or an install tree) and no --kernel: the script goes with the installer it boots")
+            }
         }
         if kernel == nil, initrd != nil {
             throw VMInstallError(.usage, "--initrd goes with --kernel")
@@ -110,10 +123,10 @@ public struct VMSpec: Sendable, Equatable {
         guard !disks.isEmpty else {
             throw VMInstallError(.usage, "at least one --disk PATH[,size=SIZE][,format=raw|qcow2] is needed")
         }
-        guard Self.memoryRange.contains(memoryMiB) else {
+        if let memoryMiB, !Self.memoryRange.contains(memoryMiB) {
             throw VMInstallError(.usage, "--memory \(memoryMiB): give MiB between \(Self.memoryRange.lowerBound) and \(Self.memoryRange.upperBound)")
         }
-        guard Self.vcpuRange.contains(vcpus) else {
+        if let vcpus, !Self.vcpuRange.contains(vcpus) {
             throw VMInstallError(.usage, "--vcpus \(vcpus): give a number between 1 and 255")
         }
         guard installTimeoutSeconds > 0, installTimeoutSeconds.isFinite else {
@@ -134,17 +147,18 @@ public struct VMSpec: Sendable, Equatable {
         if importDisk { kv.append("import", "yes") }
         kv.append("cloud-init", cloudInit?.rendered)
         kv.append("autoinstall", autoinstall)
+        kv.append("unattended", unattended?.rendered)
         kv.append("kernel", kernel)
         kv.append("initrd", initrd)
         kv.append("extra-args", kernelArguments)
         for disk in disks { kv.append("disk", disk.rendered) }
         kv.append("nics", String(nics.count))
         for nic in nics { kv.append("nic", nic.rendered) }
-        kv.append("os-type", osType?.name)
-        kv.append("machine", machine.rawValue)
-        kv.append("firmware", firmware.rawValue)
-        kv.append("memory-mib", String(memoryMiB))
-        kv.append("vcpus", String(vcpus))
+        kv.append("os-type", osType)
+        kv.append("machine", machine?.rawValue)
+        kv.append("firmware", firmware?.rawValue)
+        kv.append("memory-mib", memoryMiB.map { String($0) })
+        kv.append("vcpus", vcpus.map { String($0) })
         kv.append("vnc", vnc == nil ? "no" : "yes")
         if let vnc {
             kv.append("vnc-listen", vnc.listen)
@@ -177,15 +191,17 @@ public struct VMSpec: Sendable, Equatable {
         spec.importDisk = kv.first("import") == "yes"
         spec.cloudInit = try kv.first("cloud-init").map { try CloudInitSeed.parse($0) }
         spec.autoinstall = kv.first("autoinstall")
+        spec.unattended = try kv.first("unattended").map { try UnattendedOptions.parse($0) }
         spec.kernel = kv.first("kernel")
         spec.initrd = kv.first("initrd")
         spec.kernelArguments = kv.first("extra-args")
         spec.nics = try kv.all("nic").compactMap { try NICSpec.parse($0) }
-        spec.osType = kv.first("os-type").flatMap(OSType.named)
-        spec.machine = kv.first("machine").flatMap(MachineType.init(rawValue:)) ?? .pc
-        spec.firmware = kv.first("firmware").flatMap(Firmware.init(rawValue:)) ?? .bios
-        spec.memoryMiB = Int(try need("memory-mib")) ?? spec.memoryMiB
-        spec.vcpus = Int(try need("vcpus")) ?? spec.vcpus
+        spec.osType = kv.first("os-type")
+        // Settings of jobs recorded before --os-type took osinfo-db ids hold every value.
+        spec.machine = kv.first("machine").flatMap(MachineType.init(rawValue:))
+        spec.firmware = kv.first("firmware").flatMap(Firmware.init(rawValue:))
+        spec.memoryMiB = kv.first("memory-mib").flatMap { Int($0) }
+        spec.vcpus = kv.first("vcpus").flatMap { Int($0) }
         if try need("vnc") == "yes" {
             var vnc = VNCSettings()
             vnc.listen = kv.first("vnc-listen") ?? vnc.listen

@@ -45,7 +45,7 @@ enum QEMUCommandLine {
             var device: String
             switch disk.bus {
             case .virtio: device = "virtio-blk-pci"
-            case .ide: device = disk.cdrom ? "ide-cd" : "ide-hd"
+            case .ide: device = (disk.cdrom ? "ide-cd" : "ide-hd") + ideBus(vm, port: vm.disks[..<index].filter { $0.bus == .ide }.count)
             case .sata:
                 device = (disk.cdrom ? "ide-cd" : "ide-hd") + ",bus=sata0.\(sataPorts)"
                 sataPorts += 1
@@ -56,6 +56,13 @@ enum QEMUCommandLine {
             args += ["-drive", drive, "-device", device]
         }
         return args
+    }
+
+    /// q35's built-in AHCI has six buses (ide.0 to ide.5) of one unit each, which QEMU does
+    /// not fill by itself past the first: each IDE device gets its own. The i440FX's two
+    /// buses of two units fill themselves.
+    static func ideBus(_ vm: VMConfig, port: Int) -> String {
+        vm.machine == .q35 ? ",bus=ide.\(port)" : ""
     }
 
     static func nics(_ vm: VMConfig) -> [String] {
@@ -75,16 +82,18 @@ enum QEMUCommandLine {
     static func install(_ vm: VMConfig, medium: InstallMedium, files: VMPaths) -> [String] {
         var args = common(vm, .install(files), serialLog: files.serialLog)
             + disks(vm, firstBootIndex: 2) + nics(vm)
+        var idePort = vm.disks.filter { $0.bus == .ide }.count
         if let iso = medium.iso {
             args += [
                 "-drive", "if=none,id=cdrom0,media=cdrom,readonly=on,format=raw,file=\(quote(iso))",
-                "-device", "ide-cd,drive=cdrom0,bootindex=1",
+                "-device", "ide-cd,drive=cdrom0,bootindex=1" + ideBus(vm, port: idePort),
             ]
+            idePort += 1
         }
         if let extra = medium.extraCDROM {
             args += [
                 "-drive", "if=none,id=cdrom1,media=cdrom,readonly=on,format=raw,file=\(quote(extra))",
-                "-device", "ide-cd,drive=cdrom1",
+                "-device", "ide-cd,drive=cdrom1" + ideBus(vm, port: idePort),
             ]
         }
         // Whole values of their own options, not option lists: no quoting applies.

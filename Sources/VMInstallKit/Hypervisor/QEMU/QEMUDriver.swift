@@ -16,9 +16,6 @@ public struct QEMUDriver: HypervisorDriver {
         guard Executables.find(QEMUImage.binary) != nil else {
             throw VMInstallError(.host, "\(QEMUImage.binary) is not installed; install Debian's qemu-utils package")
         }
-        if spec.firmware == .uefi, QEMUFirmware.locate() == nil {
-            throw VMInstallError(.host, "UEFI firmware (OVMF) is not installed; install Debian's ovmf package or use --firmware bios")
-        }
         let user = HostUser.current
         // What QEMU, running as this user, will open: a refusal here is one line with the
         // way to get it, where QEMU would fail later with its own words.
@@ -33,6 +30,12 @@ public struct QEMUDriver: HypervisorDriver {
         case (_, .unusable(let why, let remedy)):
             let notice = "KVM is not usable (\(why)), so the VM runs under TCG, software emulation, which is much slower"
             return ResolvedHost(accel: "tcg", notice: notice + (remedy.map { "; to use KVM, \($0)" } ?? ""))
+        }
+    }
+
+    public func checkFirmware(_ firmware: Firmware) throws(VMInstallError) {
+        if firmware == .uefi, QEMUFirmware.locate() == nil {
+            throw VMInstallError(.host, "UEFI firmware (OVMF) is not installed; install Debian's ovmf package or use --firmware bios")
         }
     }
 
