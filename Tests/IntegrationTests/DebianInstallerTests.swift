@@ -79,7 +79,7 @@ import VMInstallKit
             let netboot = "\(served)/\(installer)/current/images/netboot/debian-installer/amd64"
             try makeDirectories(netboot)
             for file in ["linux", "initrd.gz"] { try copy("\(Self.images)/\(file)", to: "\(netboot)/\(file)") }
-            try await withHTTPServer(serving: served) { port in
+            try await LoopbackServer.with(.http(directory: served), in: fx) { port in
                 let url = "http://127.0.0.1:\(port)/\(installer)/"
                 let log = try await install(fx, name: "di-mirror", source: url)
                 #expect(log.contains("Debian mirror layout"))

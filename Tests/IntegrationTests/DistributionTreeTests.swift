@@ -11,7 +11,7 @@ import VMInstallKit
     func withTree(in fx: Fixture, _ body: (_ served: String, _ port: Int) async throws -> Void) async throws {
         let served = "\(fx.root)/www"
         try FileIO.makeDirectory(served, mode: 0o755)
-        try await withHTTPServer(serving: served) { port in try await body(served, port) }
+        try await LoopbackServer.with(.http(directory: served), in: fx) { port in try await body(served, port) }
     }
 
     /// The tree every Debian mirror publishes: d-i is told the mirror and suite, never url=.

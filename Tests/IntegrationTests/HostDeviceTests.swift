@@ -79,10 +79,9 @@ struct HostDeviceTests {
             let made = try await fx.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                 "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert])
             try #require(made.code == 0, "\(made.stderr)")
-            let port = 40000 + Int(getpid() % 20000)
-            let server = try startHTTPSServer(directory: served, port: port, cert: cert, key: key)
-            defer { kill(server, SIGKILL); var s: Int32 = 0; waitpid(server, &s, 0) }
-            try await fx.waitUntil { tcpConnects(port: UInt16(port)) }
+            let server = try await LoopbackServer.start(.https(directory: served, cert: cert, key: key), in: fx)
+            defer { server.stop() }
+            let port = server.port
             let url = "https://127.0.0.1:\(port)/fedora/"
             // curl trusts the test's own certificate through CURL_CA_BUNDLE, as an administrator's CA.
             let command = (["env", "CURL_CA_BUNDLE=\(cert)", "\(Fixture.buildDirectory)/vm-install", "--state-dir", fx.stateDir]
@@ -94,18 +93,4 @@ struct HostDeviceTests {
             #expect(untrusted.code == JobExitCode.settings.rawValue, "a certificate nobody trusts must not be accepted")
         }
     }
-}
-
-/// python3 serving `directory` over HTTPS on loopback; its pid.
-func startHTTPSServer(directory: String, port: Int, cert: String, key: String) throws -> pid_t {
-    let script = """
-        import functools, http.server, ssl
-        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=\(String(reflecting: directory)))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", \(port)), handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(\(String(reflecting: cert)), \(String(reflecting: key)))
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        server.serve_forever()
-        """
-    return try spawnQuietly(["/usr/bin/env", "python3", "-c", script])
 }

@@ -49,10 +49,9 @@ import VMInstallKit
             let guest = try await Guest.quick.guest()
             let served = "\(fx.root)/ftp"
             try makeTree("\(served)/debian", kernel: "install.amd/vmlinuz", initrd: "install.amd/initrd.gz", guest: guest)
-            let port = 45000 + Int(getpid() % 15000)
-            let server = try spawnQuietly(["/usr/bin/python3", "-m", "pyftpdlib", "--interface", "127.0.0.1", "--port", String(port), "--directory", served])
-            defer { kill(server, SIGKILL); var s: Int32 = 0; waitpid(server, &s, 0) }
-            try await fx.waitUntil { tcpConnects(port: UInt16(port)) }
+            let server = try await LoopbackServer.start(.ftp(directory: served), in: fx)
+            defer { server.stop() }
+            let port = server.port
             let url = "ftp://127.0.0.1:\(port)/debian/"
             let result = try await fx.vmInstall(fx.vmArguments(name: "ftp", guest: guest).map { $0 == guest.iso ? url : $0 })
             #expect(result.code == 0, "\(result.stderr)")
@@ -106,12 +105,10 @@ import VMInstallKit
             let guest = try await Guest.quick.guest()
             let served = "\(fx.root)/www"
             try makeTree("\(served)/suse", kernel: "boot/x86_64/loader/linux", initrd: "boot/x86_64/loader/initrd", guest: guest)
-            let port = 30000 + Int(getpid() % 20000)
-            let server = try startHTTPServer(directory: served, port: port)
-            // SIGKILL: the server inherits the test thread's signal mask, which may block SIGTERM.
-            defer { kill(server, SIGKILL); var s: Int32 = 0; waitpid(server, &s, 0) }
+            let server = try await LoopbackServer.start(.http(directory: served), in: fx)
+            defer { server.stop() }
+            let port = server.port
             let url = "http://127.0.0.1:\(port)/suse/"
-            try await fx.waitUntil { tcpConnects(port: UInt16(port)) }
 
             let result = try await fx.vmInstall(fx.vmArguments(name: "web", guest: guest).map { $0 == guest.iso ? url : $0 })
             #expect(result.code == 0, "\(result.stderr)")
@@ -126,11 +123,6 @@ import VMInstallKit
             #expect(unreachable.stderr.contains("cannot be reached"), "\(unreachable.stderr)")
         }
     }
-}
-
-/// python3's http.server on loopback, serving `directory`; its pid.
-func startHTTPServer(directory: String, port: Int) throws -> pid_t {
-    try spawnQuietly(["/usr/bin/env", "python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", directory])
 }
 
 /// Starts a helper server with its output discarded; its pid. Stop it with SIGKILL: it

@@ -99,7 +99,7 @@ import VMInstallKit
                 initrd = images/pxeboot/initrd.img
 
                 """, mode: Self.readable)
-            try await withHTTPServer(serving: served) { port in
+            try await LoopbackServer.with(.http(directory: served), in: fx) { port in
                 let url = "http://127.0.0.1:\(port)/fedora/linux/releases/37/Server/x86_64/os/"
                 let (r, arguments, kickstart) = try await install(fx, "ks", from: url)
                 #expect(arguments.contains("inst.ks=file:/fedora.ks"), "\(arguments)")

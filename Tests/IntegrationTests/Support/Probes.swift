@@ -206,31 +206,6 @@ func vncScreenshot(port: UInt16, password: String? = nil) async throws -> (width
     return (width, height, pixels)
 }
 
-/// A TCP port on 127.0.0.1 that nothing listens on right now (the kernel's choice), for a
-/// helper server the test starts next.
-func freeLoopbackPort() -> Int {
-    let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(s) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, length) == 0 ? getsockname(s, $0, &length) : -1 }
-    }
-    return Int(UInt16(bigEndian: addr.sin_port))
-}
-
-/// A python3 http.server serving `directory` on a free loopback port, for the length of `body`.
-func withHTTPServer(serving directory: String, _ body: (_ port: Int) async throws -> Void) async throws {
-    let port = freeLoopbackPort()
-    let server = try startHTTPServer(directory: directory, port: port)
-    defer { kill(server, SIGKILL); var s: Int32 = 0; waitpid(server, &s, 0) }
-    let deadline = Deadline.after(seconds: 10)
-    while !tcpConnects(port: UInt16(port)), !deadline.hasPassed { try await Task.sleep(for: .milliseconds(20)) }
-    try await body(port)
-}
-
 /// The command line the tiny multiboot kernel printed on the serial console, without the
 /// kernel's own path, which QEMU's multiboot loader puts first.
 func installerCommandLine(_ serialLog: String) -> String? {
