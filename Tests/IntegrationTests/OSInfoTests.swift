@@ -45,7 +45,11 @@ import VMInstallKit
     }
 
     @Test func listHasTheDatabasesIDsThenTheFamilies() async throws {
-        let json = try await Fixture().run("vm-install", ["--os-type", "list", "--json"])
+        try await Fixture.with { fx in try await listChecks(fx) }
+    }
+
+    func listChecks(_ fx: Fixture) async throws {
+        let json = try await fx.run("vm-install", ["--os-type", "list", "--json"])
         #expect(json.code == 0, "\(json.stderr)")
         let listing = try JSONDecoder().decode(Listing.self, from: Data(json.stdout.utf8))
         let expected = try Self.databaseIDs()
@@ -55,14 +59,14 @@ import VMInstallKit
         #expect(listing.families.map(\.name) == OSType.all.map(\.name))
         #expect(listing.osinfo_db.contains { $0.hasSuffix("(/usr/share/osinfo)") }, "\(listing.osinfo_db)")
 
-        let text = try await Fixture().run("vm-install", ["--os-type", "list"])
+        let text = try await fx.run("vm-install", ["--os-type", "list"])
         #expect(text.code == 0)
         let lines = text.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.prefix(expected.count).allSatisfy { expected.contains(String($0.prefix { $0 != " " })) })
         #expect(lines.contains { $0.hasPrefix("win10 ") && $0.hasSuffix("  Microsoft Windows 10") })
         #expect(lines[expected.count] == "" && lines[expected.count + 1].hasPrefix("FAMILY "), "families follow the ids")
         #expect(lines.contains { $0.hasPrefix("generic ") })
-        #expect(try await Fixture().run("vm-install", ["--json"]).code == 2)
+        #expect(try await fx.run("vm-install", ["--json"]).code == 2)
     }
 
     /// fedora37 recommends 2048 MiB and 20 GiB, and lists virtio and q35; twice its minimum
