@@ -104,6 +104,9 @@ struct Admission {
             entries.removeAll { $0.id == ahead }
         }
         entries.removeAll { $0.admitted && !holdsShare($0.id) }
+        // First in line, it also drops later waiting jobs whose runners are gone, so the
+        // ledger keeps no one who will never ask again.
+        entries.removeAll { !$0.admitted && $0.id > id && !store.runnerIsAlive($0.id) }
         let admitted = entries.filter(\.admitted)
         let inUse = admitted.reduce(0) { $0 + $1.memoryMiB }
         let holders = admitted.map(\.id)
