@@ -6,7 +6,8 @@
  * host without libvirt0 gets a clear error instead of a loader failure.
  *
  * Each libvirt function vm-install calls has a wrapper vmi_NAME with the same signature that
- * resolves NAME once. Call vmi_libvirt_load() first; the wrappers assume it succeeded.
+ * resolves NAME once. Call vmi_libvirt_load() first: it checks that every one is there (the
+ * list below is kept with the wrappers); the wrappers assume it succeeded.
  */
 #include <dlfcn.h>
 #include <stddef.h>
@@ -19,11 +20,72 @@ static inline void *vmi_libvirt_handle(int load) {
     return handle;
 }
 
-/* Returns NULL on success, else dlerror()'s message. */
+/* Every function below: all must be there, or none is called. */
+static const char *const vmi_libvirt_functions[] = {
+    "virConnectOpen",
+    "virConnectClose",
+    "virConnectGetCapabilities",
+    "virConnectGetHostname",
+    "virConnectIsAlive",
+    "virConnectSetKeepAlive",
+    "virConnectRegisterCloseCallback",
+    "virConnectUnregisterCloseCallback",
+    "virConnectDomainEventRegisterAny",
+    "virConnectDomainEventDeregisterAny",
+    "virGetLastError",
+    "virResetLastError",
+    "virSetErrorFunc",
+    "virEventRegisterDefaultImpl",
+    "virEventRunDefaultImpl",
+    "virEventAddTimeout",
+    "virEventUpdateTimeout",
+    "virEventRemoveTimeout",
+    "virDomainDefineXML",
+    "virDomainLookupByName",
+    "virDomainLookupByUUIDString",
+    "virDomainCreateWithFlags",
+    "virDomainResume",
+    "virDomainDestroy",
+    "virDomainUndefineFlags",
+    "virDomainGetXMLDesc",
+    "virDomainGetState",
+    "virDomainGetUUIDString",
+    "virDomainIsPersistent",
+    "virDomainFree",
+    "virDomainScreenshot",
+    "virDomainBlockStats",
+    "virStoragePoolLookupByName",
+    "virStoragePoolRefresh",
+    "virStoragePoolFree",
+    "virStorageVolCreateXML",
+    "virStorageVolLookupByName",
+    "virStorageVolLookupByKey",
+    "virStorageVolGetXMLDesc",
+    "virStorageVolGetPath",
+    "virStorageVolGetKey",
+    "virStorageVolDelete",
+    "virStorageVolUpload",
+    "virStorageVolFree",
+    "virStreamNew",
+    "virStreamSend",
+    "virStreamRecv",
+    "virStreamFinish",
+    "virStreamAbort",
+    "virStreamFree",
+};
+
+/* Returns NULL on success, else why libvirt cannot be used (dlerror()'s message, or the
+ * first function the loaded libvirt lacks). */
 static inline const char *vmi_libvirt_load(void) {
-    if (vmi_libvirt_handle(1)) return NULL;
-    const char *why = dlerror();
-    return why ? why : "dlopen(libvirt.so.0) failed";
+    void *handle = vmi_libvirt_handle(1);
+    if (!handle) {
+        const char *why = dlerror();
+        return why ? why : "dlopen(libvirt.so.0) failed";
+    }
+    for (size_t i = 0; i < sizeof vmi_libvirt_functions / sizeof *vmi_libvirt_functions; i++) {
+        if (!dlsym(handle, vmi_libvirt_functions[i])) return vmi_libvirt_functions[i];
+    }
+    return NULL;
 }
 
 #define VMI_LIBVIRT_FN(ret, name, params, args)                                   \

@@ -113,7 +113,7 @@ struct JobOptions: ParsableArguments {
     @Option(help: ArgumentHelp("How long the installed VM must stay running before the job is FINISHED.", valueName: "seconds"))
     var settle: Double = 3
 
-    @Option(help: ArgumentHelp("Memory the state directory's VMs may use together; jobs wait in SETTINGS until theirs fits (default $VM_INSTALL_MEMORY_BUDGET, else the available memory less a reserve).", valueName: "mib"))
+    @Option(help: ArgumentHelp("Memory the state directory's VMs may use together; jobs wait in SETTINGS until theirs fits (default $VM_INSTALL_MEMORY_BUDGET, else the host's memory less a reserve).", valueName: "mib"))
     var memoryBudget: Int?
 
     @Option(help: ArgumentHelp("At most this many of the state directory's jobs installing at once; the rest wait in SETTINGS.", valueName: "n"))

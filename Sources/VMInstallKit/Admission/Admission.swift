@@ -29,6 +29,9 @@ struct Admission {
         /// Why, for the log and the record; the jobs whose end would make room; and the
         /// waiting job just ahead, when this one is not first in line.
         case wait(reason: String, holders: [JobID], behind: JobID?)
+        /// Jobs that held shares lost their runners: settle them (outside the ledger's lock:
+        /// stopping a VM takes seconds) and decide again.
+        case settle([JobID])
     }
 
     func waitForRoom() throws(VMInstallError) {
@@ -43,6 +46,12 @@ struct Admission {
         while true {
             try cancel.check()
             switch try ledger.update({ (entries: inout [AdmissionLedger.Entry]) -> Decision in decide(&entries) }) {
+            case .settle(let orphans):
+                for orphan in orphans {
+                    if let settled = try? JobControl(store: store).settleOrphan(orphan) {
+                        log.write("job \(orphan) (VM \(settled.name)) held memory but had lost its runner: settled as \(settled.state)")
+                    }
+                }
             case .admitted(let inUse):
                 if told != nil { try store.update(id) { $0.waiting = nil } }
                 log.write("admitted: \(memoryMiB) MiB of the memory budget of \(budgetMiB) MiB (\(inUse) MiB in use by other jobs)")
@@ -67,21 +76,27 @@ struct Admission {
                 // First in line: the ledger and the runners holding shares. Behind others: only
                 // the job just ahead (its record changes when it is admitted or ends, its lock
                 // when its runner dies), so a long queue does not all wake on every change.
+                // A holder's record changes as it leaves INSTALL (an install slot frees).
                 var wanted: [String: UInt32] = [:]
-                if let behind {
-                    wanted[store.paths(behind).directory] = UInt32(IN_MOVED_TO)
-                    wanted[store.paths(behind).runnerLock] = UInt32(IN_CLOSE_WRITE)
-                } else {
-                    wanted[store.root] = UInt32(IN_MOVED_TO)
-                    for holder in holders { wanted[store.paths(holder).runnerLock] = UInt32(IN_CLOSE_WRITE) }
+                for job in behind.map({ [$0] }) ?? holders {
+                    wanted[store.paths(job).directory] = UInt32(IN_MOVED_TO)
+                    wanted[store.paths(job).runnerLock] = UInt32(IN_CLOSE_WRITE)
                 }
+                if behind == nil { wanted[store.root] = UInt32(IN_MOVED_TO) }
                 for (path, wd) in watches where wanted[path] == nil {
                     inotify.remove(wd)
                     watches[path] = nil
                 }
+                var added = false
                 for (path, mask) in wanted where watches[path] == nil {
-                    if let wd = inotify.watch(path, mask) { watches[path] = wd }
+                    if let wd = inotify.watch(path, mask) {
+                        watches[path] = wd
+                        added = true
+                    }
                 }
+                // What changed between the decision and a new watch gave no event: decide
+                // once more before sleeping.
+                if added { continue }
                 if cancel.wait(for: inotify.fd, until: .after(seconds: Self.recheckSeconds)) == .canceled { throw canceledWhileWaiting }
                 _ = inotify.drain()
             }
@@ -103,7 +118,18 @@ struct Admission {
             }
             entries.removeAll { $0.id == ahead }
         }
-        entries.removeAll { $0.admitted && !holdsShare($0.id) }
+        var orphans: [JobID] = []
+        entries.removeAll { entry in
+            guard entry.admitted else { return false }
+            switch share(entry.id) {
+            case .held: return false
+            case .free: return true
+            case .orphaned:
+                orphans.append(entry.id)
+                return false
+            }
+        }
+        if !orphans.isEmpty { return .settle(orphans) }
         // First in line, it also drops later waiting jobs whose runners are gone, so the
         // ledger keeps no one who will never ask again.
         entries.removeAll { !$0.admitted && $0.id > id && !store.runnerIsAlive($0.id) }
@@ -125,17 +151,18 @@ struct Admission {
         return .admitted(inUseMiB: inUse)
     }
 
-    /// An admitted job holds its share while its runner lives, and once FINISHED while its
-    /// VM runs. A job whose runner died unfinished is settled here, as by any request, so
-    /// the VM it left is stopped before its share is given to the next job.
-    func holdsShare(_ job: JobID) -> Bool {
-        if store.runnerIsAlive(job) { return true }
-        guard var record = try? store.read(job) else { return false }
-        if !record.state.isTerminal, let settled = try? JobControl(store: store).settleOrphan(job) {
-            log.write("job \(job) (VM \(record.name)) held memory but had lost its runner: settled as \(settled.state)")
-            record = settled
-        }
-        guard record.state == .finished, let directory = record.vmDirectory else { return false }
-        return HypervisorDrivers.driver(forJob: job, in: store, log: nil).isRunning(files: VMPaths(directory: directory))
+    enum Share { case held, free, orphaned }
+
+    /// An admitted job holds its share while its runner lives, and once FINISHED while its VM
+    /// runs (or while that cannot be told: a libvirt that does not answer). A job whose runner
+    /// died unfinished must be settled first, so the VM it left is stopped before its share
+    /// goes to the next job.
+    func share(_ job: JobID) -> Share {
+        if store.runnerIsAlive(job) { return .held }
+        guard let record = try? store.read(job) else { return .free }
+        if !record.state.isTerminal { return .orphaned }
+        guard record.state == .finished, let directory = record.vmDirectory else { return .free }
+        let running = HypervisorDrivers.driver(forJob: job, in: store, log: nil).runningState(files: VMPaths(directory: directory))
+        return running ?? true ? .held : .free
     }
 }

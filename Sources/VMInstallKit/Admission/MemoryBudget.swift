@@ -11,11 +11,13 @@ public enum MemoryBudget {
         return mib
     }
 
-    /// The host's available memory now, less a reserve for the host itself: 5 % of its
-    /// memory, at least 512 MiB. nil where /proc/meminfo cannot be read.
+    /// The host's memory less a reserve for the host itself (5 %, at least 512 MiB): what all
+    /// of the state directory's VMs may use together. Not the memory available now: the VMs
+    /// already running have taken theirs from that, and the ledger counts them already.
+    /// nil where /proc/meminfo cannot be read.
     public static func hostDefault() -> Int? {
-        guard let available = meminfo("MemAvailable"), let total = meminfo("MemTotal") else { return nil }
-        return max(Int(available) - reserve(totalMiB: Int(total)), 0)
+        guard let total = meminfo("MemTotal") else { return nil }
+        return max(Int(total) - reserve(totalMiB: Int(total)), 0)
     }
 
     static func reserve(totalMiB: Int) -> Int { max(512, totalMiB / 20) }

@@ -25,6 +25,9 @@ public protocol HypervisorDriver: Sendable {
     /// True when the runtime VM of these files is running.
     func isRunning(files: VMPaths) -> Bool
 
+    /// As `isRunning`, or nil when it cannot be told (the hypervisor does not answer).
+    func runningState(files: VMPaths) -> Bool?
+
     /// Writes a PNG of the screen of whichever VM of these files runs (install or runtime VM)
     /// to `path`, from any process, also while a job runner holds its session. Throws
     /// `.wrongState` when no VM runs and `.noScreen` when the VM has no screen.
@@ -46,6 +49,8 @@ public protocol HypervisorDriver: Sendable {
 }
 
 extension HypervisorDriver {
+    public func runningState(files: VMPaths) -> Bool? { isRunning(files: files) }
+
     /// libvirt finds the firmware itself.
     public func checkFirmware(_ firmware: Firmware) throws(VMInstallError) {}
 

@@ -31,6 +31,8 @@ struct SettingsPhase {
         }
         // The hypervisor first: a missing QEMU or an unreachable libvirt is the first thing to say.
         let host = try driver.prepare(spec)
+        // Another host's memory is not this state directory's to share: out of the line at once.
+        if !host.isThisMachine { AdmissionLedger(store: store).release(id) }
         if let notice = host.notice { log.write(notice) }
         let tree = try await installTree(spec)
         let os = try await OSSettlement.settle(spec, tree: tree, log: log)
@@ -142,7 +144,15 @@ struct SettingsPhase {
                 throw VMInstallError(.settings, "the install source \(source) is missing or unreadable; give an ISO image, a CD/DVD device, an install tree or its URL")
             }
             guard spec.kernel == nil, spec.autoinstall != nil || spec.unattended != nil || spec.kernelArguments != nil || spec.vnc == nil else { return nil }
-            tree = try await InstallTree.detect(source, access: .iso)
+            let required = spec.autoinstall != nil || spec.unattended != nil || spec.kernelArguments != nil
+            do {
+                tree = try await InstallTree.detect(source, access: .iso)
+            } catch where !required {
+                // Only for a serial console: an image xorriso cannot read (or no xorriso)
+                // boots from its own boot loader, as before.
+                log.write("\(source) is not read as an install tree (\(error.message)): it boots from its own boot loader")
+                tree = nil
+            }
             if tree == nil, spec.kernelArguments != nil {
                 throw VMInstallError(.settings, "--extra-args needs --kernel or an install tree, and \(source) has no installer kernel in a known layout (looked for \(InstallTree.lookedFor))")
             }

@@ -97,11 +97,17 @@ public struct JobStore: Sendable {
             try FileIO.writeAtomically(staging.record, record.encoded())
             try FileIO.writeInPlace(staging.inotify, "\(JobState.settings.rawValue)\n")
             try FileIO.writeInPlace(staging.log, "")
-            if rename(staging.directory, paths(id).directory) != 0 { throw Errno(rawValue: errno) }
-            // In line for admission from the moment it exists, still under the id lock: jobs
-            // are admitted in the order they were submitted.
-            // (The memory is settled in SETTINGS, which may take it from the OS's defaults.)
-            try AdmissionLedger(store: self).update { $0.append(AdmissionLedger.Entry(id: id, memoryMiB: spec.memoryMiB ?? 0, admitted: false)) }
+            // In line for admission before it exists, still under the id lock: jobs are
+            // admitted in the order they were submitted. (The memory is settled in SETTINGS,
+            // which may take it from the OS's defaults.)
+            if spec.memoryBudgetMiB != nil {
+                try AdmissionLedger(store: self).update { $0.append(AdmissionLedger.Entry(id: id, memoryMiB: spec.memoryMiB ?? 0, admitted: false)) }
+            }
+            if rename(staging.directory, paths(id).directory) != 0 {
+                let err = errno
+                AdmissionLedger(store: self).release(id)
+                throw Errno(rawValue: err)
+            }
             return (id, runnerLock)
         } catch let error as VMInstallError {
             throw error

@@ -7,13 +7,14 @@ import Glibc
 final class OSInfoThread: @unchecked Sendable {
     static let shared = OSInfoThread()
 
-    private var mutex = pthread_mutex_t()
-    private var wake = pthread_cond_t()
+    // Allocated, not stored properties: pthread objects need an address that stays put.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var queue: [() -> Void] = []
 
     private init() {
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&wake, nil)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(wake, nil)
         var thread = pthread_t()
         let started = pthread_create(&thread, nil, { context in
             Unmanaged<OSInfoThread>.fromOpaque(context!).takeUnretainedValue().serve()
@@ -24,10 +25,10 @@ final class OSInfoThread: @unchecked Sendable {
 
     private func serve() -> UnsafeMutableRawPointer? {
         while true {
-            pthread_mutex_lock(&mutex)
-            while queue.isEmpty { pthread_cond_wait(&wake, &mutex) }
+            pthread_mutex_lock(mutex)
+            while queue.isEmpty { pthread_cond_wait(wake, mutex) }
             let work = queue.removeFirst()
-            pthread_mutex_unlock(&mutex)
+            pthread_mutex_unlock(mutex)
             work()
         }
     }
@@ -35,10 +36,10 @@ final class OSInfoThread: @unchecked Sendable {
     /// Runs `body` on the libosinfo thread and returns what it returned or threw.
     func run<T: Sendable>(_ body: @escaping @Sendable () throws(VMInstallError) -> T) async throws(VMInstallError) -> T {
         let result: Result<T, VMInstallError> = await withCheckedContinuation { continuation in
-            pthread_mutex_lock(&mutex)
+            pthread_mutex_lock(mutex)
             queue.append { continuation.resume(returning: Result { () throws(VMInstallError) -> T in try body() }) }
-            pthread_cond_signal(&wake)
-            pthread_mutex_unlock(&mutex)
+            pthread_cond_signal(wake)
+            pthread_mutex_unlock(mutex)
         }
         return try result.get()
     }

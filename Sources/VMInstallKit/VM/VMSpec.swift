@@ -44,7 +44,7 @@ public struct VMSpec: Sendable, Equatable {
     public var vnc: VNCSettings?
     public var accel: AccelChoice = .auto
     /// The memory all of this state directory's VMs may use together, in MiB (--memory-budget,
-    /// $VM_INSTALL_MEMORY_BUDGET, else the host's available memory less a reserve, taken when
+    /// $VM_INSTALL_MEMORY_BUDGET, else the host's memory less a reserve, taken when
     /// the job is submitted).
     public var memoryBudgetMiB: Int?
     /// At most this many of the state directory's jobs in their install at once (--max-installs).

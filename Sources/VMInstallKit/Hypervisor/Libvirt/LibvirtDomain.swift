@@ -64,9 +64,10 @@ final class LibvirtDomain: @unchecked Sendable {
         }
     }
 
-    /// Stops it at once; a domain that is not running is no error.
+    /// Stops it at once; a domain that is shut off is no error, one whose state cannot be
+    /// read is (it may run: nothing is undefined under it).
     func destroy() throws(VMInstallError) {
-        guard isActive else { return }
+        if case .shutOff = try state() { return }
         guard vmi_virDomainDestroy(pointer) == 0 else {
             let error = LibvirtError.last()
             if !isActive { return }

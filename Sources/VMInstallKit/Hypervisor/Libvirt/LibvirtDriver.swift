@@ -149,6 +149,17 @@ public struct LibvirtDriver: HypervisorDriver {
         try ownedDomain(files, connection: try connection())?.destroy()
     }
 
+    /// nil when libvirt does not answer: a share is not given away on a guess.
+    public func runningState(files: VMPaths) -> Bool? {
+        guard let c = try? connection() else { return nil }
+        let owned: LibvirtDomain?
+        do { owned = try ownedDomain(files, connection: c) } catch { return nil }
+        guard let domain = owned else { return false }
+        guard let state = try? domain.state() else { return nil }
+        if case .shutOff = state { return false }
+        return true
+    }
+
     public func isRunning(files: VMPaths) -> Bool {
         guard let c = try? connection(), let domain = try? ownedDomain(files, connection: c) else { return false }
         return domain.isActive

@@ -20,7 +20,7 @@ enum LibvirtLibrary {
 
     static func load() throws(VMInstallError) {
         if let why = loaded {
-            throw VMInstallError(.host, "libvirt cannot be used (\(why)); install Debian's libvirt0 package")
+            throw VMInstallError(.host, "libvirt cannot be used (\(why)); install Debian's libvirt0 package (libvirt 9 or newer)")
         }
     }
 }

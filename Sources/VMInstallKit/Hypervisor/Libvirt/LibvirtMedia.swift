@@ -48,7 +48,7 @@ struct LibvirtMedia {
         return LibvirtMedia(record: record, uploads: text.split(separator: "\n").compactMap(Upload.init(line:)))
     }
 
-    /// Written before each upload starts, so a volume is known before it exists.
+    /// Written before each volume is made and again once it has its key.
     private func save() throws(VMInstallError) {
         do { try FileIO.writeAtomically(record, uploads.map { $0.line + "\n" }.joined()) } catch {
             throw VMInstallError(.stateDirectory, "cannot write \(record): \(error)")
@@ -70,8 +70,11 @@ struct LibvirtMedia {
                 throw VMInstallError(.settings, "pool \(Self.pool) at \(driver.uri) already has a volume \(name)")
             }
             driver.log?.write("uploading \(file) to pool \(Self.pool) at \(driver.uri)")
+            // Recorded as pending (no key yet) before it exists, then with its key.
+            media.uploads.append(Upload(installOnly: installOnly, pool: Self.pool, name: name, key: "", local: file, remote: ""))
+            try media.save()
             let volume = try pool.createVolume(name: name, bytes: UInt64(max(st.st_size, 512)), format: "raw")
-            media.uploads.append(Upload(installOnly: installOnly, pool: Self.pool, name: name, key: volume.key, local: file, remote: volume.path))
+            media.uploads[media.uploads.count - 1] = Upload(installOnly: installOnly, pool: Self.pool, name: name, key: volume.key, local: file, remote: volume.path)
             try media.save()
             try volume.upload(file, connection: connection)
         }
@@ -92,7 +95,9 @@ struct LibvirtMedia {
     private mutating func remove(_ doomed: [Upload], connection: LibvirtConnection, log: JobLog?) throws(VMInstallError) {
         guard !doomed.isEmpty else { return }
         for upload in doomed {
-            if let volume = try connection.pool(named: upload.pool).volume(named: upload.name), volume.key == upload.key {
+            // A pending entry's volume was made under a name that was free and carries the job's
+            // id; one with a key must still have it.
+            if let volume = try connection.pool(named: upload.pool).volume(named: upload.name), upload.key.isEmpty || volume.key == upload.key {
                 try volume.delete()
                 log?.write("removed volume \(upload.name) (\(upload.remote)) from pool \(upload.pool)")
             }

@@ -27,7 +27,16 @@ final class LibvirtSession: VMSession {
         callbackID = try domain.watchLifecycle(connection.events)
     }
 
-    deinit { domain.stopWatching(callbackID) }
+    deinit { if callbackID >= 0 { domain.stopWatching(callbackID) } }
+
+    /// Takes a new connection and domain; the old watch goes, so the old connection (which
+    /// its registration kept referenced) is closed.
+    private func adopt(_ fresh: LibvirtConnection, _ found: LibvirtDomain, watch: Int32?) {
+        if callbackID >= 0 { domain.stopWatching(callbackID) }
+        connection = fresh
+        domain = found
+        callbackID = watch ?? -1
+    }
 
     func waitForEnd(cancel: CancelSignal, deadline: Deadline) -> VMEnd {
         while true {
@@ -59,17 +68,16 @@ final class LibvirtSession: VMSession {
             }
             delay = min(delay * 2, 5)
             guard let fresh = try? LibvirtConnection(driver.uri), let found = try? fresh.domain(uuid: uuid) else { continue }
-            connection = fresh
-            domain = found
             switch try? found.state() {
             case .shutOff(let reason)?:
+                adopt(fresh, found, watch: nil)
                 driver.log?.write("reconnected to libvirt at \(driver.uri); the VM had stopped meanwhile")
                 return reason == Int32(VIR_DOMAIN_SHUTOFF_SHUTDOWN.rawValue) ? .guestShutdown : .vanished
             case nil:
                 continue
             default:
                 guard let id = try? found.watchLifecycle(fresh.events) else { continue }
-                callbackID = id
+                adopt(fresh, found, watch: id)
                 driver.log?.write("reconnected to libvirt at \(driver.uri)")
                 // It may have stopped between the state read and the new watch.
                 if case .shutOff(let reason)? = try? found.state() {
