@@ -145,6 +145,9 @@ public enum HypervisorDrivers {
         return QEMUDriver()
     }
 
+    /// The driver for what no job's settings name: QEMU itself.
+    public static var plain: any HypervisorDriver { QEMUDriver() }
+
     /// `$VM_INSTALL_RECONNECT_TIMEOUT`: seconds a lost hypervisor connection is retried.
     static var reconnectTimeout: Double {
         getenv("VM_INSTALL_RECONNECT_TIMEOUT").flatMap { Double(String(cString: $0)) }.flatMap { $0 >= 0 && $0.isFinite ? $0 : nil } ?? 120

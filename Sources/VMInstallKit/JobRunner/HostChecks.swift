@@ -27,15 +27,17 @@ struct HostChecks {
     }
 
 
-    /// (VM name, disk path) for every VM of this state directory whose QEMU runs.
+    /// (VM name, disk path) for every VM of this state directory that runs, asked of the
+    /// driver of the job that made it (its owner file names the job); a VM whose job is gone
+    /// (detached) can only be a QEMU process to look for.
     private func disksOfRunningVMs() -> [(String, String)] {
-        let driver = QEMUDriver()
         var result: [(String, String)] = []
-        for name in (try? FileIO.listDirectory(store.vmsDirectory)) ?? [] {
+        for name in (try? FileIO.listDirectory(store.vmsDirectory)) ?? [] where !name.hasPrefix(".") {
             let files = store.vmPaths(name)
-            guard driver.isRunning(files: files),
-                let config = try? VMConfig.decode(try FileIO.readString(files.config))
-            else { continue }
+            guard let config = try? VMConfig.decode(try FileIO.readString(files.config)) else { continue }
+            let owner = (try? FileIO.readString(files.owner)).flatMap { JobID(parsing: String($0.dropFirst(4).prefix { !$0.isNewline })) }
+            let driver = owner.map { HypervisorDrivers.driver(forJob: $0, in: store, log: nil) } ?? HypervisorDrivers.plain
+            guard driver.isRunning(files: files) else { continue }
             result += config.disks.map { (name, $0.path) }
         }
         return result
