@@ -16,7 +16,7 @@ enum GraphicsChoice: String, ExpressibleByArgument {
 public struct VMInstallCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "vm-install",
-        abstract: "Define a virtual machine and install its operating system with QEMU.",
+        abstract: "Define a virtual machine and install its operating system with QEMU or libvirt.",
         discussion: """
             Without --background every phase runs here, with progress on stderr, and the exit \
             status is the job's. With --background the job's id is printed and the install goes \
@@ -31,6 +31,8 @@ public struct VMInstallCommand: ParsableCommand {
                 --autoinstall autoinst.xml --disk /vm/s1.qcow2,size=20G
               vm-install --name f1 --source Fedora-Server-dvd-x86_64-37-1.7.iso \\
                 --unattended admin-password-file=root.pw --disk /vm/f1.qcow2
+              vm-install --connect qemu:///system --name l1 --source install.iso \\
+                --disk pool=default,size=20G --background
               vm-install --os-type list
             """,
         version: VMInstallVersion.string)
