@@ -25,11 +25,9 @@ static const char *const vmi_libvirt_functions[] = {
     "virConnectOpen",
     "virConnectClose",
     "virConnectGetCapabilities",
-    "virConnectGetHostname",
     "virConnectIsAlive",
     "virConnectSetKeepAlive",
     "virConnectRegisterCloseCallback",
-    "virConnectUnregisterCloseCallback",
     "virConnectDomainEventRegisterAny",
     "virConnectDomainEventDeregisterAny",
     "virGetLastError",
@@ -37,9 +35,6 @@ static const char *const vmi_libvirt_functions[] = {
     "virSetErrorFunc",
     "virEventRegisterDefaultImpl",
     "virEventRunDefaultImpl",
-    "virEventAddTimeout",
-    "virEventUpdateTimeout",
-    "virEventRemoveTimeout",
     "virDomainDefineXML",
     "virDomainLookupByName",
     "virDomainLookupByUUIDString",
@@ -59,7 +54,6 @@ static const char *const vmi_libvirt_functions[] = {
     "virStoragePoolFree",
     "virStorageVolCreateXML",
     "virStorageVolLookupByName",
-    "virStorageVolLookupByKey",
     "virStorageVolGetXMLDesc",
     "virStorageVolGetPath",
     "virStorageVolGetKey",
@@ -100,11 +94,9 @@ static inline const char *vmi_libvirt_load(void) {
 VMI_LIBVIRT_FN(virConnectPtr, virConnectOpen, (const char *name), (name))
 VMI_LIBVIRT_FN(int, virConnectClose, (virConnectPtr c), (c))
 VMI_LIBVIRT_FN(char *, virConnectGetCapabilities, (virConnectPtr c), (c))
-VMI_LIBVIRT_FN(char *, virConnectGetHostname, (virConnectPtr c), (c))
 VMI_LIBVIRT_FN(int, virConnectIsAlive, (virConnectPtr c), (c))
 VMI_LIBVIRT_FN(int, virConnectSetKeepAlive, (virConnectPtr c, int interval, unsigned int count), (c, interval, count))
 VMI_LIBVIRT_FN(int, virConnectRegisterCloseCallback, (virConnectPtr c, virConnectCloseFunc cb, void *opaque, virFreeCallback freecb), (c, cb, opaque, freecb))
-VMI_LIBVIRT_FN(int, virConnectUnregisterCloseCallback, (virConnectPtr c, virConnectCloseFunc cb), (c, cb))
 VMI_LIBVIRT_FN(int, virConnectDomainEventRegisterAny, (virConnectPtr c, virDomainPtr d, int eventID, virConnectDomainEventGenericCallback cb, void *opaque, virFreeCallback freecb), (c, d, eventID, cb, opaque, freecb))
 VMI_LIBVIRT_FN(int, virConnectDomainEventDeregisterAny, (virConnectPtr c, int callbackID), (c, callbackID))
 VMI_LIBVIRT_FN(virErrorPtr, virGetLastError, (void), ())
@@ -112,9 +104,6 @@ VMI_LIBVIRT_FN(void, virResetLastError, (void), ())
 VMI_LIBVIRT_FN(void, virSetErrorFunc, (void *userData, virErrorFunc handler), (userData, handler))
 VMI_LIBVIRT_FN(int, virEventRegisterDefaultImpl, (void), ())
 VMI_LIBVIRT_FN(int, virEventRunDefaultImpl, (void), ())
-VMI_LIBVIRT_FN(int, virEventAddTimeout, (int frequency, virEventTimeoutCallback cb, void *opaque, virFreeCallback ff), (frequency, cb, opaque, ff))
-VMI_LIBVIRT_FN(int, virEventUpdateTimeout, (int timer, int frequency), (timer, frequency))
-VMI_LIBVIRT_FN(int, virEventRemoveTimeout, (int timer), (timer))
 
 /* Domains. */
 VMI_LIBVIRT_FN(virDomainPtr, virDomainDefineXML, (virConnectPtr c, const char *xml), (c, xml))
@@ -138,7 +127,6 @@ VMI_LIBVIRT_FN(int, virStoragePoolRefresh, (virStoragePoolPtr p, unsigned int fl
 VMI_LIBVIRT_FN(int, virStoragePoolFree, (virStoragePoolPtr p), (p))
 VMI_LIBVIRT_FN(virStorageVolPtr, virStorageVolCreateXML, (virStoragePoolPtr p, const char *xml, unsigned int flags), (p, xml, flags))
 VMI_LIBVIRT_FN(virStorageVolPtr, virStorageVolLookupByName, (virStoragePoolPtr p, const char *name), (p, name))
-VMI_LIBVIRT_FN(virStorageVolPtr, virStorageVolLookupByKey, (virConnectPtr c, const char *key), (c, key))
 VMI_LIBVIRT_FN(char *, virStorageVolGetXMLDesc, (virStorageVolPtr v, unsigned int flags), (v, flags))
 VMI_LIBVIRT_FN(char *, virStorageVolGetPath, (virStorageVolPtr v), (v))
 VMI_LIBVIRT_FN(const char *, virStorageVolGetKey, (virStorageVolPtr v), (v))

@@ -39,13 +39,6 @@ final class LibvirtConnection: @unchecked Sendable {
 
     var isAlive: Bool { vmi_virConnectIsAlive(pointer) == 1 }
 
-    /// The host the daemon runs on, for a remote URI's VNC address.
-    var hostname: String? {
-        guard let name = vmi_virConnectGetHostname(pointer) else { return nil }
-        defer { free(name) }
-        return String(cString: name)
-    }
-
     /// The host's capabilities XML: which domain types (kvm, qemu) it runs.
     func capabilities() throws(VMInstallError) -> String {
         guard let text = vmi_virConnectGetCapabilities(pointer) else {
@@ -91,16 +84,6 @@ final class LibvirtConnection: @unchecked Sendable {
             throw VMInstallError(.settings, "no storage pool \(name) at \(uri): \(error.message)")
         }
         return LibvirtPool(p, connection: self)
-    }
-
-    /// A volume by its key (unique per host), or nil when it is gone.
-    func volume(key: String) throws(VMInstallError) -> LibvirtVolume? {
-        guard let v = vmi_virStorageVolLookupByKey(pointer, key) else {
-            let error = LibvirtError.last()
-            if error.code == LibvirtError.noStorageVolume { return nil }
-            throw VMInstallError(.requestFailed, "cannot look up volume \(key) at \(uri): \(error.message)")
-        }
-        return LibvirtVolume(v)
     }
 }
 

@@ -45,10 +45,4 @@ struct LibvirtError: Sendable {
 
     static let noDomain = Int32(VIR_ERR_NO_DOMAIN.rawValue)
     static let noStorageVolume = Int32(VIR_ERR_NO_STORAGE_VOL.rawValue)
-    static let noStoragePool = Int32(VIR_ERR_NO_STORAGE_POOL.rawValue)
-    /// The connection is gone: the daemon stopped or the network dropped.
-    static let connectionLost: Set<Int32> = [
-        Int32(VIR_ERR_NO_CONNECT.rawValue), Int32(VIR_ERR_INVALID_CONN.rawValue),
-        Int32(VIR_ERR_SYSTEM_ERROR.rawValue), Int32(VIR_ERR_RPC.rawValue),
-    ]
 }
