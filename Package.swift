@@ -3,9 +3,9 @@ import PackageDescription
 
 // Debian's multiarch directory, where glib keeps glibconfig.h (see COSInfo).
 #if arch(arm64)
-let multiarch = "aarch64-linux-gnu"
+    let multiarch = "aarch64-linux-gnu"
 #else
-let multiarch = "x86_64-linux-gnu"
+    let multiarch = "x86_64-linux-gnu"
 #endif
 
 let package = Package(
@@ -36,9 +36,12 @@ let package = Package(
         // VMInstallKit; these are the -I flags of `pkg-config --cflags libosinfo-1.0`.
         .target(
             name: "COSInfo",
-            cSettings: [.unsafeFlags([
-                "-I/usr/include/libosinfo-1.0", "-I/usr/include/glib-2.0", "-I/usr/lib/\(multiarch)/glib-2.0/include",
-            ])]
+            cSettings: [
+                .unsafeFlags([
+                    "-I/usr/include/libosinfo-1.0", "-I/usr/include/glib-2.0",
+                    "-I/usr/lib/\(multiarch)/glib-2.0/include",
+                ])
+            ]
         ),
         // All behaviour: job store, state machine, runner, hypervisor drivers, disks.
         .target(

@@ -36,7 +36,7 @@ func spawn(_ argv: [String], stdoutPipe: Bool) -> (pid_t, Int32) {
     var pid: pid_t = 0
     guard posix_spawn(&pid, argv[0], &actions, nil, &cArgs, environ) == 0 else { fail("cannot start \(argv[0])") }
     posix_spawn_file_actions_destroy(&actions)
-    cArgs.forEach { free($0) }
+    for arg in cArgs { free(arg) }
     if stdoutPipe { close(fds[1]) }
     return (pid, fds[0])
 }
@@ -83,7 +83,11 @@ let root = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, a
 let store = JobStore(root: "\(root)/state")
 var children: [pid_t] = []
 defer {
-    for pid in children { kill(pid, SIGKILL); var s: Int32 = 0; waitpid(pid, &s, 0) }
+    for pid in children {
+        kill(pid, SIGKILL)
+        var s: Int32 = 0
+        waitpid(pid, &s, 0)
+    }
     try? FileIO.removeTree(root)
 }
 
@@ -92,7 +96,8 @@ var ids: [JobID] = []
 for i in 0..<jobCount {
     let spec = VMSpec(name: "bench\(i)", source: "/x.iso", disks: [DiskSpec(path: "/x")])
     let (id, lock) = try store.create(spec, runnerPID: nil)
-    let sleeper = try RunnerLauncher.launch(executable: "/bin/sleep", arguments: ["600"], logPath: store.paths(id).log, runnerLock: lock)
+    let sleeper = try RunnerLauncher.launch(
+        executable: "/bin/sleep", arguments: ["600"], logPath: store.paths(id).log, runnerLock: lock)
     lock.release()
     children.append(sleeper)
     try store.update(id) { $0.runnerPID = sleeper }
@@ -121,8 +126,10 @@ let sorted = samples.sorted()
 func pct(_ values: [Double], _ p: Double) -> Double { values[min(values.count - 1, Int(Double(values.count) * p))] }
 
 // CPU of a waiting --wait: one job that does not change for 5 s.
-let (idleID, idleLock) = try store.create(VMSpec(name: "idle", source: "/x.iso", disks: [DiskSpec(path: "/x")]), runnerPID: nil)
-let idleRunner = try RunnerLauncher.launch(executable: "/bin/sleep", arguments: ["600"], logPath: store.paths(idleID).log, runnerLock: idleLock)
+let (idleID, idleLock) = try store.create(
+    VMSpec(name: "idle", source: "/x.iso", disks: [DiskSpec(path: "/x")]), runnerPID: nil)
+let idleRunner = try RunnerLauncher.launch(
+    executable: "/bin/sleep", arguments: ["600"], logPath: store.paths(idleID).log, runnerLock: idleLock)
 idleLock.release()
 children.append(idleRunner)
 try store.update(idleID) { $0.runnerPID = idleRunner }
@@ -143,6 +150,9 @@ let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
 
 func ms(_ v: Double) -> String { String(Double(Int(v * 100)) / 100) + " ms" }
 print("watch latency, state change -> JSON line (\(samples.count) changes, \(jobCount) jobs watched):")
-print("  median \(ms(pct(sorted, 0.5)))   p90 \(ms(pct(sorted, 0.9)))   max \(ms(sorted.last!))   (goal: median < 20 ms)")
-print("--wait CPU while nothing changed for 5 s: \(after - before) clock ticks (\(Double(after - before) / ticksPerSecond) s)")
+print(
+    "  median \(ms(pct(sorted, 0.5)))   p90 \(ms(pct(sorted, 0.9)))   max \(ms(sorted.last!))   (goal: median < 20 ms)")
+print(
+    "--wait CPU while nothing changed for 5 s: \(after - before) clock ticks (\(Double(after - before) / ticksPerSecond) s)"
+)
 print("--wait exit after the job finished: \(ms(waitExit))")

@@ -35,7 +35,9 @@ enum JobsFastPath {
         switch request {
         case .list(let dir):
             let ids = try JobStore(StateDirectory.locate(option: dir)).listIDs()
-            if !ids.isEmpty { FileDescriptorOutput.standardOutput(ids.map(\.description).joined(separator: "\n") + "\n") }
+            if !ids.isEmpty {
+                FileDescriptorOutput.standardOutput(ids.map(\.description).joined(separator: "\n") + "\n")
+            }
         case .status(let id, let dir):
             let control = JobControl(store: JobStore(StateDirectory.locate(option: dir)))
             JobsOutput.status(try control.status(id), json: false, control: control)

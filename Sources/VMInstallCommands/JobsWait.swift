@@ -2,7 +2,9 @@ import VMInstallKit
 
 /// `--wait ID [--timeout SECONDS] [--until STATE]`.
 enum JobsWait {
-    static func run(_ id: JobID, until target: JobState?, timeout: Double?, json: Bool, control: JobControl) throws(VMInstallError) -> JobsToolExitCode {
+    static func run(_ id: JobID, until target: JobState?, timeout: Double?, json: Bool, control: JobControl)
+        throws(VMInstallError) -> JobsToolExitCode
+    {
         let deadline = timeout.map { Deadline.after(seconds: $0) } ?? .never
         let outcome = try JobWait(control: control).wait(for: id, until: target, deadline: deadline)
         let status: JobStatus
@@ -22,7 +24,8 @@ enum JobsWait {
         }
         JobsOutput.status(status, json: json, control: control)
         if code == .waitTimedOut {
-            FileDescriptorOutput.standardError("vm-install-jobs: job \(id) is still in state \(status.state) after \(timeout ?? 0) seconds\n")
+            FileDescriptorOutput.standardError(
+                "vm-install-jobs: job \(id) is still in state \(status.state) after \(timeout ?? 0) seconds\n")
         }
         return code
     }

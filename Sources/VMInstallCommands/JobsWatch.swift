@@ -57,8 +57,10 @@ enum JobsWatch {
     static func eventLine(_ change: JobWatch.Change) -> String {
         let now = Timestamp.nowMilliseconds()
         func event(_ kind: String, _ job: JobWatch.Job) -> Event {
-            Event(time: now, event: kind, id: job.status.id.value, state: job.status.state.rawValue,
-                  stateName: job.status.state.name, name: job.name, exit: job.status.exit, vnc: job.status.vnc, waiting: job.waiting)
+            Event(
+                time: now, event: kind, id: job.status.id.value, state: job.status.state.rawValue,
+                stateName: job.status.state.name, name: job.name, exit: job.status.exit, vnc: job.status.vnc,
+                waiting: job.waiting)
         }
         let e: Event
         switch change {
@@ -67,7 +69,9 @@ enum JobsWatch {
         case .stateChanged(let job): e = event("state", job)
         case .waitingChanged(let job): e = event("waiting", job)
         case .removed(let id):
-            e = Event(time: now, event: "removed", id: id.value, state: nil, stateName: nil, name: nil, exit: nil, vnc: nil, waiting: nil)
+            e = Event(
+                time: now, event: "removed", id: id.value, state: nil, stateName: nil, name: nil, exit: nil, vnc: nil,
+                waiting: nil)
         }
         return JobReport.json(e, pretty: false)
     }
@@ -78,14 +82,16 @@ enum JobsWatch {
         for id in jobs.keys.sorted() {
             let job = jobs[id]!
             rows.append([
-                id.description, job.name, "\(job.status.state.rawValue) \(job.status.state.name)" + (job.waiting == nil ? "" : " (waiting)"),
+                id.description, job.name,
+                "\(job.status.state.rawValue) \(job.status.state.name)" + (job.waiting == nil ? "" : " (waiting)"),
                 elapsed(max(0, now.subtractingReportingOverflow(job.stateSince).partialValue)), job.status.vnc ?? "-",
             ])
         }
         let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
         var out = "\u{1B}[H\u{1B}[2J"
         for row in rows {
-            var line = zip(row, widths).map { $0 + String(repeating: " ", count: $1 - $0.count) }.joined(separator: "  ")
+            var line = zip(row, widths).map { $0 + String(repeating: " ", count: $1 - $0.count) }.joined(
+                separator: "  ")
             while line.last == " " { line.removeLast() }
             out += String(line.prefix(max(width, 1))) + "\n"
         }
@@ -94,7 +100,9 @@ enum JobsWatch {
     }
 
     static func elapsed(_ seconds: Int64) -> String {
-        let s = seconds % 60, m = (seconds / 60) % 60, h = seconds / 3600
+        let s = seconds % 60
+        let m = (seconds / 60) % 60
+        let h = seconds / 3600
         return h > 0 ? "\(h):\(two(m)):\(two(s))" : "\(m):\(two(s))"
     }
 

@@ -94,7 +94,9 @@ public struct VMInstallCommand: ParsableCommand {
         }
         if console.vnc || console.vncPassword || console.vncListen != nil || console.graphics == .vnc {
             var settings = VNCSettings()
-            if let vncListen = console.vncListen { (settings.listen, settings.display) = try VNCSettings.parseListen(vncListen) }
+            if let vncListen = console.vncListen {
+                (settings.listen, settings.display) = try VNCSettings.parseListen(vncListen)
+            }
             if let vncPasswordValue = console.vncPasswordValue {
                 try VNCSettings.validatePassword(vncPasswordValue)
                 settings.password = .given(vncPasswordValue)
@@ -107,7 +109,8 @@ public struct VMInstallCommand: ParsableCommand {
         spec.memoryBudgetMiB = try job.memoryBudget ?? MemoryBudget.fromEnvironment() ?? MemoryBudget.hostDefault()
         spec.maxInstalls = job.maxInstalls
         // virsh's convention: LIBVIRT_DEFAULT_URI when --connect is not given.
-        spec.connect = vm.connect ?? getenv("LIBVIRT_DEFAULT_URI").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+        spec.connect =
+            vm.connect ?? getenv("LIBVIRT_DEFAULT_URI").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
         spec.installTimeoutSeconds = job.installTimeout
         spec.stallTimeoutSeconds = job.stallTimeout
         spec.settleSeconds = job.settle
@@ -133,13 +136,17 @@ public struct VMInstallCommand: ParsableCommand {
             guard let id = JobID(parsing: runJob), RunnerLauncher.holdsRunnerLock(store.paths(id).runnerLock),
                 (try? store.read(id))?.state == .settings
             else {
-                throw VMInstallError(.usage, "--run-job is vm-install's own way to start a job runner; use vm-install --background")
+                throw VMInstallError(
+                    .usage, "--run-job is vm-install's own way to start a job runner; use vm-install --background")
             }
             let lock = FileLock.adopt(RunnerLauncher.lockDescriptor)
             defer { lock.release() }
             let log = JobLog(path: store.paths(id).log, echoToStderr: false)
-            return await JobRunner(store: store, id: id, driver: HypervisorDrivers.driver(forJob: id, in: store, log: log), log: log, cancel: cancel)
-                .run().rawValue
+            return await JobRunner(
+                store: store, id: id, driver: HypervisorDrivers.driver(forJob: id, in: store, log: log), log: log,
+                cancel: cancel
+            )
+            .run().rawValue
         }
         if vm.osType == OSChoice.listKeyword {
             FileDescriptorOutput.standardOutput(try await OSTypeList.render(json: vm.json))
@@ -171,8 +178,12 @@ public struct VMInstallCommand: ParsableCommand {
         }
         FileDescriptorOutput.standardError("vm-install: job \(id); log \(store.paths(id).log)\n")
         let log = JobLog(path: store.paths(id).log, echoToStderr: true)
-        return await JobRunner(store: store, id: id, driver: HypervisorDrivers.driver(for: spec, job: id, stateDirectory: store.root, log: log), log: log, cancel: cancel)
-            .run().rawValue
+        return await JobRunner(
+            store: store, id: id,
+            driver: HypervisorDrivers.driver(for: spec, job: id, stateDirectory: store.root, log: log), log: log,
+            cancel: cancel
+        )
+        .run().rawValue
     }
 
     /// argument-parser has no options with an optional value; `--vnc=ADDRESS`,
@@ -190,7 +201,9 @@ public struct VMInstallCommand: ParsableCommand {
             if argument == "--" { return out + arguments[index...] }
             if argument.hasPrefix("--unattended=") {
                 out += ["--unattended", "--unattended-options", String(argument.dropFirst(13))]
-            } else if argument == "--unattended", index + 1 < arguments.count, arguments[index + 1].contains("="), !arguments[index + 1].hasPrefix("-") {
+            } else if argument == "--unattended", index + 1 < arguments.count, arguments[index + 1].contains("="),
+                !arguments[index + 1].hasPrefix("-")
+            {
                 out += ["--unattended", "--unattended-options", arguments[index + 1]]
                 skip = true
             } else if argument.hasPrefix("--vnc=") {
@@ -211,7 +224,8 @@ public struct VMInstallCommand: ParsableCommand {
         do { cancel = try CancelSignal() } catch {
             CommandMain.fail("vm-install", error.message, code: JobExitCode.internalError.rawValue)
         }
-        let command = CommandMain.parse(Self.self, expandOptionalValues(arguments), usageCode: JobExitCode.usage.rawValue)
+        let command = CommandMain.parse(
+            Self.self, expandOptionalValues(arguments), usageCode: JobExitCode.usage.rawValue)
         Task {
             do {
                 let code = try await command.execute(cancel: cancel)

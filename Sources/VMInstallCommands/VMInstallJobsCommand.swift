@@ -26,33 +26,52 @@ public struct VMInstallJobsCommand: ParsableCommand {
     @Flag(help: "List all job ids, one per line.")
     var list = false
 
-    @Option(name: .customLong("status"), parsing: .unconditional, help: ArgumentHelp("Print the job's status as key=value lines.", valueName: "id"))
+    @Option(
+        name: .customLong("status"), parsing: .unconditional,
+        help: ArgumentHelp("Print the job's status as key=value lines.", valueName: "id"))
     var statusID: String?
 
-    @Option(name: .customLong("cancel"), parsing: .unconditional, help: ArgumentHelp("Cancel an unfinished job (states 0-5).", valueName: "id"))
+    @Option(
+        name: .customLong("cancel"), parsing: .unconditional,
+        help: ArgumentHelp("Cancel an unfinished job (states 0-5).", valueName: "id"))
     var cancelID: String?
 
-    @Option(name: .customLong("delete"), parsing: .unconditional, help: ArgumentHelp("Delete an ended job (states 6-8) with the VM and the disks it created.", valueName: "id"))
+    @Option(
+        name: .customLong("delete"), parsing: .unconditional,
+        help: ArgumentHelp("Delete an ended job (states 6-8) with the VM and the disks it created.", valueName: "id"))
     var deleteID: String?
 
-    @Option(name: .customLong("detach"), parsing: .unconditional, help: ArgumentHelp("Forget a FINISHED job; the VM and its disks stay.", valueName: "id"))
+    @Option(
+        name: .customLong("detach"), parsing: .unconditional,
+        help: ArgumentHelp("Forget a FINISHED job; the VM and its disks stay.", valueName: "id"))
     var detachID: String?
 
-    @Option(name: .customLong("wait"), parsing: .unconditional, help: ArgumentHelp("Block until the job ends (or reaches --until), then print its status.", valueName: "id"))
+    @Option(
+        name: .customLong("wait"), parsing: .unconditional,
+        help: ArgumentHelp("Block until the job ends (or reaches --until), then print its status.", valueName: "id"))
     var waitID: String?
 
-    @Flag(help: "Follow jobs as they change: a live table on a terminal, JSON lines otherwise. Give a job id to follow one job.")
+    @Flag(
+        help:
+            "Follow jobs as they change: a live table on a terminal, JSON lines otherwise. Give a job id to follow one job."
+    )
     var watch = false
 
-    @Option(name: .customLong("log"), parsing: .unconditional, help: ArgumentHelp("Print the job's log.", valueName: "id"))
+    @Option(
+        name: .customLong("log"), parsing: .unconditional, help: ArgumentHelp("Print the job's log.", valueName: "id"))
     var logID: String?
 
-    @Option(name: .customLong("screenshot"), parsing: .unconditional, help: ArgumentHelp(
-        "Write a PNG of the screen of the job's running VM (install or installed VM) to the file given after the id, or to NAME-YYYYMMDD-HHMMSS.png here, and print its path.",
-        valueName: "id"))
+    @Option(
+        name: .customLong("screenshot"), parsing: .unconditional,
+        help: ArgumentHelp(
+            "Write a PNG of the screen of the job's running VM (install or installed VM) to the file given after the id, or to NAME-YYYYMMDD-HHMMSS.png here, and print its path.",
+            valueName: "id"))
     var screenshotID: String?
 
-    @Argument(help: ArgumentHelp("With --watch: the one job to follow. With --screenshot ID: the PNG file to write (or a directory for it).", valueName: "id|file"))
+    @Argument(
+        help: ArgumentHelp(
+            "With --watch: the one job to follow. With --screenshot ID: the PNG file to write (or a directory for it).",
+            valueName: "id|file"))
     var operand: String?
 
     @Flag(help: "With --status, --list or --wait: print JSON.")
@@ -61,13 +80,18 @@ public struct VMInstallJobsCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --wait: give up after this many seconds.", valueName: "seconds"))
     var timeout: Double?
 
-    @Option(help: ArgumentHelp("With --wait: the state to wait for, by name or number (default: the job's end).", valueName: "state"))
+    @Option(
+        help: ArgumentHelp(
+            "With --wait: the state to wait for, by name or number (default: the job's end).", valueName: "state"))
     var until: JobState?
 
     @Flag(help: "With --log: keep printing until the job has ended.")
     var follow = false
 
-    @Option(help: ArgumentHelp("State directory (default: $VM_INSTALL_STATE_DIR, /var/lib/vm-install for root, else ~/.local/state/vm-install).", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "State directory (default: $VM_INSTALL_STATE_DIR, /var/lib/vm-install for root, else ~/.local/state/vm-install).",
+            valueName: "dir"))
     var stateDir: String?
 
     public init() {}
@@ -85,26 +109,41 @@ public struct VMInstallJobsCommand: ParsableCommand {
     }
 
     func action() throws -> Action {
-        let given = [statusID, cancelID, deleteID, detachID, waitID, logID, screenshotID].compactMap { $0 }.count + (list ? 1 : 0) + (watch ? 1 : 0)
+        let given =
+            [statusID, cancelID, deleteID, detachID, waitID, logID, screenshotID].compactMap { $0 }.count
+            + (list ? 1 : 0) + (watch ? 1 : 0)
         guard given == 1 else {
-            throw ValidationError("give exactly one of --list, --status ID, --cancel ID, --delete ID, --detach ID, --wait ID, --watch [ID], --log ID, --screenshot ID [FILE]")
+            throw ValidationError(
+                "give exactly one of --list, --status ID, --cancel ID, --delete ID, --detach ID, --wait ID, --watch [ID], --log ID, --screenshot ID [FILE]"
+            )
         }
         func id(_ text: String) throws -> JobID {
             guard let id = JobID(parsing: text) else {
-                throw ValidationError("'\(text)' is not a job id: job ids are positive whole numbers, as --list prints them")
+                throw ValidationError(
+                    "'\(text)' is not a job id: job ids are positive whole numbers, as --list prints them")
             }
             return id
         }
         let action: Action
-        if list { action = .list }
-        else if let statusID { action = .status(try id(statusID)) }
-        else if let cancelID { action = .cancel(try id(cancelID)) }
-        else if let deleteID { action = .delete(try id(deleteID)) }
-        else if let detachID { action = .detach(try id(detachID)) }
-        else if let waitID { action = .wait(try id(waitID)) }
-        else if let logID { action = .log(try id(logID)) }
-        else if let screenshotID { action = .screenshot(try id(screenshotID), file: operand) }
-        else { action = .watch(try operand.map(id)) }
+        if list {
+            action = .list
+        } else if let statusID {
+            action = .status(try id(statusID))
+        } else if let cancelID {
+            action = .cancel(try id(cancelID))
+        } else if let deleteID {
+            action = .delete(try id(deleteID))
+        } else if let detachID {
+            action = .detach(try id(detachID))
+        } else if let waitID {
+            action = .wait(try id(waitID))
+        } else if let logID {
+            action = .log(try id(logID))
+        } else if let screenshotID {
+            action = .screenshot(try id(screenshotID), file: operand)
+        } else {
+            action = .watch(try operand.map(id))
+        }
 
         if operand != nil, !watch, screenshotID == nil {
             throw ValidationError("a bare job id goes only with --watch; use --status ID and the like")
@@ -116,11 +155,14 @@ public struct VMInstallJobsCommand: ParsableCommand {
         case .status, .list, .wait: break
         default: if json { throw ValidationError("--json goes with --status, --list or --wait") }
         }
-        if case .wait = action {} else if timeout != nil || until != nil {
+        if case .wait = action {
+        } else if timeout != nil || until != nil {
             throw ValidationError("--timeout and --until go with --wait")
         }
         if case .log = action {} else if follow { throw ValidationError("--follow goes with --log") }
-        if let timeout, !(timeout >= 0 && timeout.isFinite) { throw ValidationError("--timeout: give seconds, 0 or more") }
+        if let timeout, !(timeout >= 0 && timeout.isFinite) {
+            throw ValidationError("--timeout: give seconds, 0 or more")
+        }
         return action
     }
 

@@ -14,7 +14,9 @@ import VMInstallKit
                 guard let pid = (try? FileIO.readString(file)).flatMap({ pid_t($0.trimmed) }),
                     let bytes = try? FileIO.read("/proc/\(pid)/cmdline", limit: 1 << 16)
                 else { continue }
-                if String(decoding: bytes.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains("qemu-system") { count += 1 }
+                if String(decoding: bytes.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains("qemu-system") {
+                    count += 1
+                }
             }
         }
         return count
@@ -25,7 +27,9 @@ import VMInstallKit
         guard let log = try? FileIO.readString(fx.store.paths(id).log),
             let line = log.split(separator: "\n").first(where: { $0.contains(" admitted: ") })
         else { return nil }
-        let clock = line.dropFirst(11).prefix(12).split(whereSeparator: { $0 == ":" || $0 == "." }).compactMap { Int($0) }
+        let clock = line.dropFirst(11).prefix(12).split(whereSeparator: { $0 == ":" || $0 == "." }).compactMap {
+            Int($0)
+        }
         return clock.count == 4 ? ((clock[0] * 60 + clock[1]) * 60 + clock[2]) * 1000 + clock[3] : nil
     }
 
@@ -34,7 +38,10 @@ import VMInstallKit
         try await withThrowingTaskGroup(of: (Int, JobID).self) { group in
             for i in 0..<count {
                 group.addTask {
-                    let r = try await fx.vmInstall(fx.vmArguments(name: "\(prefix)\(i)", guest: guest, extra: ["--memory-budget", String(budget), "--background"]))
+                    let r = try await fx.vmInstall(
+                        fx.vmArguments(
+                            name: "\(prefix)\(i)", guest: guest,
+                            extra: ["--memory-budget", String(budget), "--background"]))
                     return (i, try #require(JobID(parsing: r.stdout.trimmed), "\(r.stderr)"))
                 }
             }
@@ -71,7 +78,9 @@ import VMInstallKit
             #expect(most >= 3, "the budget was not used: at most \(most) VMs at once")
             let order = admitted.sorted { $0.0 < $1.0 }
             #expect(order.count == ids.count)
-            for (a, b) in zip(order, order.dropFirst()) { #expect(a.1 <= b.1, "job \(b.0) was admitted before job \(a.0)") }
+            for (a, b) in zip(order, order.dropFirst()) {
+                #expect(a.1 <= b.1, "job \(b.0) was admitted before job \(a.0)")
+            }
             #expect(AdmissionLedger(store: fx.store).read().isEmpty)
         }
     }
@@ -79,9 +88,13 @@ import VMInstallKit
     @Test func aVMLargerThanTheBudgetFailsAtOnce() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.quick.guest()
-            let r = try await fx.vmInstall(fx.vmArguments(name: "big", guest: guest, extra: ["--memory", "512", "--memory-budget", "256"]))
+            let r = try await fx.vmInstall(
+                fx.vmArguments(name: "big", guest: guest, extra: ["--memory", "512", "--memory-budget", "256"]))
             #expect(r.code == JobExitCode.host.rawValue)
-            #expect(r.stderr.contains("needs 512 MiB, more than the whole memory budget of 256 MiB, so it could never start"), "\(r.stderr)")
+            #expect(
+                r.stderr.contains(
+                    "needs 512 MiB, more than the whole memory budget of 256 MiB, so it could never start"),
+                "\(r.stderr)")
             #expect(AdmissionLedger(store: fx.store).read().isEmpty)
         }
     }
@@ -99,10 +112,20 @@ import VMInstallKit
             let waiting = try await fx.waitFor(waiter) { $0.waiting != nil }
             #expect(waiting.state == .settings && waiting.runnerPID != nil)
             let json = try await fx.jobs(["--status", waiter.description, "--json"])
-            #expect(json.stdout.contains("\"waiting\" : \"for memory: needs 64 MiB, 64 MiB of the budget of 100 MiB in use by jobs \(holder)\""), "\(json.stdout)")
+            #expect(
+                json.stdout.contains(
+                    "\"waiting\" : \"for memory: needs 64 MiB, 64 MiB of the budget of 100 MiB in use by jobs \(holder)\""
+                ), "\(json.stdout)")
 
-            let watch = try await fx.run("/usr/bin/timeout", ["-s", "INT", "1", "\(Fixture.buildDirectory)/vm-install-jobs", "--state-dir", fx.stateDir, "--watch", waiter.description])
-            #expect(watch.stdout.contains("\"waiting\":\"for memory: needs 64 MiB"), "--watch shows the job as waiting: \(watch.stdout)")
+            let watch = try await fx.run(
+                "/usr/bin/timeout",
+                [
+                    "-s", "INT", "1", "\(Fixture.buildDirectory)/vm-install-jobs", "--state-dir", fx.stateDir,
+                    "--watch", waiter.description,
+                ])
+            #expect(
+                watch.stdout.contains("\"waiting\":\"for memory: needs 64 MiB"),
+                "--watch shows the job as waiting: \(watch.stdout)")
 
             #expect(try await fx.jobs(["--cancel", waiter.description]).code == 0)
             let canceled = try await fx.waitFor(waiter, seconds: 5) { $0.state.isTerminal }
@@ -114,7 +137,9 @@ import VMInstallKit
             let end = try await fx.waitForEnd(next)
             #expect(end.state == .finished, "\(end.error ?? "")")
             #expect(try fx.store.read(holder).state == .failed)
-            #expect(!FileIO.exists(fx.vmFiles("holder").installPIDFile) || qemuCount(fx) == 1, "the killed runner's VM was stopped")
+            #expect(
+                !FileIO.exists(fx.vmFiles("holder").installPIDFile) || qemuCount(fx) == 1,
+                "the killed runner's VM was stopped")
             #expect(qemuCount(fx) == 1, "only the next job's runtime VM runs")
         }
     }
@@ -151,7 +176,9 @@ import VMInstallKit
             }
             let canceled = ended.values.filter { $0 == .canceled }.count
             let done = ended.values.filter { $0 == .finished }.count
-            #expect(canceled + done == rest.count, "\(rest.count - canceled - done) neither canceled nor finished: \(errors)")
+            #expect(
+                canceled + done == rest.count,
+                "\(rest.count - canceled - done) neither canceled nor finished: \(errors)")
             for id in rest { #expect(try await fx.jobs(["--delete", id.description]).code == 0) }
             #expect(try fx.store.listIDs().isEmpty)
             #expect(AdmissionLedger(store: fx.store).read().isEmpty, "\(AdmissionLedger(store: fx.store).read())")
@@ -165,7 +192,9 @@ import VMInstallKit
             let guest = try await Guest.slow.guest()
             var ids: [JobID] = []
             for i in 0..<3 {
-                ids.append(try await fx.startJob(name: "one\(i)", guest: guest, extra: ["--memory-budget", "4096", "--max-installs", "1"]))
+                ids.append(
+                    try await fx.startJob(
+                        name: "one\(i)", guest: guest, extra: ["--memory-budget", "4096", "--max-installs", "1"]))
             }
             var most = 0
             let deadline = Deadline.after(seconds: 90)
@@ -178,7 +207,8 @@ import VMInstallKit
             #expect(most == 1, "\(most) jobs were in their install at once")
             for id in ids { #expect(try fx.store.read(id).state == .finished) }
             let log = try FileIO.readString(fx.store.paths(ids[1]).log)
-            #expect(log.contains("waiting for an install slot: 1 of --max-installs 1 taken by jobs \(ids[0])"), "\(log)")
+            #expect(
+                log.contains("waiting for an install slot: 1 of --max-installs 1 taken by jobs \(ids[0])"), "\(log)")
         }
     }
 }

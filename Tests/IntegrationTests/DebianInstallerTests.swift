@@ -13,7 +13,9 @@ import VMInstallKit
 
     func preseed(_ fx: Fixture) throws -> String {
         let file = "\(fx.root)/preseed.cfg"
-        try FileIO.writeAtomically(file, """
+        try FileIO.writeAtomically(
+            file,
+            """
             d-i debian-installer/locale string en_US.UTF-8
             d-i keyboard-configuration/xkb-keymap select us
             d-i preseed/early_command string echo \(Self.mark) > /dev/ttyS0; echo o > /proc/sysrq-trigger
@@ -23,7 +25,8 @@ import VMInstallKit
     }
 
     func copy(_ from: String, to path: String) throws {
-        try FileIO.writeAtomically(path, bytes: try FileIO.read(from, limit: 1 << 30), mode: [.ownerReadWrite, .groupRead, .otherRead])
+        try FileIO.writeAtomically(
+            path, bytes: try FileIO.read(from, limit: 1 << 30), mode: [.ownerReadWrite, .groupRead, .otherRead])
     }
 
     func makeDirectories(_ path: String) throws {
@@ -47,21 +50,28 @@ import VMInstallKit
         var markSeconds: Double?
         let deadline = Deadline.after(seconds: 600)
         while true {
-            if markSeconds == nil, fileContains(fx.vmFiles(name).serialLog, Self.mark) { markSeconds = seconds(since: start) }
+            if markSeconds == nil, fileContains(fx.vmFiles(name).serialLog, Self.mark) {
+                markSeconds = seconds(since: start)
+            }
             let record = try fx.store.read(id)
             if record.state.isTerminal {
                 #expect(record.state == .finished, "\(record.error ?? "")")
                 #expect(record.exit == 0)
                 break
             }
-            try #require(!deadline.hasPassed, "d-i did not finish; serial log: \(String((try? FileIO.readString(fx.vmFiles(name).serialLog)) ?? "").suffix(2000))")
+            try #require(
+                !deadline.hasPassed,
+                "d-i did not finish; serial log: \(String((try? FileIO.readString(fx.vmFiles(name).serialLog)) ?? "").suffix(2000))"
+            )
             try await Task.sleep(for: .milliseconds(100))
         }
         let finished = seconds(since: start)
         let log = try FileIO.readString(fx.store.paths(id).log)
         #expect(log.contains("as /preseed.cfg"), "\(log)")
         #expect(!log.contains(" url="), "d-i takes url= as preseed/url; a tree is never passed that way")
-        let mark = try #require(markSeconds ?? (fileContains(fx.vmFiles(name).serialLog, Self.mark) ? finished : nil), "no preseed mark on the serial console")
+        let mark = try #require(
+            markSeconds ?? (fileContains(fx.vmFiles(name).serialLog, Self.mark) ? finished : nil),
+            "no preseed mark on the serial console")
         print("d-i \(name): mark after \(mark) s, FINISHED after \(finished) s")
         #expect(try await fx.jobs(["--delete", id.description]).code == 0)
         return log
@@ -83,7 +93,10 @@ import VMInstallKit
                 let url = "http://127.0.0.1:\(port)/\(installer)/"
                 let log = try await install(fx, name: "di-mirror", source: url)
                 #expect(log.contains("Debian mirror layout"))
-                #expect(log.contains("mirror/http/hostname=127.0.0.1:\(port) mirror/http/directory=/debian mirror/suite=bookworm"), "\(log)")
+                #expect(
+                    log.contains(
+                        "mirror/http/hostname=127.0.0.1:\(port) mirror/http/directory=/debian mirror/suite=bookworm"),
+                    "\(log)")
             }
         }
     }
@@ -95,9 +108,12 @@ import VMInstallKit
             try makeDirectories("\(stage)/.disk")
             try copy("\(Self.images)/linux", to: "\(stage)/install.amd/vmlinuz")
             try copy("\(Self.images)/initrd.gz", to: "\(stage)/install.amd/initrd.gz")
-            try FileIO.writeAtomically("\(stage)/.disk/info", "Debian GNU/Linux 12 \"Bookworm\" - Official amd64 NETINST\n")
+            try FileIO.writeAtomically(
+                "\(stage)/.disk/info", "Debian GNU/Linux 12 \"Bookworm\" - Official amd64 NETINST\n")
             let iso = "\(fx.root)/debian-12-amd64-netinst.iso"
-            let made = try await fx.run("/usr/bin/xorriso", ["-as", "mkisofs", "-quiet", "-R", "-J", "-V", "Debian 12 amd64 n", "-o", iso, stage])
+            let made = try await fx.run(
+                "/usr/bin/xorriso",
+                ["-as", "mkisofs", "-quiet", "-R", "-J", "-V", "Debian 12 amd64 n", "-o", iso, stage])
             try #require(made.code == 0, "\(made.stderr)")
             try FileIO.removeTree(stage)
             let log = try await install(fx, name: "di-cd", source: iso)

@@ -9,7 +9,8 @@ import VMInstallKit
         try await Fixture.with { fx in
             let guest = try await Guest.quick.guest()
             let name = "on-\(bus.rawValue)"
-            let result = try await fx.vmInstall(fx.vmArguments(name: name, guest: guest, disk: "\(fx.root)/\(name).qcow2,size=16M,bus=\(bus.rawValue)"))
+            let result = try await fx.vmInstall(
+                fx.vmArguments(name: name, guest: guest, disk: "\(fx.root)/\(name).qcow2,size=16M,bus=\(bus.rawValue)"))
             #expect(result.code == 0, "\(result.stderr)")
             #expect(await fx.serialShows(name, Guest.runtimeMark))
             #expect(fileContains(fx.vmFiles(name).config, "disk=bus=\(bus.rawValue),device=disk"))
@@ -36,7 +37,8 @@ import VMInstallKit
             #expect(result.code == 0, "\(result.stderr)")
             #expect(await fx.serialShows("layered", Guest.runtimeMark))
             let pid = try #require(Int32(try FileIO.readString(fx.vmFiles("layered").pidFile).trimmed))
-            let cmdline = String(decoding: try FileIO.read("/proc/\(pid)/cmdline").map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            let cmdline = String(
+                decoding: try FileIO.read("/proc/\(pid)/cmdline").map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
             #expect(cmdline.contains("media=cdrom,readonly=on"))
             #expect(cmdline.contains("ide-cd,bus=sata0.0,drive=disk1"))
             #expect(cmdline.contains("file=\(extra),format=raw,readonly=on"))
@@ -46,10 +48,15 @@ import VMInstallKit
             #expect(FileIO.exists(base) && FileIO.exists(extra))
             #expect(try FileIO.read(base, limit: 2 << 20) == before, "the backing image is untouched")
 
-            for bad in ["\(fx.root)/c.iso,device=cdrom,size=1G", "\(fx.root)/v,device=cdrom,bus=virtio", "\(fx.root)/r,backing=\(base),format=raw", "\(fx.root)/b,bus=usb"] {
-                #expect(try await fx.vmInstall(fx.vmArguments(name: "bad", guest: guest, disk: bad)).code == 2, "\(bad)")
+            for bad in [
+                "\(fx.root)/c.iso,device=cdrom,size=1G", "\(fx.root)/v,device=cdrom,bus=virtio",
+                "\(fx.root)/r,backing=\(base),format=raw", "\(fx.root)/b,bus=usb",
+            ] {
+                #expect(
+                    try await fx.vmInstall(fx.vmArguments(name: "bad", guest: guest, disk: bad)).code == 2, "\(bad)")
             }
-            let bootCD = try await fx.vmInstall(fx.vmArguments(name: "cdboot", guest: guest, disk: "\(guest.iso),device=cdrom"))
+            let bootCD = try await fx.vmInstall(
+                fx.vmArguments(name: "cdboot", guest: guest, disk: "\(guest.iso),device=cdrom"))
             #expect(bootCD.code == JobExitCode.settings.rawValue)
             #expect(bootCD.stderr.contains("must be writable"))
         }

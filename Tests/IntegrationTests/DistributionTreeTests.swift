@@ -20,13 +20,18 @@ import VMInstallKit
             let guest = try await Guest.quick.guest()
             try await withTree(in: fx) { served, port in
                 let installer = "debian/dists/bookworm/main/installer-amd64"
-                try trees.makeTree("\(served)/\(installer)", kernel: "current/images/netboot/debian-installer/amd64/linux",
-                                   initrd: "current/images/netboot/debian-installer/amd64/initrd.gz", guest: guest)
+                try trees.makeTree(
+                    "\(served)/\(installer)", kernel: "current/images/netboot/debian-installer/amd64/linux",
+                    initrd: "current/images/netboot/debian-installer/amd64/initrd.gz", guest: guest)
                 let url = "http://127.0.0.1:\(port)/\(installer)/"
-                let r = try await fx.vmInstall(fx.vmArguments(name: "mirror", guest: guest).map { $0 == guest.iso ? url : $0 })
+                let r = try await fx.vmInstall(
+                    fx.vmArguments(name: "mirror", guest: guest).map { $0 == guest.iso ? url : $0 })
                 #expect(r.code == 0, "\(r.stderr)")
                 #expect(r.stderr.contains("Debian mirror layout, debian-installer"), "\(r.stderr)")
-                #expect(installerCommandLine(fx.vmFiles("mirror").serialLog) == "mirror/country=manual mirror/protocol=http mirror/http/hostname=127.0.0.1:\(port) mirror/http/directory=/debian mirror/suite=bookworm console=ttyS0,115200n8")
+                #expect(
+                    installerCommandLine(fx.vmFiles("mirror").serialLog)
+                        == "mirror/country=manual mirror/protocol=http mirror/http/hostname=127.0.0.1:\(port) mirror/http/directory=/debian mirror/suite=bookworm console=ttyS0,115200n8"
+                )
             }
         }
     }
@@ -37,8 +42,11 @@ import VMInstallKit
         try await Fixture.with { fx in
             let guest = try await Guest.quick.guest()
             try await withTree(in: fx) { served, port in
-                try trees.makeTree("\(served)/f37", kernel: "odd/place/kernel.img", initrd: "odd/place/ramdisk.img", guest: guest)
-                try FileIO.writeAtomically("\(served)/f37/.treeinfo", """
+                try trees.makeTree(
+                    "\(served)/f37", kernel: "odd/place/kernel.img", initrd: "odd/place/ramdisk.img", guest: guest)
+                try FileIO.writeAtomically(
+                    "\(served)/f37/.treeinfo",
+                    """
                     [general]
                     family = Fedora
                     version = 37
@@ -52,32 +60,51 @@ import VMInstallKit
                 let ks = "\(fx.root)/ks.cfg"
                 try FileIO.writeAtomically(ks, "rootpw --plaintext vmi\n")
                 let url = "http://127.0.0.1:\(port)/f37/"
-                let r = try await fx.vmInstall(fx.vmArguments(name: "f37", guest: guest).map { $0 == guest.iso ? url : $0 } + ["--autoinstall", ks])
+                let r = try await fx.vmInstall(
+                    fx.vmArguments(name: "f37", guest: guest).map { $0 == guest.iso ? url : $0 } + [
+                        "--autoinstall", ks,
+                    ])
                 #expect(r.code == 0, "\(r.stderr)")
-                #expect(r.stderr.contains("install tree \(url): .treeinfo (Fedora 37) layout, Anaconda; kernel odd/place/kernel.img"), "\(r.stderr)")
-                #expect(installerCommandLine(fx.vmFiles("f37").serialLog) == "inst.repo=\(url) inst.ks=file:/ks.cfg console=ttyS0,115200n8")
+                #expect(
+                    r.stderr.contains(
+                        "install tree \(url): .treeinfo (Fedora 37) layout, Anaconda; kernel odd/place/kernel.img"),
+                    "\(r.stderr)")
+                #expect(
+                    installerCommandLine(fx.vmFiles("f37").serialLog)
+                        == "inst.repo=\(url) inst.ks=file:/ks.cfg console=ttyS0,115200n8")
                 #expect(fileContains("\(fx.vmFiles("f37").directory)/install-initrd-ks.cfg", "rootpw --plaintext vmi"))
 
                 // A family we do not know: its kernel boots, but no file can be handed over.
-                try FileIO.writeAtomically("\(served)/f37/.treeinfo", "[general]\nfamily = Plan 9\n[images-x86_64]\nkernel = odd/place/kernel.img\ninitrd = odd/place/ramdisk.img\n",
-                                           mode: [.ownerReadWrite, .otherRead, .groupRead])
-                let unknown = try await fx.vmInstall(fx.vmArguments(name: "p9", guest: guest).map { $0 == guest.iso ? url : $0 } + ["--autoinstall", ks])
+                try FileIO.writeAtomically(
+                    "\(served)/f37/.treeinfo",
+                    "[general]\nfamily = Plan 9\n[images-x86_64]\nkernel = odd/place/kernel.img\ninitrd = odd/place/ramdisk.img\n",
+                    mode: [.ownerReadWrite, .otherRead, .groupRead])
+                let unknown = try await fx.vmInstall(
+                    fx.vmArguments(name: "p9", guest: guest).map { $0 == guest.iso ? url : $0 } + ["--autoinstall", ks])
                 #expect(unknown.code == JobExitCode.settings.rawValue)
-                #expect(unknown.stderr.contains("whose installer vm-install cannot hand a file to"), "\(unknown.stderr)")
+                #expect(
+                    unknown.stderr.contains("whose installer vm-install cannot hand a file to"), "\(unknown.stderr)")
             }
         }
     }
 
     /// An ISO with the tiny installer's boot image and a Debian CD's install.amd/: it boots its
     /// own boot loader unless the install needs kernel arguments.
-    func makeDebianCD(_ fx: Fixture, guest: Guest, layout: (kernel: String, initrd: String) = ("install.amd/vmlinuz", "install.amd/initrd.gz")) async throws -> String {
+    func makeDebianCD(
+        _ fx: Fixture, guest: Guest,
+        layout: (kernel: String, initrd: String) = ("install.amd/vmlinuz", "install.amd/initrd.gz")
+    ) async throws -> String {
         let stage = "\(fx.root)/cd"
         try trees.makeTree(stage, kernel: layout.kernel, initrd: layout.initrd, guest: guest)
         let boot = try FileIO.read(guest.iso.replacingSuffix("install.iso", with: "installer.bin"))
         try FileIO.writeAtomically("\(stage)/installer.bin", bytes: boot)
         let iso = "\(fx.root)/cd.iso"
-        let made = try await fx.run("/usr/bin/xorriso", ["-as", "mkisofs", "-quiet", "-R", "-V", "VMITREE", "-b", "installer.bin",
-                                                         "-no-emul-boot", "-boot-load-size", "2", "-o", iso, stage])
+        let made = try await fx.run(
+            "/usr/bin/xorriso",
+            [
+                "-as", "mkisofs", "-quiet", "-R", "-V", "VMITREE", "-b", "installer.bin",
+                "-no-emul-boot", "-boot-load-size", "2", "-o", iso, stage,
+            ])
         try #require(made.code == 0, "\(made.stderr)")
         try FileIO.removeTree(stage)
         return iso
@@ -91,22 +118,31 @@ import VMInstallKit
             try FileIO.writeAtomically(preseed, "d-i debian-installer/locale string en_US\n")
 
             // With a graphical console and nothing to pass, the ISO's own boot loader runs.
-            let plain = try await fx.vmInstall(fx.vmArguments(name: "plain", guest: guest).map { $0 == guest.iso ? iso : $0 } + ["--vnc"])
+            let plain = try await fx.vmInstall(
+                fx.vmArguments(name: "plain", guest: guest).map { $0 == guest.iso ? iso : $0 } + ["--vnc"])
             #expect(plain.code == 0, "\(plain.stderr)")
             #expect(await fx.serialShows("plain", Guest.runtimeMark))
             #expect(!fileContains(fx.vmFiles("plain").serialLog, "VM-INSTALL KERNEL"))
 
             // An autoinstall file: the kernel comes out of the ISO, the ISO stays attached.
-            let auto = try await fx.vmInstall(fx.vmArguments(name: "auto", guest: guest).map { $0 == guest.iso ? iso : $0 } + ["--vnc", "--autoinstall", preseed])
+            let auto = try await fx.vmInstall(
+                fx.vmArguments(name: "auto", guest: guest).map { $0 == guest.iso ? iso : $0 } + [
+                    "--vnc", "--autoinstall", preseed,
+                ])
             #expect(auto.code == 0, "\(auto.stderr)")
             #expect(auto.stderr.contains("install tree \(iso): Debian CD layout, debian-installer"), "\(auto.stderr)")
             #expect(auto.stderr.contains("extracting /install.amd/vmlinuz from \(iso)"), "\(auto.stderr)")
-            #expect(auto.stderr.contains("initrd \(fx.vmFiles("auto").directory)/install-initrd-preseed.cfg, arguments 'auto=true priority=critical', \(iso)"), "\(auto.stderr)")
+            #expect(
+                auto.stderr.contains(
+                    "initrd \(fx.vmFiles("auto").directory)/install-initrd-preseed.cfg, arguments 'auto=true priority=critical', \(iso)"
+                ), "\(auto.stderr)")
             #expect(installerCommandLine(fx.vmFiles("auto").serialLog) == "auto=true priority=critical")
-            #expect(fileContains("\(fx.vmFiles("auto").directory)/install-initrd-preseed.cfg", "debian-installer/locale"))
+            #expect(
+                fileContains("\(fx.vmFiles("auto").directory)/install-initrd-preseed.cfg", "debian-installer/locale"))
 
             // No graphical console: the installer gets the serial console.
-            let serial = try await fx.vmInstall(fx.vmArguments(name: "serial", guest: guest).map { $0 == guest.iso ? iso : $0 })
+            let serial = try await fx.vmInstall(
+                fx.vmArguments(name: "serial", guest: guest).map { $0 == guest.iso ? iso : $0 })
             #expect(serial.code == 0, "\(serial.stderr)")
             #expect(installerCommandLine(fx.vmFiles("serial").serialLog) == "console=ttyS0,115200n8")
 
@@ -125,18 +161,26 @@ import VMInstallKit
             let iso = try await makeDebianCD(fx, guest: guest, layout: ("casper/vmlinuz", "casper/initrd"))
             let userData = "\(fx.root)/autoinstall.yaml"
             try FileIO.writeAtomically(userData, "#cloud-config\nautoinstall:\n  version: 1\n")
-            let r = try await fx.vmInstall(fx.vmArguments(name: "jammy", guest: guest).map { $0 == guest.iso ? iso : $0 } + ["--autoinstall", userData])
+            let r = try await fx.vmInstall(
+                fx.vmArguments(name: "jammy", guest: guest).map { $0 == guest.iso ? iso : $0 } + [
+                    "--autoinstall", userData,
+                ])
             #expect(r.code == 0, "\(r.stderr)")
             #expect(r.stderr.contains("Ubuntu live-server layout, Subiquity"), "\(r.stderr)")
-            #expect(installerCommandLine(fx.vmFiles("jammy").serialLog) == "autoinstall ds=nocloud console=ttyS0,115200n8")
+            #expect(
+                installerCommandLine(fx.vmFiles("jammy").serialLog) == "autoinstall ds=nocloud console=ttyS0,115200n8")
             let seed = "\(fx.vmFiles("jammy").directory)/autoinstall-seed.iso"
-            #expect(try await fx.run("/usr/bin/xorriso", ["-indev", seed, "-pvd_info"]).stdout.contains("Volume Id    : cidata"))
+            #expect(
+                try await fx.run("/usr/bin/xorriso", ["-indev", seed, "-pvd_info"]).stdout.contains(
+                    "Volume Id    : cidata"))
             let extracted = "\(fx.root)/user-data"
-            _ = try await fx.run("/usr/bin/xorriso", ["-osirrox", "on", "-indev", seed, "-extract", "/user-data", extracted])
+            _ = try await fx.run(
+                "/usr/bin/xorriso", ["-osirrox", "on", "-indev", seed, "-extract", "/user-data", extracted])
             #expect(try FileIO.readString(extracted) == "#cloud-config\nautoinstall:\n  version: 1\n")
 
-            let both = try await fx.vmInstall(fx.vmArguments(name: "both", guest: guest).map { $0 == guest.iso ? iso : $0 }
-                + ["--autoinstall", userData, "--cloud-init", "user-data=\(userData)"])
+            let both = try await fx.vmInstall(
+                fx.vmArguments(name: "both", guest: guest).map { $0 == guest.iso ? iso : $0 }
+                    + ["--autoinstall", userData, "--cloud-init", "user-data=\(userData)"])
             #expect(both.code == JobExitCode.settings.rawValue)
             #expect(both.stderr.contains("both make a NoCloud seed"), "\(both.stderr)")
         }

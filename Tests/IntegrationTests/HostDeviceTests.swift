@@ -13,7 +13,8 @@ struct HostDeviceTests {
             try #require(loop.code == 0, "\(loop.stderr)")
             let device = loop.stdout.trimmed
             defer { _ = system("/usr/sbin/losetup -d \(device)") }
-            let result = try await fx.vmInstall(fx.vmArguments(name: "fromdev", guest: guest).map { $0 == guest.iso ? device : $0 })
+            let result = try await fx.vmInstall(
+                fx.vmArguments(name: "fromdev", guest: guest).map { $0 == guest.iso ? device : $0 })
             #expect(result.code == 0, "\(result.stderr)")
             #expect(await fx.serialShows("fromdev", Guest.runtimeMark))
         }
@@ -26,7 +27,8 @@ struct HostDeviceTests {
             let add = try await fx.run("/usr/sbin/ip", ["tuntap", "add", "dev", tap, "mode", "tap"])
             try #require(add.code == 0, "\(add.stderr)")
             defer { _ = system("/usr/sbin/ip tuntap del dev \(tap) mode tap") }
-            let result = try await fx.vmInstall(fx.vmArguments(name: "tapped", guest: guest) + ["--nic", "tap=\(tap),model=e1000"])
+            let result = try await fx.vmInstall(
+                fx.vmArguments(name: "tapped", guest: guest) + ["--nic", "tap=\(tap),model=e1000"])
             #expect(result.code == 0, "\(result.stderr)")
             #expect(fileContains(fx.vmFiles("tapped").config, "nic=tap=\(tap),model=e1000,mac=52:54:00:"))
             // QEMU holds the tap open while the VM runs.
@@ -37,7 +39,8 @@ struct HostDeviceTests {
             let opensTun = fds.contains { fd in
                 var target = [CChar](repeating: 0, count: 256)
                 let n = readlink("/proc/\(pid)/fd/\(fd)", &target, 255)
-                return n > 0 && String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) == "/dev/net/tun"
+                return n > 0
+                    && String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) == "/dev/net/tun"
             }
             #expect(opensTun)
             // The VM lets go of the tap before the tap is deleted (the defer above).
@@ -56,12 +59,14 @@ struct HostDeviceTests {
             try #require(add.code == 0, "\(add.stderr)")
             defer { _ = system("/usr/sbin/ip link del \(bridge)") }
             let madeDirectory = (try? FileIO.makeDirectory("/etc/qemu", mode: 0o755)) == true
-            try FileIO.writeAtomically("/etc/qemu/bridge.conf", "allow \(bridge)\n", mode: [.ownerReadWrite, .groupRead, .otherRead])
+            try FileIO.writeAtomically(
+                "/etc/qemu/bridge.conf", "allow \(bridge)\n", mode: [.ownerReadWrite, .groupRead, .otherRead])
             defer {
                 unlink("/etc/qemu/bridge.conf")
                 if madeDirectory { rmdir("/etc/qemu") }
             }
-            let result = try await fx.vmInstall(fx.vmArguments(name: "bridged", guest: guest) + ["--nic", "bridge=\(bridge)"])
+            let result = try await fx.vmInstall(
+                fx.vmArguments(name: "bridged", guest: guest) + ["--nic", "bridge=\(bridge)"])
             #expect(result.code == 0, "\(result.stderr)")
             // QEMU's tap for the VM is a port of the bridge while the VM runs.
             let ports = (try? FileIO.listDirectory("/sys/class/net/\(bridge)/brif")) ?? []
@@ -74,22 +79,30 @@ struct HostDeviceTests {
         try await Fixture.with { fx in
             let guest = try await Guest.quick.guest()
             let served = "\(fx.root)/www"
-            try InstallTreeTests().makeTree("\(served)/fedora", kernel: "images/pxeboot/vmlinuz", initrd: "images/pxeboot/initrd.img", guest: guest)
-            let key = "\(fx.root)/key.pem", cert = "\(fx.root)/cert.pem"
-            let made = try await fx.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert])
+            try InstallTreeTests().makeTree(
+                "\(served)/fedora", kernel: "images/pxeboot/vmlinuz", initrd: "images/pxeboot/initrd.img", guest: guest)
+            let key = "\(fx.root)/key.pem"
+            let cert = "\(fx.root)/cert.pem"
+            let made = try await fx.run(
+                "/usr/bin/openssl",
+                [
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert,
+                ])
             try #require(made.code == 0, "\(made.stderr)")
             let server = try await LoopbackServer.start(.https(directory: served, cert: cert, key: key), in: fx)
             defer { server.stop() }
             let port = server.port
             let url = "https://127.0.0.1:\(port)/fedora/"
             // curl trusts the test's own certificate through CURL_CA_BUNDLE, as an administrator's CA.
-            let command = (["env", "CURL_CA_BUNDLE=\(cert)", "\(Fixture.buildDirectory)/vm-install", "--state-dir", fx.stateDir]
-                + fx.vmArguments(name: "secure", guest: guest).map { $0 == guest.iso ? url : $0 })
+            let command =
+                (["env", "CURL_CA_BUNDLE=\(cert)", "\(Fixture.buildDirectory)/vm-install", "--state-dir", fx.stateDir]
+                    + fx.vmArguments(name: "secure", guest: guest).map { $0 == guest.iso ? url : $0 })
             let result = try await fx.run("/usr/bin/env", Array(command.dropFirst()))
             #expect(result.code == 0, "\(result.stderr)")
             #expect(fileContains(fx.vmFiles("secure").serialLog, "inst.repo=\(url)"))
-            let untrusted = try await fx.vmInstall(fx.vmArguments(name: "untrusted", guest: guest).map { $0 == guest.iso ? url : $0 })
+            let untrusted = try await fx.vmInstall(
+                fx.vmArguments(name: "untrusted", guest: guest).map { $0 == guest.iso ? url : $0 })
             #expect(untrusted.code == JobExitCode.settings.rawValue, "a certificate nobody trusts must not be accepted")
         }
     }

@@ -11,7 +11,8 @@ import VMInstallKit
             let guest = try await Guest.slower.guest()
             let id = try await fx.startJob(name: "watched", guest: guest)
             let paths = fx.store.paths(id)
-            let directoryWatch = try InotifyWatch(path: paths.directory, mask: UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE))
+            let directoryWatch = try InotifyWatch(
+                path: paths.directory, mask: UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE))
             let fileWatch = try InotifyWatch(path: paths.inotify, mask: UInt32(IN_CLOSE_WRITE))
             // The install lasts about 5 s: once the file says INSTALL and its write is closed,
             // the next event is the next state's.
@@ -36,13 +37,16 @@ import VMInstallKit
     @Test func vncIsThereWhenInstallAndRuntimeAreAnnounced() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.slow.guest()
-            async let watcher = fx.run("/usr/bin/timeout", ["-s", "INT", "40", "\(Fixture.buildDirectory)/vm-install-jobs", "--state-dir", fx.stateDir, "--watch"])
+            async let watcher = fx.run(
+                "/usr/bin/timeout",
+                ["-s", "INT", "40", "\(Fixture.buildDirectory)/vm-install-jobs", "--state-dir", fx.stateDir, "--watch"])
             let watcherPID = try await waitUntilWatching("\(fx.stateDir) --watch")
             // The job waits in PREP_INSTALL, reading its cloud-init user-data from a FIFO, until
             // the watch is in place: a busy machine cannot let INSTALL slip past it.
             let fifo = "\(fx.root)/user-data"
             try #require(mkfifo(fifo, 0o600) == 0)
-            let id = try await fx.startJob(name: "announced", guest: guest, extra: ["--vnc", "--settle", "3", "--cloud-init", "user-data=\(fifo)"])
+            let id = try await fx.startJob(
+                name: "announced", guest: guest, extra: ["--vnc", "--settle", "3", "--cloud-init", "user-data=\(fifo)"])
             let paths = fx.store.paths(id)
             let watch = try InotifyWatch(path: paths.inotify, mask: UInt32(IN_CLOSE_WRITE))
             #expect(try fx.store.read(id).state.rawValue < JobState.install.rawValue, "INSTALL came before the watch")
@@ -64,7 +68,8 @@ import VMInstallKit
                 if status.state.isTerminal { break }
             }
             for state in [JobState.install, .runtime] {
-                let vnc = try #require(seen[state], "state \(state) was not seen on its event: \(seen.keys.map(\.rawValue).sorted())")
+                let vnc = try #require(
+                    seen[state], "state \(state) was not seen on its event: \(seen.keys.map(\.rawValue).sorted())")
                 #expect(vnc?.hasPrefix("127.0.0.1::") == true, "no vnc key on the event for \(state)")
             }
             #expect(seen[.finished] != nil)
@@ -72,7 +77,9 @@ import VMInstallKit
             _ = try await fx.waitForEnd(id)
             try await Task.sleep(for: .milliseconds(300))
             kill(watcherPID, SIGINT)
-            let lines = try await watcher.stdout.split(separator: "\n").map { try JSONSerializationFree.object(String($0)) }
+            let lines = try await watcher.stdout.split(separator: "\n").map {
+                try JSONSerializationFree.object(String($0))
+            }
             let install = try #require(lines.first { $0["id"] as? Int == Int(id.value) && $0["state"] as? Int == 2 })
             #expect((install["vnc"] as? String)?.hasPrefix("127.0.0.1::") == true, "\(install)")
             for line in lines where (line["state"] as? Int ?? 0) >= 2 {

@@ -19,7 +19,8 @@ import VMInstallKit
     @Test func foregroundProgressOnATerminalAndPlainLinesElsewhere() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.slow.guest()
-            let command = ([Fixture.buildDirectory + "/vm-install", "--state-dir", fx.stateDir]
+            let command =
+                ([Fixture.buildDirectory + "/vm-install", "--state-dir", fx.stateDir]
                 + fx.vmArguments(name: "shown", guest: guest)).joined(separator: " ")
             let tty = try await fx.run("/usr/bin/script", ["-qfec", command, "/dev/null"])
             #expect(tty.code == 0, "\(tty.stdout)")
@@ -36,7 +37,8 @@ import VMInstallKit
     @Test func anInstallThatTakesTooLongFails() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.endless.guest()
-            let result = try await fx.vmInstall(fx.vmArguments(name: "slow", guest: guest) + ["--install-timeout", "1"])
+            let result = try await fx.vmInstall(
+                fx.vmArguments(name: "slow", guest: guest) + ["--install-timeout", "1"])
             #expect(result.code == JobExitCode.installTimedOut.rawValue, "\(result.stderr)")
             #expect(result.stderr.contains("--install-timeout"))
             #expect(!QEMUDriver().isRunning(files: fx.vmFiles("slow")))

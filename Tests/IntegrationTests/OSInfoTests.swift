@@ -13,10 +13,16 @@ import VMInstallKit
     static func labelledISO(_ fx: Fixture, guest: Guest, volumeID: String) async throws -> String {
         let stage = "\(fx.root)/iso-\(volumeID)"
         try FileIO.makeDirectory(stage, mode: 0o755)
-        try FileIO.writeAtomically("\(stage)/installer.bin", bytes: try FileIO.read(guest.iso.replacingSuffix("install.iso", with: "installer.bin")))
+        try FileIO.writeAtomically(
+            "\(stage)/installer.bin",
+            bytes: try FileIO.read(guest.iso.replacingSuffix("install.iso", with: "installer.bin")))
         let iso = "\(fx.root)/\(volumeID).iso"
-        let made = try await fx.run("/usr/bin/xorriso", ["-as", "mkisofs", "-quiet", "-R", "-V", volumeID, "-b", "installer.bin",
-                                                         "-no-emul-boot", "-boot-load-size", "2", "-o", iso, stage])
+        let made = try await fx.run(
+            "/usr/bin/xorriso",
+            [
+                "-as", "mkisofs", "-quiet", "-R", "-V", volumeID, "-b", "installer.bin",
+                "-no-emul-boot", "-boot-load-size", "2", "-o", iso, stage,
+            ])
         try #require(made.code == 0, "\(made.stderr)")
         return iso
     }
@@ -28,7 +34,9 @@ import VMInstallKit
         for vendor in try FileIO.listDirectory(root) {
             for file in try FileIO.listDirectory("\(root)/\(vendor)") where file.hasSuffix(".xml") {
                 let text = try FileIO.readString("\(root)/\(vendor)/\(file)")
-                if let start = text.firstRange(of: "<short-id>"), let end = text[start.upperBound...].firstRange(of: "</short-id>") {
+                if let start = text.firstRange(of: "<short-id>"),
+                    let end = text[start.upperBound...].firstRange(of: "</short-id>")
+                {
                     ids.insert(String(text[start.upperBound..<end.lowerBound]))
                 }
             }
@@ -37,11 +45,25 @@ import VMInstallKit
     }
 
     struct Listing: Decodable {
-        struct System: Decodable { let id: String; let name: String }
-        struct Family: Decodable { let name: String; let memory_mib: Int }
-        let osinfo_db: [String]
+        struct System: Decodable {
+            let id: String
+            let name: String
+        }
+        struct Family: Decodable {
+            let name: String
+            let memoryMiB: Int
+            enum CodingKeys: String, CodingKey {
+                case name
+                case memoryMiB = "memory_mib"
+            }
+        }
+        let osinfoDB: [String]
         let systems: [System]
         let families: [Family]
+        enum CodingKeys: String, CodingKey {
+            case osinfoDB = "osinfo_db"
+            case systems, families
+        }
     }
 
     @Test func listHasTheDatabasesIDsThenTheFamilies() async throws {
@@ -57,14 +79,15 @@ import VMInstallKit
         #expect(Set(listing.systems.map(\.id)) == expected)
         #expect(listing.systems.contains { $0.id == "fedora37" && $0.name == "Fedora Linux 37" })
         #expect(listing.families.map(\.name) == OSType.all.map(\.name))
-        #expect(listing.osinfo_db.contains { $0.hasSuffix("(/usr/share/osinfo)") }, "\(listing.osinfo_db)")
+        #expect(listing.osinfoDB.contains { $0.hasSuffix("(/usr/share/osinfo)") }, "\(listing.osinfoDB)")
 
         let text = try await fx.run("vm-install", ["--os-type", "list"])
         #expect(text.code == 0)
         let lines = text.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.prefix(expected.count).allSatisfy { expected.contains(String($0.prefix { $0 != " " })) })
         #expect(lines.contains { $0.hasPrefix("win10 ") && $0.hasSuffix("  Microsoft Windows 10") })
-        #expect(lines[expected.count] == "" && lines[expected.count + 1].hasPrefix("FAMILY "), "families follow the ids")
+        #expect(
+            lines[expected.count] == "" && lines[expected.count + 1].hasPrefix("FAMILY "), "families follow the ids")
         #expect(lines.contains { $0.hasPrefix("generic ") })
         #expect(try await fx.run("vm-install", ["--json"]).code == 2)
     }
@@ -74,16 +97,24 @@ import VMInstallKit
     @Test func fedora37GetsTheDatabasesDefaults() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.quick.guest()
-            let r = try await fx.vmInstall(["--name", "f37", "--os-type", "fedora37", "--source", guest.iso, "--disk", "\(fx.root)/f37.qcow2",
-                                            "--machine", "pc", "--accel", "tcg", "--settle", "0.3", "--install-timeout", "60"])
+            let r = try await fx.vmInstall([
+                "--name", "f37", "--os-type", "fedora37", "--source", guest.iso, "--disk", "\(fx.root)/f37.qcow2",
+                "--machine", "pc", "--accel", "tcg", "--settle", "0.3", "--install-timeout", "60",
+            ])
             #expect(r.code == 0, "\(r.stderr)")
             let config = try FileIO.readString(fx.vmFiles("f37").config)
-            for line in ["memory-mib=2048", "vcpus=2", "machine=pc", "firmware=bios", "disk=bus=virtio,device=disk", "model=virtio-net-pci"] {
+            for line in [
+                "memory-mib=2048", "vcpus=2", "machine=pc", "firmware=bios", "disk=bus=virtio,device=disk",
+                "model=virtio-net-pci",
+            ] {
                 #expect(config.contains(line), "\(line) in \(config)")
             }
             let info = try await fx.run("/usr/bin/qemu-img", ["info", "--force-share", "\(fx.root)/f37.qcow2"])
             #expect(info.stdout.contains("virtual size: 20 GiB"), "\(info.stdout)")
-            #expect(r.stderr.contains("OS fedora37 (Fedora Linux 37): 2048 MiB, 2 vCPUs, 20G disk on virtio, NIC virtio-net-pci, q35, bios"), "\(r.stderr)")
+            #expect(
+                r.stderr.contains(
+                    "OS fedora37 (Fedora Linux 37): 2048 MiB, 2 vCPUs, 20G disk on virtio, NIC virtio-net-pci, q35, bios"
+                ), "\(r.stderr)")
             #expect(await fx.serialShows("f37", Guest.runtimeMark))
         }
     }
@@ -92,8 +123,10 @@ import VMInstallKit
     @Test func win10GetsNoVirtioDevice() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.quick.guest()
-            let r = try await fx.vmInstall(["--name", "w10", "--os-type", "win10", "--memory", "64", "--source", guest.iso,
-                                            "--disk", "\(fx.root)/w10.qcow2", "--accel", "tcg", "--settle", "0.3", "--install-timeout", "60"])
+            let r = try await fx.vmInstall([
+                "--name", "w10", "--os-type", "win10", "--memory", "64", "--source", guest.iso,
+                "--disk", "\(fx.root)/w10.qcow2", "--accel", "tcg", "--settle", "0.3", "--install-timeout", "60",
+            ])
             #expect(r.code == 0, "\(r.stderr)")
             let config = try FileIO.readString(fx.vmFiles("w10").config)
             for line in ["memory-mib=64", "vcpus=2", "machine=q35", "disk=bus=sata,device=disk", "model=e1000"] {
@@ -116,11 +149,15 @@ import VMInstallKit
             let guest = try await Guest.quick.guest()
             let iso = try await Self.labelledISO(fx, guest: guest, volumeID: "Fedora-S-dvd-x86_64-37")
             let plain = try await fx.startJob(name: "plain", guest: guest)
-            let detected = try await fx.vmInstall(fx.vmArguments(name: "iso", guest: guest).map { $0 == guest.iso ? iso : $0 } + ["--background"])
+            let detected = try await fx.vmInstall(
+                fx.vmArguments(name: "iso", guest: guest).map { $0 == guest.iso ? iso : $0 } + ["--background"])
             let job = try #require(JobID(parsing: detected.stdout.trimmed), "\(detected.stderr)")
             #expect(try await fx.waitForEnd(job).state == .finished)
             let status = try await fx.jobs(["--status", job.description, "--json"])
-            #expect(status.stdout.contains("\"os\" : {\n    \"id\" : \"fedora37\",\n    \"name\" : \"Fedora Linux 37\"\n  }"), "\(status.stdout)")
+            #expect(
+                status.stdout.contains(
+                    "\"os\" : {\n    \"id\" : \"fedora37\",\n    \"name\" : \"Fedora Linux 37\"\n  }"),
+                "\(status.stdout)")
             let log = try FileIO.readString(fx.store.paths(job).log)
             #expect(log.contains("recognised \(iso) as fedora37 (Fedora Linux 37)"), "\(log)")
             // Its defaults, but for the memory given.
@@ -133,7 +170,9 @@ import VMInstallKit
             #expect(try await fx.jobs(["--status", plain.description, "--json"]).stdout.contains("\"os\" : null"))
             let detect = try await fx.vmInstall(fx.vmArguments(name: "detect", guest: guest) + ["--os-type", "detect"])
             #expect(detect.code == JobExitCode.settings.rawValue)
-            #expect(detect.stderr.contains("failed: --os-type detect: \(guest.iso) is not recognised by osinfo-db"), "\(detect.stderr)")
+            #expect(
+                detect.stderr.contains("failed: --os-type detect: \(guest.iso) is not recognised by osinfo-db"),
+                "\(detect.stderr)")
         }
     }
 
@@ -158,11 +197,15 @@ import VMInstallKit
             func loaded(_ tool: String, _ arguments: [String]) async throws -> String {
                 let result = try await Subprocess.run(
                     .path(FilePath("\(Fixture.buildDirectory)/\(tool)")), arguments: Arguments(arguments),
-                    environment: .inherit.updating(["LD_DEBUG": "files"]), output: .discarded, error: .string(limit: 1 << 22))
+                    environment: .inherit.updating(["LD_DEBUG": "files"]), output: .discarded,
+                    error: .string(limit: 1 << 22))
                 return result.standardError
             }
             let libraries = ["libosinfo-1.0.so", "libglib-2.0.so", "libgobject-2.0.so"]
-            for (tool, arguments) in [("vm-install-jobs", ["--state-dir", fx.stateDir, "--list"]), ("vm-install-jobs", ["--version"]), ("vm-install", ["--version"])] {
+            for (tool, arguments) in [
+                ("vm-install-jobs", ["--state-dir", fx.stateDir, "--list"]), ("vm-install-jobs", ["--version"]),
+                ("vm-install", ["--version"]),
+            ] {
                 let trace = try await loaded(tool, arguments)
                 #expect(trace.contains("file="), "LD_DEBUG gave no trace")
                 for library in libraries { #expect(!trace.contains(library), "\(tool) \(arguments) loads \(library)") }

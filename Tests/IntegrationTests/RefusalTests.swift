@@ -20,7 +20,8 @@ import VMInstallKit
     @Test func helpAndVersionSucceed() async throws {
         try await Fixture.with { fx in
             let help = try await fx.run("vm-install", ["--help"])
-            for group in ["VIRTUAL MACHINE:", "INSTALL SOURCE:", "DISKS AND NETWORK:", "CONSOLE:", "JOB:", "Examples:"] {
+            for group in ["VIRTUAL MACHINE:", "INSTALL SOURCE:", "DISKS AND NETWORK:", "CONSOLE:", "JOB:", "Examples:"]
+            {
                 #expect(help.stdout.contains(group), "\(group)")
             }
             for tool in ["vm-install", "vm-install-jobs"] {
@@ -45,8 +46,14 @@ import VMInstallKit
             let id = try fx.recordJob(in: .failed).description
             let dir = fx.stateDir
             let groups: [[[String]]] = [
-                [["--state-dir", dir, "--status", id], ["--status", id, "--state-dir", dir], ["--state-dir=\(dir)", "--status=\(id)"]],
-                [["--state-dir", dir, "--status", "99"], ["--status", "99", "--state-dir", dir], ["--state-dir=\(dir)", "--status=99"]],
+                [
+                    ["--state-dir", dir, "--status", id], ["--status", id, "--state-dir", dir],
+                    ["--state-dir=\(dir)", "--status=\(id)"],
+                ],
+                [
+                    ["--state-dir", dir, "--status", "99"], ["--status", "99", "--state-dir", dir],
+                    ["--state-dir=\(dir)", "--status=99"],
+                ],
                 [["--state-dir", dir, "--list"], ["--list", "--state-dir", dir], ["--state-dir=\(dir)", "--list"]],
             ]
             for group in groups {
@@ -63,7 +70,7 @@ import VMInstallKit
 
     @Test func unknownJobAndEmptyList() async throws {
         try await Fixture.with { fx in
-            #expect(try await fx.jobs(["--list"]) .stdout == "")
+            #expect(try await fx.jobs(["--list"]).stdout == "")
             for action in ["--status", "--cancel", "--delete", "--detach"] {
                 let result = try await fx.jobs([action, "99"])
                 #expect(result.code == 3, "\(action)")
@@ -107,12 +114,18 @@ import VMInstallKit
                 ("nosource", ["--source", "\(fx.root)/missing.iso"], "missing or unreadable"),
                 ("nosize", ["--disk", "\(fx.root)/new.qcow2"], "give size="),
                 ("sized", ["--disk", "\(existing),size=1G"], "cannot apply"),
-                ("twice", ["--disk", "\(fx.root)/t.qcow2,size=1M", "--disk", "\(fx.root)/t.qcow2,size=1M"], "given twice"),
+                (
+                    "twice", ["--disk", "\(fx.root)/t.qcow2,size=1M", "--disk", "\(fx.root)/t.qcow2,size=1M"],
+                    "given twice"
+                ),
             ]
             for c in cases {
                 var arguments = fx.vmArguments(name: c.name, guest: guest)
                 for (i, a) in c.arguments.enumerated() where i % 2 == 0 {
-                    if let at = arguments.firstIndex(of: a) { arguments.remove(at: at); arguments.remove(at: at) }
+                    if let at = arguments.firstIndex(of: a) {
+                        arguments.remove(at: at)
+                        arguments.remove(at: at)
+                    }
                 }
                 arguments += c.arguments
                 let result = try await fx.vmInstall(arguments)
@@ -137,7 +150,8 @@ import VMInstallKit
             let guest = try await Guest.quick.guest()
             let first = try await fx.vmInstall(fx.vmArguments(name: "same", guest: guest))
             #expect(first.code == 0, "\(first.stderr)")
-            let second = try await fx.vmInstall(fx.vmArguments(name: "same", guest: guest, disk: "\(fx.root)/other.qcow2,size=16M"))
+            let second = try await fx.vmInstall(
+                fx.vmArguments(name: "same", guest: guest, disk: "\(fx.root)/other.qcow2,size=16M"))
             #expect(second.code == 3)
             #expect(second.stderr.contains("already exists"))
             #expect(!FileIO.exists("\(fx.root)/other.qcow2"))
@@ -178,4 +192,3 @@ import VMInstallKit
         }
     }
 }
-

@@ -23,11 +23,13 @@ import VMInstallKit
             let here = "\(fx.root)/cwd"
             #expect(mkdir(here, 0o700) == 0)
             let tool = "\(Fixture.buildDirectory)/vm-install-jobs"
-            let generated = try await fx.run("/usr/bin/env", ["-C", here, tool, "--state-dir", fx.stateDir, "--screenshot", id.description])
+            let generated = try await fx.run(
+                "/usr/bin/env", ["-C", here, tool, "--state-dir", fx.stateDir, "--screenshot", id.description])
             #expect(generated.code == 0, "\(generated.stderr)")
             let printed = generated.stdout.trimmed
             let name = String(printed.dropFirst("\(here)/".count))
-            #expect(printed.hasPrefix("\(here)/shown-") && name.count == "shown-20261125-145327.png".count, "\(printed)")
+            #expect(
+                printed.hasPrefix("\(here)/shown-") && name.count == "shown-20261125-145327.png".count, "\(printed)")
             #expect(name.hasSuffix(".png") && name.dropFirst(6).prefix(15).filter(\.isNumber).count == 14, "\(name)")
             #expect(try FileIO.listDirectory(here) == [name])
             #expect(pngSize(printed) != nil)
@@ -36,7 +38,8 @@ import VMInstallKit
             #expect(into.code == 0 && into.stdout.hasPrefix("\(here)/shown-"), "\(into.stdout) \(into.stderr)")
 
             // A job that finished keeps no last screen.
-            let json = try JSONSerializationFree.object(try await fx.jobs(["--status", id.description, "--json"]).stdout)
+            let json = try JSONSerializationFree.object(
+                try await fx.jobs(["--status", id.description, "--json"]).stdout)
             #expect(json["last_screen"] is NSNullFree)
             #expect(!FileIO.exists(fx.store.paths(id).lastScreen))
 
@@ -75,11 +78,14 @@ import VMInstallKit
             }
             // In a state with a VM, but none was ever started (the record names no VM).
             let finished = try fx.recordJob(in: .finished, name: "novm")
-            #expect(try await fx.jobs(["--screenshot", finished.description]).code == JobsToolExitCode.wrongState.rawValue)
+            #expect(
+                try await fx.jobs(["--screenshot", finished.description]).code == JobsToolExitCode.wrongState.rawValue)
             #expect(try await fx.jobs(["--screenshot", "99"]).code == JobsToolExitCode.noSuchJob.rawValue)
             #expect(!FileIO.exists("\(fx.root)/x.png"))
-            for bad in [["--screenshot", "1", ""], ["--screenshot", "x"], ["--screenshot"], ["--screenshot", "1", "--json"],
-                        ["--screenshot", "1", "a.png", "b.png"], ["--screenshot", "1", "--list"]] {
+            for bad in [
+                ["--screenshot", "1", ""], ["--screenshot", "x"], ["--screenshot"], ["--screenshot", "1", "--json"],
+                ["--screenshot", "1", "a.png", "b.png"], ["--screenshot", "1", "--list"],
+            ] {
                 let result = try await fx.jobs(bad)
                 #expect(result.code == JobsToolExitCode.usage.rawValue, "\(bad): \(result.stderr)")
             }
@@ -109,7 +115,8 @@ import VMInstallKit
             let size = try #require(pngSize(kept), "no last screen")
             #expect(size.width > 0 && size.height > 0)
             #expect(fileContains(fx.store.paths(id).log, "last screen: \(kept)"))
-            let json = try JSONSerializationFree.object(try await fx.jobs(["--status", id.description, "--json"]).stdout)
+            let json = try JSONSerializationFree.object(
+                try await fx.jobs(["--status", id.description, "--json"]).stdout)
             #expect(json["last_screen"] as? String == kept)
             // The plain status keeps exactly the manual's keys.
             let keys = try await fx.jobs(["--status", id.description]).keys

@@ -13,7 +13,8 @@ import VMInstallKit
 
     /// Seconds from INSTALL to the job's end, as the record tells them (each state records
     /// when it began, to the second), so they do not depend on when the test looks.
-    static func secondsFromInstallToEnd(_ fx: Fixture, _ id: JobID) async throws -> (seconds: Int64, record: JobRecord) {
+    static func secondsFromInstallToEnd(_ fx: Fixture, _ id: JobID) async throws -> (seconds: Int64, record: JobRecord)
+    {
         let installing = try await fx.waitFor(id) { $0.state.rawValue >= JobState.install.rawValue }
         try #require(installing.state == .install, "job \(id) left INSTALL before the test saw it")
         let record = try await fx.waitFor(id, seconds: 90) { $0.state.isTerminal }
@@ -26,7 +27,8 @@ import VMInstallKit
     @Test func aSilentInstallFailsAsStalled() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.endless.guest()
-            let watched = try await fx.startJob(name: "watched", guest: guest, extra: ["--vnc", "--stall-timeout", "20"])
+            let watched = try await fx.startJob(
+                name: "watched", guest: guest, extra: ["--vnc", "--stall-timeout", "20"])
             let blind = try await fx.startJob(name: "blind", guest: guest, extra: ["--stall-timeout", "20"])
             async let watchedEnd = Self.secondsFromInstallToEnd(fx, watched)
             async let blindEnd = Self.secondsFromInstallToEnd(fx, blind)
@@ -50,7 +52,8 @@ import VMInstallKit
             let kept = fx.store.paths(watched).lastScreen
             #expect(pngSize(kept) != nil, "no last screen")
             #expect(fileContains(fx.store.paths(watched).log, "kept the installer's last screen: \(kept)"))
-            let json = try JSONSerializationFree.object(try await fx.jobs(["--status", watched.description, "--json"]).stdout)
+            let json = try JSONSerializationFree.object(
+                try await fx.jobs(["--status", watched.description, "--json"]).stdout)
             #expect(json["last_screen"] as? String == kept)
 
             // No screen, no last screen, and not a word about it.
@@ -65,7 +68,8 @@ import VMInstallKit
         try await Fixture.with { fx in
             let guest = try await Guest.slower.guest()
             async let checked = fx.vmInstall(fx.vmArguments(name: "checked", guest: guest) + ["--stall-timeout", "2"])
-            async let unchecked = fx.vmInstall(fx.vmArguments(name: "unchecked", guest: guest) + ["--stall-timeout", "0"])
+            async let unchecked = fx.vmInstall(
+                fx.vmArguments(name: "unchecked", guest: guest) + ["--stall-timeout", "0"])
             let stalled = try await checked
             #expect(stalled.code == JobExitCode.installStalled.rawValue, "\(stalled.stderr)")
             #expect(stalled.stderr.contains("the install stalled"))

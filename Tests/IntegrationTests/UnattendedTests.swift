@@ -12,7 +12,8 @@ import VMInstallKit
     static let userPassword = "Us3r-s3cret"
 
     func passwordFiles(_ fx: Fixture) throws -> (admin: String, user: String) {
-        let admin = "\(fx.root)/admin.pw", user = "\(fx.root)/user.pw"
+        let admin = "\(fx.root)/admin.pw"
+        let user = "\(fx.root)/user.pw"
         // The first line is the password; what follows is not.
         try FileIO.writeAtomically(admin, "\(Self.adminPassword)\nnot-the-password\n")
         try FileIO.writeAtomically(user, "\(Self.userPassword)\r\n")
@@ -34,12 +35,15 @@ import VMInstallKit
     func fedoraLayout(_ fx: Fixture, at root: String) async throws {
         let installer = "\(fx.root)/linux-installer"
         if !FileIO.exists("\(installer)/vmlinuz") {
-            let built = try await fx.run("/bin/bash", ["\(Fixture.repositoryRoot)/guests/linux-installer.sh", installer])
+            let built = try await fx.run(
+                "/bin/bash", ["\(Fixture.repositoryRoot)/guests/linux-installer.sh", installer])
             try #require(built.code == 0, "\(built.stderr)")
         }
         try DebianInstallerTests().makeDirectories("\(root)/images/pxeboot")
         for (from, to) in [("vmlinuz", "vmlinuz"), ("initrd.img", "initrd.img")] {
-            try FileIO.writeAtomically("\(root)/images/pxeboot/\(to)", bytes: try FileIO.read("\(installer)/\(from)", limit: 1 << 26), mode: Self.readable)
+            try FileIO.writeAtomically(
+                "\(root)/images/pxeboot/\(to)", bytes: try FileIO.read("\(installer)/\(from)", limit: 1 << 26),
+                mode: Self.readable)
         }
     }
 
@@ -48,14 +52,18 @@ import VMInstallKit
     func install(_ fx: Fixture, _ name: String, from source: String) async throws -> (ToolResult, [String], String) {
         let (admin, user) = try passwordFiles(fx)
         let r = try await fx.vmInstall([
-            "--name", name, "--source", source, "--disk", "\(fx.root)/\(name).qcow2,size=64M", "--memory", "256", "--accel", "tcg",
+            "--name", name, "--source", source, "--disk", "\(fx.root)/\(name).qcow2,size=64M", "--memory", "256",
+            "--accel", "tcg",
             "--unattended", "profile=jeos,admin-password-file=\(admin),user-login=alice,user-password-file=\(user)",
             "--settle", "0.3", "--install-timeout", "300",
         ])
         #expect(r.code == 0, "\(r.stderr)")
         let serial = fx.vmFiles(name).serialLog
-        let commandLine = try #require(printed(serial, "VMI-LINUX-INSTALLER CMDLINE "), "no command line on the serial console: \(r.stderr)")
-        let kickstart = try #require(printed(serial, "VMI-LINUX-INSTALLER FILE /fedora.ks", until: "VMI-LINUX-INSTALLER END"), "no /fedora.ks in the initrd")
+        let commandLine = try #require(
+            printed(serial, "VMI-LINUX-INSTALLER CMDLINE "), "no command line on the serial console: \(r.stderr)")
+        let kickstart = try #require(
+            printed(serial, "VMI-LINUX-INSTALLER FILE /fedora.ks", until: "VMI-LINUX-INSTALLER END"),
+            "no /fedora.ks in the initrd")
         #expect(kickstart.contains("rootpw '\(Self.adminPassword)'"), "\(kickstart)")
         #expect(kickstart.contains("useradd -G wheel alice"), "\(kickstart)")
         #expect(kickstart.contains("echo '\(Self.userPassword)' |passwd --stdin alice"), "\(kickstart)")
@@ -70,7 +78,9 @@ import VMInstallKit
             let tree = "\(served)/fedora/linux/releases/37/Server/x86_64/os"
             try await fedoraLayout(fx, at: tree)
             // Fedora 37 Server's .treeinfo, as its mirrors publish it.
-            try FileIO.writeAtomically("\(tree)/.treeinfo", """
+            try FileIO.writeAtomically(
+                "\(tree)/.treeinfo",
+                """
                 [header]
                 type = productmd.treeinfo
                 version = 1.2
@@ -106,18 +116,26 @@ import VMInstallKit
                 #expect(arguments.filter { $0.hasPrefix("inst.repo=") } == ["inst.repo=\(url)"], "\(arguments)")
                 #expect(arguments.contains("console=ttyS0,115200n8"), "\(arguments)")
                 #expect(kickstart.contains("url  --url=\(url)"), "\(kickstart)")
-                #expect(r.stderr.contains("recognised the .treeinfo of \(url) as fedora37 (Fedora Linux 37)"), "\(r.stderr)")
+                #expect(
+                    r.stderr.contains("recognised the .treeinfo of \(url) as fedora37 (Fedora Linux 37)"), "\(r.stderr)"
+                )
 
                 // The passwords reach the VM only.
                 let id = JobID(1)!
                 let status = try await fx.jobs(["--status", "1", "--json"])
                 #expect(status.stdout.contains("\"id\" : \"fedora37\""), "\(status.stdout)")
-                for (place, text) in [("stderr", r.stderr), ("log", try FileIO.readString(fx.store.paths(id).log)),
-                                      ("settings", try FileIO.readString(fx.store.paths(id).settings)), ("status", status.stdout),
-                                      ("record", try FileIO.readString(fx.store.paths(id).record))] {
-                    for password in [Self.adminPassword, Self.userPassword] { #expect(!text.contains(password), "a password in the \(place)") }
+                for (place, text) in [
+                    ("stderr", r.stderr), ("log", try FileIO.readString(fx.store.paths(id).log)),
+                    ("settings", try FileIO.readString(fx.store.paths(id).settings)), ("status", status.stdout),
+                    ("record", try FileIO.readString(fx.store.paths(id).record)),
+                ] {
+                    for password in [Self.adminPassword, Self.userPassword] {
+                        #expect(!text.contains(password), "a password in the \(place)")
+                    }
                 }
-                #expect(try FileIO.readString(fx.store.paths(id).settings).contains("unattended=profile=jeos,admin-password-file=\(fx.root)/admin.pw,user-login=alice"))
+                #expect(
+                    try FileIO.readString(fx.store.paths(id).settings).contains(
+                        "unattended=profile=jeos,admin-password-file=\(fx.root)/admin.pw,user-login=alice"))
             }
         }
     }
@@ -130,14 +148,21 @@ import VMInstallKit
             let stage = "\(fx.root)/cd"
             try await fedoraLayout(fx, at: stage)
             // Bootable, as osinfo-db recognises only bootable media; the test installer boots instead.
-            try FileIO.writeAtomically("\(stage)/installer.bin", bytes: try FileIO.read(guest.iso.replacingSuffix("install.iso", with: "installer.bin")))
+            try FileIO.writeAtomically(
+                "\(stage)/installer.bin",
+                bytes: try FileIO.read(guest.iso.replacingSuffix("install.iso", with: "installer.bin")))
             let iso = "\(fx.root)/Fedora-Server-dvd-x86_64-37-1.7.iso"
-            let made = try await fx.run("/usr/bin/xorriso", ["-as", "mkisofs", "-quiet", "-R", "-V", "Fedora-S-dvd-x86_64-37", "-b", "installer.bin",
-                                                             "-no-emul-boot", "-boot-load-size", "2", "-o", iso, stage])
+            let made = try await fx.run(
+                "/usr/bin/xorriso",
+                [
+                    "-as", "mkisofs", "-quiet", "-R", "-V", "Fedora-S-dvd-x86_64-37", "-b", "installer.bin",
+                    "-no-emul-boot", "-boot-load-size", "2", "-o", iso, stage,
+                ])
             try #require(made.code == 0, "\(made.stderr)")
             let (r, arguments, kickstart) = try await install(fx, "iso", from: iso)
             #expect(r.stderr.contains("recognised \(iso) as fedora37 (Fedora Linux 37)"), "\(r.stderr)")
-            #expect(r.stderr.contains("(profile jeos, the media's) as fedora.ks, in the installer's initrd"), "\(r.stderr)")
+            #expect(
+                r.stderr.contains("(profile jeos, the media's) as fedora.ks, in the installer's initrd"), "\(r.stderr)")
             #expect(r.stderr.contains("extracting /images/pxeboot/vmlinuz from \(iso)"), "\(r.stderr)")
             #expect(arguments.contains("inst.ks=file:/fedora.ks"), "\(arguments)")
             #expect(arguments.filter { $0.hasPrefix("inst.repo=") }.count <= 1, "\(arguments)")
@@ -153,14 +178,21 @@ import VMInstallKit
             // A Windows 10 Enterprise ISO's volume and publisher ids, with the tiny installer.
             let stage = "\(fx.root)/win"
             try FileIO.makeDirectory(stage, mode: 0o755)
-            try FileIO.writeAtomically("\(stage)/installer.bin", bytes: try FileIO.read(guest.iso.replacingSuffix("install.iso", with: "installer.bin")))
+            try FileIO.writeAtomically(
+                "\(stage)/installer.bin",
+                bytes: try FileIO.read(guest.iso.replacingSuffix("install.iso", with: "installer.bin")))
             let iso = "\(fx.root)/win10.iso"
-            let made = try await fx.run("/usr/bin/xorriso", ["-as", "mkisofs", "-quiet", "-V", "CENA_X64FREV_EN-US_DV5", "-publisher", "MICROSOFT CORPORATION",
-                                                             "-b", "installer.bin", "-no-emul-boot", "-boot-load-size", "2", "-o", iso, stage])
+            let made = try await fx.run(
+                "/usr/bin/xorriso",
+                [
+                    "-as", "mkisofs", "-quiet", "-V", "CENA_X64FREV_EN-US_DV5", "-publisher", "MICROSOFT CORPORATION",
+                    "-b", "installer.bin", "-no-emul-boot", "-boot-load-size", "2", "-o", iso, stage,
+                ])
             try #require(made.code == 0, "\(made.stderr)")
             let (admin, _) = try passwordFiles(fx)
-            let r = try await fx.vmInstall(fx.vmArguments(name: "win", guest: guest).map { $0 == guest.iso ? iso : $0 }
-                + ["--unattended=admin-password-file=\(admin),product-key=ABCDE-12345-FGHIJ-67890-KLMNO"])
+            let r = try await fx.vmInstall(
+                fx.vmArguments(name: "win", guest: guest).map { $0 == guest.iso ? iso : $0 }
+                    + ["--unattended=admin-password-file=\(admin),product-key=ABCDE-12345-FGHIJ-67890-KLMNO"])
             #expect(r.code == 0, "\(r.stderr)")
             let image = "\(fx.vmFiles("win").directory)/unattended.iso"
             #expect(r.stderr.contains("recognised \(iso) as win10"), "\(r.stderr)")
@@ -169,7 +201,8 @@ import VMInstallKit
             var st = stat()
             #expect(stat(image, &st) == 0 && st.st_mode & 0o077 == 0, "the image with the password is the owner's only")
             let answers = "\(fx.root)/autounattend.xml"
-            let extracted = try await fx.run("/usr/bin/xorriso", ["-osirrox", "on", "-indev", image, "-extract", "/autounattend.xml", answers])
+            let extracted = try await fx.run(
+                "/usr/bin/xorriso", ["-osirrox", "on", "-indev", image, "-extract", "/autounattend.xml", answers])
             #expect(extracted.code == 0, "\(extracted.stderr)")
             let xml = try FileIO.readString(answers)
             #expect(xml.contains("ABCDE-12345-FGHIJ-67890-KLMNO") && xml.contains(Self.adminPassword), "\(xml)")
@@ -186,24 +219,57 @@ import VMInstallKit
             let live = try await OSInfoTests.labelledISO(fx, guest: guest, volumeID: "Fedora-WS-Live-37-1-7")
             // A Debian CD's layout in a directory: no .treeinfo for osinfo-db.
             let mirror = "\(fx.root)/debian-tree"
-            try InstallTreeTests().makeTree(mirror, kernel: "install.amd/vmlinuz", initrd: "install.amd/initrd.gz", guest: guest)
+            try InstallTreeTests().makeTree(
+                mirror, kernel: "install.amd/vmlinuz", initrd: "install.amd/initrd.gz", guest: guest)
             let autoinstall = "\(fx.root)/ks.cfg"
             try FileIO.writeAtomically(autoinstall, "text\n")
             let cases: [(String, [String], JobExitCode, String)] = [
                 ("unknown", ["--os-type", "beos5"], .settings, "--os-type beos5 is neither in osinfo-db"),
-                ("noscript", ["--os-type", "freebsd13.0", "--unattended=admin-password-file=\(admin)"], .settings,
-                 "--unattended: osinfo-db has no install script for FreeBSD 13.0 (freebsd13.0); give --autoinstall FILE"),
-                ("both", ["--os-type", "fedora37", "--unattended", "--autoinstall", autoinstall], .usage, "--unattended and --autoinstall exclude each other"),
-                ("nofile", ["--os-type", "fedora37", "--unattended", "admin-password-file=\(fx.root)/none.pw"], .settings,
-                 "--unattended admin-password-file=\(fx.root)/none.pw: the file is missing or unreadable"),
-                ("inline", ["--os-type", "fedora37", "--unattended=admin-password=x"], .usage, "passwords are read from files only"),
-                ("live", ["--unattended=admin-password-file=\(admin)"], .settings, "osinfo-db marks this Fedora Linux 37 media installer-script=false"),
-                ("family", ["--os-type", "fedora", "--unattended=admin-password-file=\(admin)"], .settings, "the fedora family has no install script"),
-                ("login", ["--os-type", "fedora37", "--unattended=profile=desktop"], .settings, "desktop install script needs the user login; give user-login=NAME"),
-                ("admin", ["--os-type", "fedora37", "--unattended"], .settings, "jeos install script needs the admin password; give admin-password-file=FILE"),
-                ("unknownmedia", ["--unattended=admin-password-file=\(admin)"], .settings, "is not recognised by osinfo-db"),
-                ("mirror", ["--unattended=admin-password-file=\(admin)"], .settings, "\(mirror) has no ISO image and no .treeinfo to recognise; give --os-type ID"),
-                ("nomedia", ["--os-type", "detect"], .settings, "--os-type detect: \(mirror) has no ISO image and no .treeinfo to recognise"),
+                (
+                    "noscript", ["--os-type", "freebsd13.0", "--unattended=admin-password-file=\(admin)"], .settings,
+                    "--unattended: osinfo-db has no install script for FreeBSD 13.0 (freebsd13.0); give --autoinstall FILE"
+                ),
+                (
+                    "both", ["--os-type", "fedora37", "--unattended", "--autoinstall", autoinstall], .usage,
+                    "--unattended and --autoinstall exclude each other"
+                ),
+                (
+                    "nofile", ["--os-type", "fedora37", "--unattended", "admin-password-file=\(fx.root)/none.pw"],
+                    .settings,
+                    "--unattended admin-password-file=\(fx.root)/none.pw: the file is missing or unreadable"
+                ),
+                (
+                    "inline", ["--os-type", "fedora37", "--unattended=admin-password=x"], .usage,
+                    "passwords are read from files only"
+                ),
+                (
+                    "live", ["--unattended=admin-password-file=\(admin)"], .settings,
+                    "osinfo-db marks this Fedora Linux 37 media installer-script=false"
+                ),
+                (
+                    "family", ["--os-type", "fedora", "--unattended=admin-password-file=\(admin)"], .settings,
+                    "the fedora family has no install script"
+                ),
+                (
+                    "login", ["--os-type", "fedora37", "--unattended=profile=desktop"], .settings,
+                    "desktop install script needs the user login; give user-login=NAME"
+                ),
+                (
+                    "admin", ["--os-type", "fedora37", "--unattended"], .settings,
+                    "jeos install script needs the admin password; give admin-password-file=FILE"
+                ),
+                (
+                    "unknownmedia", ["--unattended=admin-password-file=\(admin)"], .settings,
+                    "is not recognised by osinfo-db"
+                ),
+                (
+                    "mirror", ["--unattended=admin-password-file=\(admin)"], .settings,
+                    "\(mirror) has no ISO image and no .treeinfo to recognise; give --os-type ID"
+                ),
+                (
+                    "nomedia", ["--os-type", "detect"], .settings,
+                    "--os-type detect: \(mirror) has no ISO image and no .treeinfo to recognise"
+                ),
             ]
             for (name, extra, code, message) in cases {
                 var arguments = fx.vmArguments(name: name, guest: guest) + extra

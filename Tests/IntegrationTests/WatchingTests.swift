@@ -56,14 +56,18 @@ import VMInstallKit
     @Test func watchStreamsOneJSONLinePerStateChange() async throws {
         try await Fixture.with { fx in
             let slow = try await Guest.slow.guest()
-            async let watcher = fx.run("/usr/bin/timeout", ["-s", "INT", "30", "\(Fixture.buildDirectory)/vm-install-jobs", "--state-dir", fx.stateDir, "--watch"])
+            async let watcher = fx.run(
+                "/usr/bin/timeout",
+                ["-s", "INT", "30", "\(Fixture.buildDirectory)/vm-install-jobs", "--state-dir", fx.stateDir, "--watch"])
             let watcherPID = try await waitUntilWatching("\(fx.stateDir) --watch")
             let id = try await fx.startJob(name: "streamed", guest: slow)
             _ = try await fx.waitForEnd(id)
             // Time for the watcher to print the last change before it is interrupted.
             try await Task.sleep(for: .milliseconds(300))
             kill(watcherPID, SIGINT)
-            let lines = try await watcher.stdout.split(separator: "\n").map { try JSONSerializationFree.object(String($0)) }
+            let lines = try await watcher.stdout.split(separator: "\n").map {
+                try JSONSerializationFree.object(String($0))
+            }
             let events = lines.filter { $0["id"] as? Int == Int(id.value) }
             #expect(events.first?["event"] as? String == "created")
             let states = events.compactMap { $0["state"] as? Int }
@@ -108,7 +112,8 @@ import VMInstallKit
             let id = try await fx.startJob(name: "described", guest: quick)
             _ = try await fx.waitForEnd(id)
             let plain = try await fx.jobs(["--status", id.description]).keys
-            let json = try JSONSerializationFree.object(try await fx.jobs(["--status", id.description, "--json"]).stdout)
+            let json = try JSONSerializationFree.object(
+                try await fx.jobs(["--status", id.description, "--json"]).stdout)
             for key in ["exit", "id", "inotify", "log", "state", "uuid"] {
                 #expect("\(json[key] ?? "missing")" == plain[key], "\(key)")
             }
@@ -132,16 +137,28 @@ enum JSONSerializationFree {
 }
 
 enum JSONValue: Decodable {
-    case object([String: JSONValue]), array([JSONValue]), string(String), number(Double), bool(Bool), null
+    case object([String: JSONValue])
+    case array([JSONValue])
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+    case null
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let n = try? c.decode(Double.self) { self = .number(n) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let n = try? c.decode(Double.self) {
+            self = .number(n)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([JSONValue].self) {
+            self = .array(a)
+        } else {
+            self = .object(try c.decode([String: JSONValue].self))
+        }
     }
 
     var any: Any {

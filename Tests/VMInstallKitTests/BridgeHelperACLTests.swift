@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import VMInstallKit
 
 /// /etc/qemu/bridge.conf read as qemu-bridge-helper reads it, from files the test writes.
@@ -9,7 +10,8 @@ import Testing
         let dir = String(cString: try #require(mkdtemp(&template)))
         defer { try? FileIO.removeTree(dir) }
         if let included { try FileIO.writeAtomically("\(dir)/more.conf", included) }
-        try FileIO.writeAtomically("\(dir)/bridge.conf", text.replacingOccurrences("INCLUDED", with: "\(dir)/more.conf"))
+        try FileIO.writeAtomically(
+            "\(dir)/bridge.conf", text.replacingOccurrences("INCLUDED", with: "\(dir)/more.conf"))
         return BridgeHelper.verdict(for: bridge, file: "\(dir)/bridge.conf")
     }
 

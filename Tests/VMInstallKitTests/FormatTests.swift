@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VMInstallKit
 
 @Suite struct FormatTests {
@@ -22,7 +23,10 @@ import Testing
         record.state = .runtime
         record.uuid = "u"
         record.vnc = "127.0.0.1::5901"
-        record.createdDisks = [CreatedDisk(path: "/x:y/d.qcow2", identity: FileIdentity(device: 1, inode: 2, birthSeconds: 3, birthNanoseconds: 4))]
+        record.createdDisks = [
+            CreatedDisk(
+                path: "/x:y/d.qcow2", identity: FileIdentity(device: 1, inode: 2, birthSeconds: 3, birthNanoseconds: 4))
+        ]
         let text = record.encoded()
         #expect(try JobRecord.decode(text, expected: JobID(12)!) == record)
         let truncated = String(text.dropLast(8))
@@ -36,7 +40,10 @@ import Testing
         #expect(try DiskSpec.parse(d.rendered) == d)
         #expect(try DiskSpec.parse("/d,size=20").size == 20 << 30)
         #expect(try DiskSpec.parse("/d,size=512m").size == 512 << 20)
-        for bad in ["", ",size=1G", "/d,size=", "/d,size=0", "/d,size=-1G", "/d,size=1X", "/d,format=vmdk", "/d,bus=floppy", "/d,size"] {
+        for bad in [
+            "", ",size=1G", "/d,size=", "/d,size=0", "/d,size=-1G", "/d,size=1X", "/d,format=vmdk", "/d,bus=floppy",
+            "/d,size",
+        ] {
             #expect(throws: VMInstallError.self, "\(bad)") { try DiskSpec.parse(bad) }
         }
     }
@@ -59,7 +66,8 @@ import Testing
     }
 
     @Test func statusKeysFollowTheManual() {
-        var s = JobStatus(exit: nil, id: JobID(1)!, inotify: "/i", log: "/l", pid: 9, state: .install, uuid: "u", vnc: nil)
+        var s = JobStatus(
+            exit: nil, id: JobID(1)!, inotify: "/i", log: "/l", pid: 9, state: .install, uuid: "u", vnc: nil)
         #expect(s.lines == ["id=1", "inotify=/i", "log=/l", "pid=9", "state=2", "uuid=u"])
         s.exit = 0
         s.pid = nil

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VMInstallKit
 
 @Suite struct JobIDTests {

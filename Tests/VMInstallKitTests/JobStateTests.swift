@@ -1,13 +1,15 @@
 import Testing
+
 @testable import VMInstallKit
 
 @Suite struct JobStateTests {
     @Test func statesAreTheManualsNumbersAndNames() {
         let names = JobState.allCases.map { "\($0.rawValue) \($0.name)" }
-        #expect(names == [
-            "0 SETTINGS", "1 PREP_INSTALL", "2 INSTALL", "3 POST_INSTALL", "4 RUNTIME_CONF",
-            "5 RUNTIME", "6 FINISHED", "7 FAILED", "8 CANCELED",
-        ])
+        #expect(
+            names == [
+                "0 SETTINGS", "1 PREP_INSTALL", "2 INSTALL", "3 POST_INSTALL", "4 RUNTIME_CONF",
+                "5 RUNTIME", "6 FINISHED", "7 FAILED", "8 CANCELED",
+            ])
         #expect(JobState.allCases.filter(\.isTerminal) == [.finished, .failed, .canceled])
     }
 

@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import VMInstallKit
 
 /// The domain definitions, checked by libvirt's own schema validator and by libvirt's
@@ -14,7 +15,10 @@ import Testing
         return VMConfig(
             name: "web1", uuid: "5b0d6f3e-2c1a-4f7e-9a43-0e8d2b6c1f90", memoryMiB: 64, vcpus: 1, accel: "tcg",
             machine: machine, firmware: .bios, vnc: vnc ? settings : nil,
-            disks: [VMConfig.Disk(path: "/vm/a b.qcow2", format: .qcow2), VMConfig.Disk(path: "/vm/data.raw", format: .raw, bus: .ide)],
+            disks: [
+                VMConfig.Disk(path: "/vm/a b.qcow2", format: .qcow2),
+                VMConfig.Disk(path: "/vm/data.raw", format: .raw, bus: .ide),
+            ],
             nics: [nic])
     }
 
@@ -35,8 +39,12 @@ import Testing
 
     @Test func installAndRuntimeDefinitionsAreValid() throws {
         for machine in [MachineType.pc, .q35] {
-            let xml = LibvirtDomainXML(vm: config(machine: machine), job: JobID(parsing: "7")!, stateDirectory: "/var/lib/vm-install", serialLog: "/s/serial.log")
-            var medium = InstallMedium(iso: "/iso/install.iso", kernel: "/k/vmlinuz", initrd: "/k/initrd", kernelArguments: "auto=true console=ttyS0")
+            let xml = LibvirtDomainXML(
+                vm: config(machine: machine), job: JobID(parsing: "7")!, stateDirectory: "/var/lib/vm-install",
+                serialLog: "/s/serial.log")
+            var medium = InstallMedium(
+                iso: "/iso/install.iso", kernel: "/k/vmlinuz", initrd: "/k/initrd",
+                kernelArguments: "auto=true console=ttyS0")
             medium.extraCDROM = "/k/oemdrv.iso"
             let install = xml.install(medium)
             _ = try validate(install)
@@ -51,7 +59,8 @@ import Testing
 
     @Test func theTestDriverTakesTheDefinitionAndKeepsOurMetadata() throws {
         let connection = try LibvirtConnection("test:///default")
-        let xml = LibvirtDomainXML(vm: config(vnc: false), job: JobID(parsing: "7")!, stateDirectory: "/var/lib/vm-install", serialLog: nil)
+        let xml = LibvirtDomainXML(
+            vm: config(vnc: false), job: JobID(parsing: "7")!, stateDirectory: "/var/lib/vm-install", serialLog: nil)
         let domain = try connection.define(xml.runtime())
         defer { try? domain.undefine() }
         let back = try domain.xml(inactive: true)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VMInstallKit
 
 /// --os-type and --unattended as parsed and stored, and osinfo-db read through the real
@@ -16,13 +17,17 @@ import Testing
     }
 
     @Test func unattendedOptionsRoundTrip() throws {
-        let options = try UnattendedOptions.parse("profile=desktop,admin-password-file=/a,,b.pw,user-login=alice,user-password-file=/u.pw,product-key=AB-12")
+        let options = try UnattendedOptions.parse(
+            "profile=desktop,admin-password-file=/a,,b.pw,user-login=alice,user-password-file=/u.pw,product-key=AB-12")
         #expect(options.profile == "desktop" && options.adminPasswordFile == "/a,b.pw" && options.userLogin == "alice")
         #expect(options.userPasswordFile == "/u.pw" && options.productKey == "AB-12")
         #expect(try UnattendedOptions.parse(options.rendered) == options)
         #expect(try UnattendedOptions.parse("") == UnattendedOptions())
-        for bad in ["profile=server", "admin-password=x", "user-password=x", "user-login=root", "user-login=Al ice", "colour=red",
-                    "profile=jeos,profile=jeos", "product-key=a;b", "admin-password-file="] {
+        for bad in [
+            "profile=server", "admin-password=x", "user-password=x", "user-login=root", "user-login=Al ice",
+            "colour=red",
+            "profile=jeos,profile=jeos", "product-key=a;b", "admin-password-file=",
+        ] {
             #expect(throws: VMInstallError.self, "\(bad)") { try UnattendedOptions.parse(bad) }
         }
     }
@@ -41,7 +46,10 @@ import Testing
     }
 
     @Test func shortIDsOrderByVersionAndFallBackToFamilies() {
-        #expect(["fedora10", "fedora9", "debian11", "fedora-rawhide"].sorted(by: OSInfoID.order) == ["debian11", "fedora9", "fedora10", "fedora-rawhide"])
+        #expect(
+            ["fedora10", "fedora9", "debian11", "fedora-rawhide"].sorted(by: OSInfoID.order) == [
+                "debian11", "fedora9", "fedora10", "fedora-rawhide",
+            ])
         #expect(OSInfoID.family(of: "debian12")?.name == "debian")
         #expect(OSInfoID.family(of: "win12")?.name == "windows")
         #expect(OSInfoID.family(of: "beos5") == nil)
@@ -58,7 +66,9 @@ import Testing
         }
         let fedora = try #require(found["fedora37"])
         #expect(fedora.memoryMiB == 2048 && fedora.vcpus == 2 && fedora.diskSize == 20 << 30)
-        #expect(fedora.diskBus == .virtio && fedora.nicModel == "virtio-net-pci" && fedora.machine == .q35 && fedora.firmware == .bios)
+        #expect(
+            fedora.diskBus == .virtio && fedora.nicModel == "virtio-net-pci" && fedora.machine == .q35
+                && fedora.firmware == .bios)
         let win10 = try #require(found["win10"])
         #expect(win10.memoryMiB == 4096 && win10.diskSize == 40 << 30, "twice the minimum")
         #expect(win10.diskBus == .sata && win10.nicModel == "e1000" && win10.firmware == .bios)

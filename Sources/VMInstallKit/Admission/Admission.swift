@@ -49,12 +49,16 @@ struct Admission {
             case .settle(let orphans):
                 for orphan in orphans {
                     if let settled = try? JobControl(store: store).settleOrphan(orphan) {
-                        log.write("job \(orphan) (VM \(settled.name)) held memory but had lost its runner: settled as \(settled.state)")
+                        log.write(
+                            "job \(orphan) (VM \(settled.name)) held memory but had lost its runner: settled as \(settled.state)"
+                        )
                     }
                 }
             case .admitted(let inUse):
                 if told != nil { try store.update(id) { $0.waiting = nil } }
-                log.write("admitted: \(memoryMiB) MiB of the memory budget of \(budgetMiB) MiB (\(inUse) MiB in use by other jobs)")
+                log.write(
+                    "admitted: \(memoryMiB) MiB of the memory budget of \(budgetMiB) MiB (\(inUse) MiB in use by other jobs)"
+                )
                 return
             case .wait(let reason, let holders, let behind):
                 if reason != told {
@@ -64,10 +68,14 @@ struct Admission {
                 }
                 guard let inotify else {
                     if !toldPolling {
-                        log.write("no inotify instance left (fs.inotify.max_user_instances): looking for room every \(Int(Self.pollSeconds)) s until one is free")
+                        log.write(
+                            "no inotify instance left (fs.inotify.max_user_instances): looking for room every \(Int(Self.pollSeconds)) s until one is free"
+                        )
                         toldPolling = true
                     }
-                    if cancel.wait(for: nil, until: .after(seconds: Self.pollSeconds)) == .canceled { throw canceledWhileWaiting }
+                    if cancel.wait(for: nil, until: .after(seconds: Self.pollSeconds)) == .canceled {
+                        throw canceledWhileWaiting
+                    }
                     // Runners that end give their instances back.
                     inotify = try? Inotify()
                     watches = [:]
@@ -97,7 +105,9 @@ struct Admission {
                 // What changed between the decision and a new watch gave no event: decide
                 // once more before sleeping.
                 if added { continue }
-                if cancel.wait(for: inotify.fd, until: .after(seconds: Self.recheckSeconds)) == .canceled { throw canceledWhileWaiting }
+                if cancel.wait(for: inotify.fd, until: .after(seconds: Self.recheckSeconds)) == .canceled {
+                    throw canceledWhileWaiting
+                }
                 _ = inotify.drain()
             }
         }
@@ -114,7 +124,8 @@ struct Admission {
         // wait behind; those passed on the way, whose runners are gone, are dropped.
         for ahead in entries.filter({ !$0.admitted && $0.id < id }).map(\.id).reversed() {
             if store.runnerIsAlive(ahead) {
-                return .wait(reason: "for memory: \(memoryMiB) MiB, behind jobs submitted earlier", holders: [], behind: ahead)
+                return .wait(
+                    reason: "for memory: \(memoryMiB) MiB, behind jobs submitted earlier", holders: [], behind: ahead)
             }
             entries.removeAll { $0.id == ahead }
         }
@@ -138,13 +149,21 @@ struct Admission {
         let holders = admitted.map(\.id)
         if inUse + memoryMiB > budgetMiB {
             let users = holders.map(\.description).joined(separator: ", ")
-            return .wait(reason: "for memory: needs \(memoryMiB) MiB, \(inUse) MiB of the budget of \(budgetMiB) MiB in use by jobs \(users)", holders: holders, behind: nil)
+            return .wait(
+                reason:
+                    "for memory: needs \(memoryMiB) MiB, \(inUse) MiB of the budget of \(budgetMiB) MiB in use by jobs \(users)",
+                holders: holders, behind: nil)
         }
         if let maxInstalls {
-            let installing = admitted.filter { ((try? store.read($0.id))?.state.rawValue ?? 99) <= JobState.install.rawValue }
+            let installing = admitted.filter {
+                ((try? store.read($0.id))?.state.rawValue ?? 99) <= JobState.install.rawValue
+            }
             if installing.count >= maxInstalls {
                 let users = installing.map(\.id.description).joined(separator: ", ")
-                return .wait(reason: "for an install slot: \(installing.count) of --max-installs \(maxInstalls) taken by jobs \(users)", holders: holders, behind: nil)
+                return .wait(
+                    reason:
+                        "for an install slot: \(installing.count) of --max-installs \(maxInstalls) taken by jobs \(users)",
+                    holders: holders, behind: nil)
             }
         }
         if let index = entries.firstIndex(where: { $0.id == id }) { entries[index].admitted = true }
@@ -162,7 +181,8 @@ struct Admission {
         guard let record = try? store.read(job) else { return .free }
         if !record.state.isTerminal { return .orphaned }
         guard record.state == .finished, let directory = record.vmDirectory else { return .free }
-        let running = HypervisorDrivers.driver(forJob: job, in: store, log: nil).runningState(files: VMPaths(directory: directory))
+        let running = HypervisorDrivers.driver(forJob: job, in: store, log: nil).runningState(
+            files: VMPaths(directory: directory))
         return running ?? true ? .held : .free
     }
 }

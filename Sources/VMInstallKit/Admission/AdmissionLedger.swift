@@ -45,7 +45,9 @@ public struct AdmissionLedger: Sendable {
         guard let text = try? FileIO.readString(path) else { return [] }
         return text.split(separator: "\n").compactMap { line in
             let f = line.split(separator: " ")
-            guard f.count == 3, let id = JobID(parsing: String(f[0])), let mib = Int(f[1]), ["waiting", "admitted"].contains(f[2]) else {
+            guard f.count == 3, let id = JobID(parsing: String(f[0])), let mib = Int(f[1]),
+                ["waiting", "admitted"].contains(f[2])
+            else {
                 return nil
             }
             return Entry(id: id, memoryMiB: mib, admitted: f[2] == "admitted")

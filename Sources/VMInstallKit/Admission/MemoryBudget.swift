@@ -4,7 +4,9 @@ import Glibc
 public enum MemoryBudget {
     /// `$VM_INSTALL_MEMORY_BUDGET` in MiB, if set.
     public static func fromEnvironment() throws(VMInstallError) -> Int? {
-        guard let raw = getenv("VM_INSTALL_MEMORY_BUDGET").map({ String(cString: $0) }), !raw.isEmpty else { return nil }
+        guard let raw = getenv("VM_INSTALL_MEMORY_BUDGET").map({ String(cString: $0) }), !raw.isEmpty else {
+            return nil
+        }
         guard let mib = Int(raw), mib >= 1 else {
             throw VMInstallError(.usage, "VM_INSTALL_MEMORY_BUDGET=\(raw): give MiB, 1 or more")
         }

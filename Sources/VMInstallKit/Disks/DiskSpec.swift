@@ -43,7 +43,8 @@ public struct DiskSpec: Sendable, Equatable {
     public static func parse(_ text: String) throws(VMInstallError) -> DiskSpec {
         let fields = splitOptionList(text)
         guard let path = fields.first, !path.isEmpty else {
-            throw VMInstallError(.usage, "--disk '\(text)': the path is missing; use --disk PATH[,size=SIZE][,format=raw|qcow2]")
+            throw VMInstallError(
+                .usage, "--disk '\(text)': the path is missing; use --disk PATH[,size=SIZE][,format=raw|qcow2]")
         }
         guard !path.contains("\0"), !path.contains("\n") else {
             throw VMInstallError(.usage, "--disk: the path must not contain NUL or newline characters")
@@ -83,7 +84,8 @@ public struct DiskSpec: Sendable, Equatable {
                 spec.backing = parts[1]
             case "size":
                 guard let bytes = parseSize(parts[1]) else {
-                    throw VMInstallError(.usage, "--disk '\(text)': size '\(parts[1])' is not a size such as 8G, 512M or 20 (GiB)")
+                    throw VMInstallError(
+                        .usage, "--disk '\(text)': size '\(parts[1])' is not a size such as 8G, 512M or 20 (GiB)")
                 }
                 spec.size = bytes
             case "name" where spec.pool != nil:
@@ -99,15 +101,21 @@ public struct DiskSpec: Sendable, Equatable {
         }
         if spec.cdrom {
             guard spec.size == nil, spec.backing == nil else {
-                throw VMInstallError(.usage, "--disk '\(text)': a CD-ROM (device=cdrom) takes an existing image, without size= or backing=")
+                throw VMInstallError(
+                    .usage,
+                    "--disk '\(text)': a CD-ROM (device=cdrom) takes an existing image, without size= or backing=")
             }
             guard spec.bus != .virtio else {
-                throw VMInstallError(.usage, "--disk '\(text)': a CD-ROM cannot sit on bus=virtio; use ide, sata or scsi")
+                throw VMInstallError(
+                    .usage, "--disk '\(text)': a CD-ROM cannot sit on bus=virtio; use ide, sata or scsi")
             }
             spec.readonly = true
         }
         if spec.pool != nil, spec.backing != nil || spec.cdrom {
-            throw VMInstallError(.usage, "--disk '\(text)': a pool volume takes size=, name=, format=, bus= and readonly, not backing= or device=cdrom")
+            throw VMInstallError(
+                .usage,
+                "--disk '\(text)': a pool volume takes size=, name=, format=, bus= and readonly, not backing= or device=cdrom"
+            )
         }
         if spec.backing != nil, spec.format == .raw {
             throw VMInstallError(.usage, "--disk '\(text)': backing= makes a qcow2 overlay; drop format=raw")
@@ -115,12 +123,12 @@ public struct DiskSpec: Sendable, Equatable {
         return spec
     }
 
-
     /// Pool and volume names: letters, digits, '.', '_', '-' (libvirt allows more; we keep
     /// them plain so they read back unambiguously from job records).
     static func libvirtName(_ name: String, what: String, in text: String) throws(VMInstallError) -> String {
         let plain = name.utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2E || c == 0x5F || c == 0x2D
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2E || c == 0x5F
+                || c == 0x2D
         }
         guard !name.isEmpty, plain, !name.hasPrefix(".") else {
             throw VMInstallError(.usage, "--disk '\(text)': \(what)= takes letters, digits, '.', '_' or '-'")
@@ -130,7 +138,9 @@ public struct DiskSpec: Sendable, Equatable {
 
     /// Back to the command-line form, with commas in the path doubled.
     public var rendered: String {
-        var out = pool.map { "pool=\($0)" + (volume.map { ",name=\($0)" } ?? "") } ?? path.replacingOccurrences(",", with: ",,")
+        var out =
+            pool.map { "pool=\($0)" + (volume.map { ",name=\($0)" } ?? "") }
+            ?? path.replacingOccurrences(",", with: ",,")
         // In KiB: a bare number would read back as GiB.
         if let size { out += ",size=\(size / 1024)K" }
         if let format { out += ",format=\(format.rawValue)" }
@@ -144,7 +154,8 @@ public struct DiskSpec: Sendable, Equatable {
     public static func parseSize(_ text: String) -> UInt64? {
         guard let last = text.last else { return nil }
         let units: [Character: UInt64] = [
-            "K": 1 << 10, "k": 1 << 10, "M": 1 << 20, "m": 1 << 20, "G": 1 << 30, "g": 1 << 30, "T": 1 << 40, "t": 1 << 40,
+            "K": 1 << 10, "k": 1 << 10, "M": 1 << 20, "m": 1 << 20, "G": 1 << 30, "g": 1 << 30, "T": 1 << 40,
+            "t": 1 << 40,
         ]
         let multiplier: UInt64
         let digits: Substring

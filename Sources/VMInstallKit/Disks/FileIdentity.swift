@@ -56,7 +56,8 @@ public struct CreatedDisk: Equatable, Sendable {
 
     init?(encoded: String) {
         let parts = encoded.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false)
-        guard parts.count == 5, let identity = FileIdentity(parsing: encoded[parts[0].startIndex..<parts[3].endIndex]) else {
+        guard parts.count == 5, let identity = FileIdentity(parsing: encoded[parts[0].startIndex..<parts[3].endIndex])
+        else {
             return nil
         }
         self.init(path: String(parts[4]), identity: identity)
@@ -85,12 +86,16 @@ public struct CreatedVolume: Equatable, Sendable {
         guard let space = encoded.firstIndex(of: " ") else { return nil }
         let names = encoded[..<space].split(separator: "/", omittingEmptySubsequences: false)
         let rest = encoded[encoded.index(after: space)...]
-        guard names.count == 2, let colon = rest.firstIndex(of: ":"), let length = Int(rest[..<colon]) else { return nil }
+        guard names.count == 2, let colon = rest.firstIndex(of: ":"), let length = Int(rest[..<colon]) else {
+            return nil
+        }
         let keyStart = rest.index(after: colon)
-        guard let keyEnd = rest.utf8.index(keyStart, offsetBy: length, limitedBy: rest.endIndex), keyEnd < rest.endIndex,
+        guard let keyEnd = rest.utf8.index(keyStart, offsetBy: length, limitedBy: rest.endIndex),
+            keyEnd < rest.endIndex,
             rest[keyEnd] == " "
         else { return nil }
-        self.init(pool: String(names[0]), name: String(names[1]), key: String(rest[keyStart..<keyEnd]),
-                  path: String(rest[rest.index(after: keyEnd)...]))
+        self.init(
+            pool: String(names[0]), name: String(names[1]), key: String(rest[keyStart..<keyEnd]),
+            path: String(rest[rest.index(after: keyEnd)...]))
     }
 }

@@ -12,7 +12,8 @@ public protocol HypervisorDriver: Sendable {
 
     /// Boots the install medium with the VM's disks attached, paused until the session's
     /// `resume()`. A guest reboot ends the install VM instead of restarting the installer.
-    func startInstall(_ vm: VMConfig, medium: InstallMedium, files: VMPaths) async throws(VMInstallError) -> any VMSession
+    func startInstall(_ vm: VMConfig, medium: InstallMedium, files: VMPaths) async throws(VMInstallError)
+        -> any VMSession
 
     /// Boots the installed VM from its first disk, detached so that it outlives the caller;
     /// paused until the session's `resume()`.
@@ -59,7 +60,8 @@ extension HypervisorDriver {
     }
 
     public func planVolume(_ disk: DiskSpec, vmName: String, index: Int) throws(VMInstallError) -> VolumePlan {
-        throw VMInstallError(.settings, "--disk pool=\(disk.pool ?? ""): storage pools are libvirt's; give --connect URI")
+        throw VMInstallError(
+            .settings, "--disk pool=\(disk.pool ?? ""): storage pools are libvirt's; give --connect URI")
     }
 
     public func createVolume(_ plan: VolumePlan) throws(VMInstallError) -> CreatedVolume {
@@ -138,9 +140,12 @@ public struct VMActivity: Equatable, Sendable {
 public enum HypervisorDrivers {
     /// The driver for a job: libvirt when it names a URI (--connect), else QEMU itself. The
     /// choice is made here and nowhere else.
-    public static func driver(for spec: VMSpec?, job: JobID, stateDirectory: String, log: JobLog?) -> any HypervisorDriver {
+    public static func driver(for spec: VMSpec?, job: JobID, stateDirectory: String, log: JobLog?)
+        -> any HypervisorDriver
+    {
         if let uri = spec?.connect {
-            return LibvirtDriver(uri: uri, job: job, stateDirectory: stateDirectory, log: log, reconnectDeadline: reconnectTimeout)
+            return LibvirtDriver(
+                uri: uri, job: job, stateDirectory: stateDirectory, log: log, reconnectDeadline: reconnectTimeout)
         }
         return QEMUDriver()
     }
@@ -150,7 +155,9 @@ public enum HypervisorDrivers {
 
     /// `$VM_INSTALL_RECONNECT_TIMEOUT`: seconds a lost hypervisor connection is retried.
     static var reconnectTimeout: Double {
-        getenv("VM_INSTALL_RECONNECT_TIMEOUT").flatMap { Double(String(cString: $0)) }.flatMap { $0 >= 0 && $0.isFinite ? $0 : nil } ?? 120
+        getenv("VM_INSTALL_RECONNECT_TIMEOUT").flatMap { Double(String(cString: $0)) }.flatMap {
+            $0 >= 0 && $0.isFinite ? $0 : nil
+        } ?? 120
     }
 
     /// The driver of a recorded job, from its settings (QEMU when they cannot be read: a job

@@ -21,7 +21,9 @@ public struct AutoinstallImage: Sendable {
     }
 
     /// An ISO holding `files` at its top (readable by the owner only until xorriso has read them).
-    static func build(files: [(name: String, contents: [UInt8])], label: String, at image: String, staging: String) async throws(VMInstallError) {
+    static func build(files: [(name: String, contents: [UInt8])], label: String, at image: String, staging: String)
+        async throws(VMInstallError)
+    {
         do {
             try FileIO.removeTree(staging)
             try FileIO.makeDirectory(staging, mode: 0o700)
@@ -32,9 +34,11 @@ public struct AutoinstallImage: Sendable {
         defer { try? FileIO.removeTree(staging) }
         let result: CommandResult
         do {
-            result = try await CommandResult.run("xorriso", ["-as", "mkisofs", "-quiet", "-V", label, "-J", "-R", "-o", image, staging])
+            result = try await CommandResult.run(
+                "xorriso", ["-as", "mkisofs", "-quiet", "-V", label, "-J", "-R", "-o", image, staging])
         } catch {
-            throw VMInstallError(.host, "cannot run xorriso to build the autoinstall image: \(error); install Debian's xorriso package")
+            throw VMInstallError(
+                .host, "cannot run xorriso to build the autoinstall image: \(error); install Debian's xorriso package")
         }
         guard result.succeeded else {
             throw VMInstallError(.disk, "xorriso could not build \(image): \(result.errorSummary)")
@@ -43,7 +47,8 @@ public struct AutoinstallImage: Sendable {
 
     /// A copy of `initrd` with a newc cpio archive holding `file` as /`name` appended: the
     /// kernel unpacks concatenated archives in order. The tree's own initrd is not touched.
-    static func initrd(_ initrd: String, adding file: String, as name: String, into copy: String) throws(VMInstallError) {
+    static func initrd(_ initrd: String, adding file: String, as name: String, into copy: String) throws(VMInstallError)
+    {
         let contents: [UInt8]
         do { contents = try FileIO.read(file) } catch {
             throw VMInstallError(.disk, "cannot add \(file) to the initrd \(initrd): \(error)")
@@ -52,7 +57,9 @@ public struct AutoinstallImage: Sendable {
     }
 
     /// The same with files given by their contents, each put at the top as its name.
-    static func initrd(_ initrd: String, adding files: [(name: String, contents: [UInt8])], into copy: String) throws(VMInstallError) {
+    static func initrd(_ initrd: String, adding files: [(name: String, contents: [UInt8])], into copy: String)
+        throws(VMInstallError)
+    {
         do {
             var bytes = try FileIO.read(initrd, limit: 1 << 30)
             while bytes.count % 4 != 0 { bytes.append(0) }
@@ -67,7 +74,8 @@ public struct AutoinstallImage: Sendable {
                 offset += n
             }
         } catch {
-            throw VMInstallError(.disk, "cannot add \(files.map(\.name).joined(separator: ", ")) to the initrd \(initrd): \(error)")
+            throw VMInstallError(
+                .disk, "cannot add \(files.map(\.name).joined(separator: ", ")) to the initrd \(initrd): \(error)")
         }
     }
 }

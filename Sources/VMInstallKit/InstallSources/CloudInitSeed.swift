@@ -19,7 +19,8 @@ public struct CloudInitSeed: Sendable, Equatable {
             guard parts.count == 2, ["user-data", "meta-data", "network-config"].contains(parts[0]), !parts[1].isEmpty,
                 values[parts[0]] == nil
             else {
-                throw VMInstallError(.usage, "--cloud-init '\(text)': use user-data=FILE[,meta-data=FILE][,network-config=FILE]")
+                throw VMInstallError(
+                    .usage, "--cloud-init '\(text)': use user-data=FILE[,meta-data=FILE][,network-config=FILE]")
             }
             values[parts[0]] = parts[1]
         }
@@ -62,7 +63,8 @@ public struct CloudInitSeed: Sendable, Equatable {
             result = try await CommandResult.run(
                 "xorriso", ["-as", "mkisofs", "-quiet", "-V", "cidata", "-J", "-R", "-o", image, staging])
         } catch {
-            throw VMInstallError(.host, "cannot run xorriso to build the cloud-init seed: \(error); install Debian's xorriso package")
+            throw VMInstallError(
+                .host, "cannot run xorriso to build the cloud-init seed: \(error); install Debian's xorriso package")
         }
         guard result.succeeded else {
             throw VMInstallError(.disk, "xorriso could not build the cloud-init seed \(image): \(result.errorSummary)")

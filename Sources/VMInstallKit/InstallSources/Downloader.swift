@@ -5,16 +5,22 @@ enum Downloader {
 
     /// True when the URL answers with a file (its first byte can be read).
     static func exists(_ url: String) async -> Bool {
-        guard let result = try? await CommandResult.run(
-            binary, ["--fail", "--silent", "--location", "--max-time", "20", "--range", "0-0", "--output", "/dev/null", "--", url])
+        guard
+            let result = try? await CommandResult.run(
+                binary,
+                [
+                    "--fail", "--silent", "--location", "--max-time", "20", "--range", "0-0", "--output", "/dev/null",
+                    "--", url,
+                ])
         else { return false }
         return result.succeeded
     }
 
     /// A small text file's contents (a .treeinfo), or nil when it cannot be had.
     static func text(_ url: String) async -> String? {
-        guard let result = try? await CommandResult.run(
-            binary, ["--fail", "--silent", "--location", "--max-time", "20", "--max-filesize", "65536", "--", url]),
+        guard
+            let result = try? await CommandResult.run(
+                binary, ["--fail", "--silent", "--location", "--max-time", "20", "--max-filesize", "65536", "--", url]),
             result.succeeded
         else { return nil }
         return result.standardOutput
@@ -32,7 +38,8 @@ enum Downloader {
                     binary, ["--fail", "--silent", "--show-error", "--location", "--output", path, "--", url])
             }
         } catch {
-            throw VMInstallError(.host, "cannot run \(binary) to download \(url): \(error); install Debian's curl package")
+            throw VMInstallError(
+                .host, "cannot run \(binary) to download \(url): \(error); install Debian's curl package")
         }
         guard result.succeeded else {
             throw VMInstallError(.settings, "cannot download \(url): \(result.errorSummary)")

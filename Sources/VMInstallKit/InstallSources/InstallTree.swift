@@ -22,16 +22,20 @@ public struct InstallTree: Sendable, Equatable {
     /// The fixed layouts, looked for after a .treeinfo, in this order (virt-install's
     /// urldetect and libosinfo's tree data know the same places).
     public static let layouts = [
-        Layout(name: "Debian mirror", installer: .debian,
-               kernel: "current/images/netboot/debian-installer/amd64/linux",
-               initrd: "current/images/netboot/debian-installer/amd64/initrd.gz"),
-        Layout(name: "Ubuntu mirror", installer: .debian,
-               kernel: "current/legacy-images/netboot/ubuntu-installer/amd64/linux",
-               initrd: "current/legacy-images/netboot/ubuntu-installer/amd64/initrd.gz"),
+        Layout(
+            name: "Debian mirror", installer: .debian,
+            kernel: "current/images/netboot/debian-installer/amd64/linux",
+            initrd: "current/images/netboot/debian-installer/amd64/initrd.gz"),
+        Layout(
+            name: "Ubuntu mirror", installer: .debian,
+            kernel: "current/legacy-images/netboot/ubuntu-installer/amd64/linux",
+            initrd: "current/legacy-images/netboot/ubuntu-installer/amd64/initrd.gz"),
         Layout(name: "Debian CD", installer: .debian, kernel: "install.amd/vmlinuz", initrd: "install.amd/initrd.gz"),
         Layout(name: "Ubuntu live-server", installer: .subiquity, kernel: "casper/vmlinuz", initrd: "casper/initrd"),
         Layout(name: "SUSE", installer: .yast, kernel: "boot/x86_64/loader/linux", initrd: "boot/x86_64/loader/initrd"),
-        Layout(name: "Fedora/RHEL", installer: .anaconda, kernel: "images/pxeboot/vmlinuz", initrd: "images/pxeboot/initrd.img"),
+        Layout(
+            name: "Fedora/RHEL", installer: .anaconda, kernel: "images/pxeboot/vmlinuz",
+            initrd: "images/pxeboot/initrd.img"),
     ]
 
     public let location: String
@@ -72,7 +76,8 @@ public struct InstallTree: Sendable, Equatable {
         }
         guard access != .iso else { return nil }
         if access == .url, !(await Downloader.exists(source.hasSuffix("/") ? source : source + "/")) {
-            throw VMInstallError(.settings, "the install source \(source) cannot be reached; check the URL and the network")
+            throw VMInstallError(
+                .settings, "the install source \(source) cannot be reached; check the URL and the network")
         }
         throw VMInstallError(.settings, "no installer kernel found in \(source); looked for \(lookedFor)")
     }
@@ -84,7 +89,11 @@ public struct InstallTree: Sendable, Equatable {
             guard let kernel = info.kernel, let initrd = info.initrd,
                 await fetcher.exists(kernel), await fetcher.exists(initrd)
             else { continue }
-            return (Layout(name: "\(file) (\(info.product))", installer: .forFamily(info.family), kernel: kernel, initrd: initrd), text)
+            return (
+                Layout(
+                    name: "\(file) (\(info.product))", installer: .forFamily(info.family), kernel: kernel,
+                    initrd: initrd), text
+            )
         }
         for layout in layouts where await fetcher.exists(layout.kernel) {
             if await fetcher.exists(layout.initrd) { return (layout, nil) }
@@ -94,8 +103,12 @@ public struct InstallTree: Sendable, Equatable {
 
     /// The kernel and initrd as local files: a directory's own, copied into `directory`
     /// (the VM's) from a URL or an ISO.
-    public func localFiles(in directory: String, log: JobLog) async throws(VMInstallError) -> (kernel: String, initrd: String) {
-        guard access != .directory else { return (Self.join(location, layout.kernel), Self.join(location, layout.initrd)) }
+    public func localFiles(in directory: String, log: JobLog) async throws(VMInstallError) -> (
+        kernel: String, initrd: String
+    ) {
+        guard access != .directory else {
+            return (Self.join(location, layout.kernel), Self.join(location, layout.initrd))
+        }
         let fetcher = try await Self.fetcher(for: location, access: access)
         let kernel = "\(directory)/install-kernel"
         let initrd = "\(directory)/install-initrd"

@@ -26,7 +26,10 @@ public enum Installer: String, Sendable, Equatable {
     /// By a .treeinfo family (virt-install's urldetect matches the same names).
     static func forFamily(_ family: String?) -> Installer {
         let f = (family ?? "").lowercased()
-        if ["fedora", "red hat", "centos", "rocky", "alma", "oracle", "scientific", "rhel"].contains(where: f.contains) { return .anaconda }
+        if ["fedora", "red hat", "centos", "rocky", "alma", "oracle", "scientific", "rhel"].contains(where: f.contains)
+        {
+            return .anaconda
+        }
         if ["suse", "sle"].contains(where: f.contains) { return .yast }
         if ["debian"].contains(where: f.contains) { return .debian }
         if ["ubuntu"].contains(where: f.contains) { return .subiquity }
@@ -92,7 +95,9 @@ struct DebianMirror: Equatable {
     }
 
     var arguments: [String] {
-        ["mirror/country=manual", "mirror/protocol=\(scheme)", "mirror/\(scheme)/hostname=\(host)",
-         "mirror/\(scheme)/directory=\(directory)", "mirror/suite=\(suite)"]
+        [
+            "mirror/country=manual", "mirror/protocol=\(scheme)", "mirror/\(scheme)/hostname=\(host)",
+            "mirror/\(scheme)/directory=\(directory)", "mirror/suite=\(suite)",
+        ]
     }
 }

@@ -61,13 +61,19 @@ struct ISOTreeFetcher: TreeFetcher {
         files = try await Self.list(image, at: "/", maxDepth: Self.listedDepth)
     }
 
-    private static func list(_ image: String, at path: String, maxDepth: Int?) async throws(VMInstallError) -> Set<String> {
+    private static func list(_ image: String, at path: String, maxDepth: Int?) async throws(VMInstallError) -> Set<
+        String
+    > {
         let result: CommandResult
         do {
             result = try await CommandResult.run(
-                binary, ["-indev", "stdio:" + image, "-find", path] + (maxDepth.map { ["-maxdepth", String($0)] } ?? []) + ["-type", "f"])
+                binary,
+                ["-indev", "stdio:" + image, "-find", path] + (maxDepth.map { ["-maxdepth", String($0)] } ?? []) + [
+                    "-type", "f",
+                ])
         } catch {
-            throw VMInstallError(.host, "cannot run xorriso to read \(image): \(error); install Debian's xorriso package")
+            throw VMInstallError(
+                .host, "cannot run xorriso to read \(image): \(error); install Debian's xorriso package")
         }
         guard result.succeeded else {
             throw VMInstallError(.settings, "cannot read the ISO image \(image): \(result.errorSummary)")
@@ -116,7 +122,8 @@ struct ISOTreeFetcher: TreeFetcher {
             result = try await CommandResult.run(
                 Self.binary, ["-osirrox", "on", "-indev", "stdio:" + image, "-extract", Self.absolute(path), target])
         } catch {
-            throw VMInstallError(.host, "cannot run xorriso to read \(image): \(error); install Debian's xorriso package")
+            throw VMInstallError(
+                .host, "cannot run xorriso to read \(image): \(error); install Debian's xorriso package")
         }
         guard result.succeeded, FileIO.exists(target) else {
             throw VMInstallError(.settings, "cannot extract \(path) from \(image): \(result.errorSummary)")

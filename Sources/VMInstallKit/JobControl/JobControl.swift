@@ -22,9 +22,13 @@ public struct JobControl {
         guard access(store.paths(id).inotify, F_OK) == 0 else {
             // Deleted between the two reads: the job left the listing in one rename.
             if !FileIO.exists(store.paths(id).record) {
-                throw VMInstallError(.noSuchJob, "no job \(id) in \(store.root); 'vm-install-jobs --list' shows the jobs there")
+                throw VMInstallError(
+                    .noSuchJob, "no job \(id) in \(store.root); 'vm-install-jobs --list' shows the jobs there")
             }
-            throw VMInstallError(.damagedJob, "job \(id) is damaged: its inotify file \(store.paths(id).inotify) is missing; delete its directory by hand if it is not needed")
+            throw VMInstallError(
+                .damagedJob,
+                "job \(id) is damaged: its inotify file \(store.paths(id).inotify) is missing; delete its directory by hand if it is not needed"
+            )
         }
         // Liveness from the runner lock alone: the pid is recorded a moment after the job
         // appears, and a pid by itself proves nothing.
@@ -32,7 +36,7 @@ public struct JobControl {
         if !record.state.isTerminal && !alive {
             // If the end cannot be written (a full or read-only state directory), the last
             // good record is still the answer; the next call tries again.
-            do { record = try settleOrphan(id) } catch where error.kind != .noSuchJob && error.kind != .damagedJob {}
+            do { record = try settleOrphan(id) } catch  where error.kind != .noSuchJob && error.kind != .damagedJob {}
         }
         return JobStatus(record: record, paths: store.paths(id), runnerAlive: alive)
     }
@@ -53,7 +57,8 @@ public struct JobControl {
                 }
             }
             let canceled = record.cancelRequested
-            let reason = "the job runner (pid \(record.runnerPID.map { String($0) } ?? "?")) ended in state \(record.state) without recording an end"
+            let reason =
+                "the job runner (pid \(record.runnerPID.map { String($0) } ?? "?")) ended in state \(record.state) without recording an end"
             log.write(canceled ? "job \(id) canceled; \(reason)" : "job \(id) failed: \(reason)")
             return try store.updateHoldingLock(id) { r in
                 r.state = canceled ? .canceled : .failed
@@ -79,7 +84,9 @@ public struct JobControl {
                 // has recorded its pid.
                 try store.updateHoldingLock(id) { $0.cancelRequested = true }
                 if let pid = record.runnerPID, kill(pid, SIGTERM) != 0, errno != ESRCH {
-                    throw VMInstallError(.requestFailed, "cannot signal job \(id)'s runner (pid \(pid)): \(String(cString: strerror(errno)))")
+                    throw VMInstallError(
+                        .requestFailed,
+                        "cannot signal job \(id)'s runner (pid \(pid)): \(String(cString: strerror(errno)))")
                 }
                 return .askedRunner
             }
@@ -93,7 +100,8 @@ public struct JobControl {
                 r.state = .canceled
                 r.exit = JobExitCode.canceled.rawValue
             }
-            JobLog(path: store.paths(id).log, echoToStderr: false).write("job \(id) canceled by vm-install-jobs (its runner had ended)")
+            JobLog(path: store.paths(id).log, echoToStderr: false).write(
+                "job \(id) canceled by vm-install-jobs (its runner had ended)")
             return .canceledHere
         }
     }
@@ -146,7 +154,9 @@ public struct JobControl {
 
     /// Runs a request under the job's update lock, once the state table allows it in the
     /// job's current state; otherwise refuses it and changes nothing.
-    private func perform<T>(_ request: JobRequest, on id: JobID, _ body: (JobRecord) throws(VMInstallError) -> T) throws(VMInstallError) -> T {
+    private func perform<T>(_ request: JobRequest, on id: JobID, _ body: (JobRecord) throws(VMInstallError) -> T)
+        throws(VMInstallError) -> T
+    {
         try store.withUpdateLock(id) { () throws(VMInstallError) -> T in
             let record = try store.read(id)
             guard request.isAllowed(in: record.state) else { throw request.refusal(job: id, state: record.state) }
@@ -168,7 +178,8 @@ public struct JobControl {
             return
         }
         guard disk.identity.birthSeconds >= 0 else {
-            log.write("kept \(disk.path): its filesystem records no birth time, so it cannot be proven to be this job's disk")
+            log.write(
+                "kept \(disk.path): its filesystem records no birth time, so it cannot be proven to be this job's disk")
             return
         }
         if unlink(disk.path) != 0 && errno != ENOENT {

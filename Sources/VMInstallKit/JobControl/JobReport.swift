@@ -55,9 +55,10 @@ public struct JobReport: Encodable, Sendable {
         created = Timestamp.iso8601(seconds: record.created)
         updated = Timestamp.iso8601(seconds: record.updated)
         let created = Set(record.createdDisks.map(\.path))
-        disks = (settings?.disks.map(\.path) ?? record.createdDisks.map(\.path)).filter { !$0.isEmpty }.map {
-            Disk(path: $0, createdByJob: created.contains($0))
-        } + record.createdVolumes.map { Disk(path: $0.path, createdByJob: true) }
+        disks =
+            (settings?.disks.map(\.path) ?? record.createdDisks.map(\.path)).filter { !$0.isEmpty }.map {
+                Disk(path: $0, createdByJob: created.contains($0))
+            } + record.createdVolumes.map { Disk(path: $0.path, createdByJob: true) }
         error = record.error
         waiting = record.waiting
         self.lastScreen = lastScreen
@@ -88,7 +89,8 @@ public struct JobReport: Encodable, Sendable {
     /// One JSON document; `pretty` for people, one line for JSON-lines streams.
     public static func json<T: Encodable>(_ value: T, pretty: Bool) -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting =
+            pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(value) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }

@@ -16,7 +16,8 @@ extension JobControl {
             let states = Self.statesWithARunningVM.map(\.description)
             throw VMInstallError(
                 .wrongState,
-                "cannot take a screenshot of job \(id): it is in state \(state), and its VM runs only in states \(states[0]), \(states[1]) and \(states[2])")
+                "cannot take a screenshot of job \(id): it is in state \(state), and its VM runs only in states \(states[0]), \(states[1]) and \(states[2])"
+            )
         }
         let generated = "\(record.name)-\(Timestamp.compactLocal(seconds: Int64(time(nil)))).png"
         var path = StateDirectory.absolute(file ?? generated)
@@ -24,7 +25,9 @@ extension JobControl {
         do { try driver(id).screenshot(files: files, to: path) } catch {
             switch error.kind {
             case .wrongState:
-                throw VMInstallError(.wrongState, "cannot take a screenshot of job \(id): its VM is not running (the job is in state \(state))")
+                throw VMInstallError(
+                    .wrongState,
+                    "cannot take a screenshot of job \(id): its VM is not running (the job is in state \(state))")
             case .noScreen:
                 throw VMInstallError(.noScreen, "cannot take a screenshot of job \(id): \(error.message)")
             default:

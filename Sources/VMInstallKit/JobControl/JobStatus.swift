@@ -17,7 +17,9 @@ public struct JobStatus: Sendable, Equatable {
             state: record.state, uuid: record.uuid, vnc: record.vnc)
     }
 
-    public init(exit: Int32?, id: JobID, inotify: String, log: String, pid: Int32?, state: JobState, uuid: String?, vnc: String?) {
+    public init(
+        exit: Int32?, id: JobID, inotify: String, log: String, pid: Int32?, state: JobState, uuid: String?, vnc: String?
+    ) {
         self.exit = exit
         self.id = id
         self.inotify = inotify

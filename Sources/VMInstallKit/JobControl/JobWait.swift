@@ -30,7 +30,7 @@ public struct JobWait {
         inotify.watch(paths.runnerLock, UInt32(IN_CLOSE_WRITE))
         while true {
             let status: JobStatus
-            do { status = try control.status(id) } catch where error.kind == .noSuchJob {
+            do { status = try control.status(id) } catch  where error.kind == .noSuchJob {
                 throw VMInstallError(.noSuchJob, "job \(id) was deleted while being waited for")
             }
             if Self.hasReached(status.state, target) { return .reached(status) }

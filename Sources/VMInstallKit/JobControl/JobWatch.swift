@@ -75,14 +75,17 @@ public final class JobWatch {
             }
         }
         if let only, first, jobs[only] == nil {
-            throw VMInstallError(.noSuchJob, "no job \(only) in \(control.store.root); 'vm-install-jobs --list' shows the jobs there")
+            throw VMInstallError(
+                .noSuchJob, "no job \(only) in \(control.store.root); 'vm-install-jobs --list' shows the jobs there")
         }
         return changes
     }
 
     private func read(_ id: JobID) -> Job? {
         guard let status = try? control.status(id), let record = try? control.store.read(id) else { return nil }
-        return Job(status: status, name: record.name, stateSince: record.stateSince, waiting: status.state.isTerminal ? nil : record.waiting)
+        return Job(
+            status: status, name: record.name, stateSince: record.stateSince,
+            waiting: status.state.isTerminal ? nil : record.waiting)
     }
 
     private func watch(_ id: JobID) {

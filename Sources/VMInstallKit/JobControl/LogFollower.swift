@@ -22,7 +22,8 @@ public struct LogFollower {
         var status = try control.status(id)
         let fd = open(paths.log, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw VMInstallError(.damagedJob, "cannot read the log of job \(id) (\(paths.log)): \(String(cString: strerror(errno)))")
+            throw VMInstallError(
+                .damagedJob, "cannot read the log of job \(id) (\(paths.log)): \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
         while true {
@@ -30,7 +31,7 @@ public struct LogFollower {
             if !follow || (status.state.isTerminal && status.pid == nil) { return }
             _ = waitReadable([inotify.fd], until: .never)
             _ = inotify.drain()
-            do { status = try control.status(id) } catch where error.kind == .noSuchJob {
+            do { status = try control.status(id) } catch  where error.kind == .noSuchJob {
                 throw VMInstallError(.noSuchJob, "job \(id) was deleted while its log was followed")
             }
         }

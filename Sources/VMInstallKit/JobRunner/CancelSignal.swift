@@ -42,7 +42,10 @@ public final class CancelSignal: @unchecked Sendable {
             if let other { fds.append(pollfd(fd: other, events: Int16(POLLIN), revents: 0)) }
             let n = poll(&fds, nfds_t(fds.count), Int32(clamping: remaining))
             if n < 0 && errno == EINTR { continue }
-            if fds[0].revents != 0 { requested = true; return .canceled }
+            if fds[0].revents != 0 {
+                requested = true
+                return .canceled
+            }
             if fds.count > 1 && fds[1].revents != 0 { return .ready }
         }
     }

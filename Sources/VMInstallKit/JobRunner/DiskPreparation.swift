@@ -11,7 +11,9 @@ struct DiskPreparation {
         var config = config
         for disk in disks {
             if let plan = disk.volume {
-                log.write("creating volume \(plan.name) in pool \(plan.pool) (\(plan.format.rawValue), \(plan.size ?? 0) bytes)")
+                log.write(
+                    "creating volume \(plan.name) in pool \(plan.pool) (\(plan.format.rawValue), \(plan.size ?? 0) bytes)"
+                )
                 let volume = try driver.createVolume(plan)
                 try store.update(id) { $0.createdVolumes.append(volume) }
                 config.disks[disk.index].path = volume.path
@@ -21,7 +23,8 @@ struct DiskPreparation {
             log.write("creating disk \(disk.path) (\(disk.format.rawValue), \(what))")
             // qemu-img makes sparse images at once; a terminal still sees which disk is under way.
             log.status("creating \(disk.path) ...")
-            try await QEMUImage.create(disk.path, format: disk.format, size: disk.size, backing: disk.backing) { identity throws(VMInstallError) in
+            try await QEMUImage.create(disk.path, format: disk.format, size: disk.size, backing: disk.backing) {
+                identity throws(VMInstallError) in
                 try store.update(id) { $0.createdDisks.append(CreatedDisk(path: disk.path, identity: identity)) }
             }
             log.status("created \(disk.path)")

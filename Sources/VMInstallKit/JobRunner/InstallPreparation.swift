@@ -35,8 +35,10 @@ struct InstallPreparation {
         if let install {
             if install.delivery == .initrd {
                 let copy = "\(files.directory)/install-initrd-unattended"
-                try AutoinstallImage.initrd(initrd, adding: install.files.map { ($0.name, Array($0.contents.utf8)) }, into: copy)
-                log.write("added \(install.files.map { "/\($0.name)" }.joined(separator: ", ")) to the installer's initrd")
+                try AutoinstallImage.initrd(
+                    initrd, adding: install.files.map { ($0.name, Array($0.contents.utf8)) }, into: copy)
+                log.write(
+                    "added \(install.files.map { "/\($0.name)" }.joined(separator: ", ")) to the installer's initrd")
                 initrd = copy
             } else {
                 extraCDROM = try await scriptImage(install)

@@ -46,8 +46,11 @@ public final class JobRunner {
         let settings = try await SettingsPhase(store: store, id: id, driver: driver, log: log).run(spec)
         vmFiles = settings.files
         if settings.host.isThisMachine, let budget = spec.memoryBudgetMiB {
-            try Admission(store: store, id: id, log: log, cancel: cancel, memoryMiB: settings.config.memoryMiB, budgetMiB: budget, maxInstalls: spec.maxInstalls)
-                .waitForRoom()
+            try Admission(
+                store: store, id: id, log: log, cancel: cancel, memoryMiB: settings.config.memoryMiB, budgetMiB: budget,
+                maxInstalls: spec.maxInstalls
+            )
+            .waitForRoom()
         } else {
             // Another host's memory is not this state directory's to share.
             AdmissionLedger(store: store).release(id)
@@ -55,14 +58,18 @@ public final class JobRunner {
         try advance(to: .prepInstall) { $0.uuid = settings.config.uuid }
 
         log.write("preparing the install: creating disks")
-        let config = try await DiskPreparation(store: store, id: id, log: log, driver: driver).createDisks(settings.newDisks, in: settings.config)
+        let config = try await DiskPreparation(store: store, id: id, log: log, driver: driver).createDisks(
+            settings.newDisks, in: settings.config)
         if let seed = spec.cloudInit {
             let image = CloudInitSeed.imagePath(in: settings.files)
             log.write("building the cloud-init seed \(image)")
-            try await seed.build(at: image, staging: "\(settings.files.directory)/.cidata", name: spec.name, uuid: settings.config.uuid)
+            try await seed.build(
+                at: image, staging: "\(settings.files.directory)/.cidata", name: spec.name, uuid: settings.config.uuid)
         }
-        let medium = try await InstallPreparation(log: log, spec: spec, files: settings.files, uuid: settings.config.uuid)
-            .medium(tree: settings.tree, install: settings.install)
+        let medium = try await InstallPreparation(
+            log: log, spec: spec, files: settings.files, uuid: settings.config.uuid
+        )
+        .medium(tree: settings.tree, install: settings.install)
         if let medium {
             try await install(config, medium: medium, files: settings.files, spec: spec)
             try advance(to: .postInstall)
@@ -107,7 +114,9 @@ public final class JobRunner {
         try session.resume()
     }
 
-    private func install(_ vm: VMConfig, medium: InstallMedium, files: VMPaths, spec: VMSpec) async throws(VMInstallError) {
+    private func install(_ vm: VMConfig, medium: InstallMedium, files: VMPaths, spec: VMSpec)
+        async throws(VMInstallError)
+    {
         let session = try await driver.startInstall(vm, medium: medium, files: files)
         try announce(.install, startedPaused: session)
         installVM = session
@@ -120,11 +129,14 @@ public final class JobRunner {
             installVM = nil
         case .vanished:
             installVM = nil
-            throw VMInstallError(.installFailed, "the install VM ended without the guest powering off (it crashed, or was destroyed or killed)")
+            throw VMInstallError(
+                .installFailed,
+                "the install VM ended without the guest powering off (it crashed, or was destroyed or killed)")
         case .canceled:
             throw VMInstallError(.canceled, "the job was canceled during the install")
         case .timedOut:
-            throw VMInstallError(.installTimedOut, "the install did not finish within \(timeout) seconds (--install-timeout)")
+            throw VMInstallError(
+                .installTimedOut, "the install did not finish within \(timeout) seconds (--install-timeout)")
         case .lostConnection(let why):
             throw VMInstallError(.installFailed, why)
         }
@@ -133,12 +145,15 @@ public final class JobRunner {
     /// Waits for the install VM in one-second steps, so a person sees the time go by: a
     /// redrawn line on a terminal, a plain line each minute elsewhere. Between steps the
     /// stall watch samples the VM; it throws when the install has stalled.
-    private func waitShowingElapsedTime(_ session: any VMSession, deadline: Deadline, stall: inout StallWatch) throws(VMInstallError) -> VMEnd {
+    private func waitShowingElapsedTime(_ session: any VMSession, deadline: Deadline, stall: inout StallWatch)
+        throws(VMInstallError) -> VMEnd
+    {
         let start = Deadline.now()
         var minutesLogged = 0
         while true {
             let step = Deadline.after(seconds: 1)
-            let end = session.waitForEnd(cancel: cancel, deadline: step.nanoseconds < deadline.nanoseconds ? step : deadline)
+            let end = session.waitForEnd(
+                cancel: cancel, deadline: step.nanoseconds < deadline.nanoseconds ? step : deadline)
             guard end == .timedOut, !deadline.hasPassed else { return end }
             try stall.check(session)
             let elapsed = Int((Deadline.now() - start) / 1_000_000_000)
@@ -207,7 +222,9 @@ public final class JobRunner {
                 if error.kind == .canceled {
                     // A canceled job's VM goes with what the hypervisor keeps of it.
                     try driver.discard(files: files)
-                    for volume in (try? store.read(id))?.createdVolumes ?? [] { try driver.deleteVolume(volume, log: log) }
+                    for volume in (try? store.read(id))?.createdVolumes ?? [] {
+                        try driver.deleteVolume(volume, log: log)
+                    }
                 } else {
                     try driver.stopAll(files: files, deadline: .after(seconds: 5))
                 }

@@ -7,10 +7,13 @@ import Glibc
 public enum RunnerLauncher {
     public static let lockDescriptor: Int32 = 3
 
-    public static func launch(executable: String, arguments: [String], logPath: String, runnerLock: FileLock) throws(VMInstallError) -> pid_t {
+    public static func launch(executable: String, arguments: [String], logPath: String, runnerLock: FileLock)
+        throws(VMInstallError) -> pid_t
+    {
         let logFD = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard logFD >= 0 else {
-            throw VMInstallError(.stateDirectory, "cannot open the job log \(logPath): \(String(cString: strerror(errno)))")
+            throw VMInstallError(
+                .stateDirectory, "cannot open the job log \(logPath): \(String(cString: strerror(errno)))")
         }
         defer { close(logFD) }
 
@@ -35,11 +38,12 @@ public enum RunnerLauncher {
 
         let argv = [executable] + arguments
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { cArgs.forEach { free($0) } }
+        defer { for arg in cArgs { free(arg) } }
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, executable, &actions, &attr, &cArgs, environ)
         guard rc == 0 else {
-            throw VMInstallError(.internal, "cannot start the job runner \(executable): \(String(cString: strerror(rc)))")
+            throw VMInstallError(
+                .internal, "cannot start the job runner \(executable): \(String(cString: strerror(rc)))")
         }
         return pid
     }

@@ -42,7 +42,10 @@ struct SettingsPhase {
         try driver.checkFirmware(firmware)
         let memoryMiB = spec.memoryMiB ?? defaults.memoryMiB
         if spec.importDisk, let first = spec.disks.first, !FileIO.exists(first.path), first.backing == nil {
-            throw VMInstallError(.settings, "--import boots the first disk, but \(first.path) does not exist (give backing= to boot an overlay of an installed image)")
+            throw VMInstallError(
+                .settings,
+                "--import boots the first disk, but \(first.path) does not exist (give backing= to boot an overlay of an installed image)"
+            )
         }
 
         var disks: [VMConfig.Disk] = []
@@ -51,8 +54,15 @@ struct SettingsPhase {
         for (index, disk) in spec.disks.enumerated() {
             if disk.pool != nil {
                 let plan = try driver.planVolume(disk, vmName: spec.name, index: index)
-                if plan.existingPath == nil { newDisks.append(NewDisk(path: "", format: plan.format, size: plan.size, backing: nil, volume: plan, index: index)) }
-                disks.append(VMConfig.Disk(path: plan.existingPath ?? "", format: plan.format, bus: disk.bus ?? defaults.diskBus, readonly: disk.readonly))
+                if plan.existingPath == nil {
+                    newDisks.append(
+                        NewDisk(
+                            path: "", format: plan.format, size: plan.size, backing: nil, volume: plan, index: index))
+                }
+                disks.append(
+                    VMConfig.Disk(
+                        path: plan.existingPath ?? "", format: plan.format, bus: disk.bus ?? defaults.diskBus,
+                        readonly: disk.readonly))
                 continue
             }
             guard seen.insert(disk.path).inserted else {
@@ -61,7 +71,9 @@ struct SettingsPhase {
             var format: DiskFormat
             if FileIO.exists(disk.path) {
                 guard disk.size == nil, disk.backing == nil else {
-                    throw VMInstallError(.settings, "disk \(disk.path) exists, so size= and backing= cannot apply; drop them or choose a new path")
+                    throw VMInstallError(
+                        .settings,
+                        "disk \(disk.path) exists, so size= and backing= cannot apply; drop them or choose a new path")
                 }
                 if let given = disk.format {
                     format = given
@@ -83,29 +95,38 @@ struct SettingsPhase {
                 let osSize = os.os != nil || spec.osType != nil ? defaults.diskSize : nil
                 let size = disk.size ?? (backing == nil ? osSize : nil)
                 guard size != nil || backing != nil else {
-                    throw VMInstallError(.settings, "disk \(disk.path) does not exist; give size= to create it (or --os-type for a default)")
+                    throw VMInstallError(
+                        .settings,
+                        "disk \(disk.path) does not exist; give size= to create it (or --os-type for a default)")
                 }
                 let parent = String(disk.path[..<(disk.path.lastIndex(of: "/") ?? disk.path.startIndex)])
                 guard FileIO.isDirectory(parent.isEmpty ? "/" : parent) else {
                     throw VMInstallError(.settings, "disk \(disk.path): the directory \(parent) does not exist")
                 }
                 format = disk.format ?? .qcow2
-                newDisks.append(NewDisk(path: disk.path, format: format, size: size, backing: backing, volume: nil, index: index))
+                newDisks.append(
+                    NewDisk(path: disk.path, format: format, size: size, backing: backing, volume: nil, index: index))
             }
             let bus = disk.bus ?? (disk.cdrom ? .ide : defaults.diskBus)
-            disks.append(VMConfig.Disk(path: disk.path, format: format, bus: bus, cdrom: disk.cdrom, readonly: disk.readonly))
+            disks.append(
+                VMConfig.Disk(path: disk.path, format: format, bus: bus, cdrom: disk.cdrom, readonly: disk.readonly))
         }
-        for file in (spec.cloudInit?.files ?? []) + [spec.autoinstall].compactMap({ $0 }) where access(file, R_OK) != 0 || FileIO.isDirectory(file) {
+        for file in (spec.cloudInit?.files ?? []) + [spec.autoinstall].compactMap({ $0 })
+        where access(file, R_OK) != 0 || FileIO.isDirectory(file) {
             throw VMInstallError(.settings, "\(file) (--cloud-init or --autoinstall) is missing or unreadable")
         }
         if let first = disks.first, first.cdrom || first.readonly {
-            throw VMInstallError(.settings, "the first disk is the boot disk and must be writable, not a CD-ROM or readonly")
+            throw VMInstallError(
+                .settings, "the first disk is the boot disk and must be writable, not a CD-ROM or readonly")
         }
 
         let newRaw = Dictionary(
-            newDisks.filter { $0.format == .raw && $0.volume == nil }.map { ($0.path, $0.size ?? 0) }, uniquingKeysWith: { a, _ in a })
+            newDisks.filter { $0.format == .raw && $0.volume == nil }.map { ($0.path, $0.size ?? 0) },
+            uniquingKeysWith: { a, _ in a })
         if host.isThisMachine {
-            try HostChecks(store: store).check(memoryMiB: memoryMiB, budgetMiB: spec.memoryBudgetMiB, newRawBytes: newRaw, disks: disks.map(\.path).filter { !$0.isEmpty })
+            try HostChecks(store: store).check(
+                memoryMiB: memoryMiB, budgetMiB: spec.memoryBudgetMiB, newRawBytes: newRaw,
+                disks: disks.map(\.path).filter { !$0.isEmpty })
         }
         let files = try reserveName(spec.name)
         let uuid = UUIDGenerator.random()
@@ -117,13 +138,16 @@ struct SettingsPhase {
         }
         // The seed is built in PREP_INSTALL; the VM has it from its first boot on.
         if spec.cloudInit != nil {
-            disks.append(VMConfig.Disk(path: CloudInitSeed.imagePath(in: files), format: .raw, bus: .ide, cdrom: true, readonly: true))
+            disks.append(
+                VMConfig.Disk(
+                    path: CloudInitSeed.imagePath(in: files), format: .raw, bus: .ide, cdrom: true, readonly: true))
         }
         var vnc = spec.vnc
         if vnc?.password == .generate { vnc?.password = .given(VNCSettings.generatePassword()) }
         let config = VMConfig(
             name: spec.name, uuid: uuid, memoryMiB: memoryMiB, vcpus: spec.vcpus ?? defaults.vcpus,
-            accel: host.accel, machine: spec.machine ?? defaults.machine, firmware: firmware, vnc: vnc, disks: disks, nics: nics)
+            accel: host.accel, machine: spec.machine ?? defaults.machine, firmware: firmware, vnc: vnc, disks: disks,
+            nics: nics)
         log.write("settings complete: UUID \(config.uuid), accelerator \(host.accel)")
         return Result(config: config, files: files, newDisks: newDisks, tree: tree, host: host, install: os.install)
     }
@@ -136,38 +160,59 @@ struct SettingsPhase {
         let tree: InstallTree?
         if InstallTree.isTree(source) {
             guard spec.kernel == nil else {
-                throw VMInstallError(.settings, "--source \(source) is an install tree, whose own kernel boots; drop --kernel and --initrd")
+                throw VMInstallError(
+                    .settings,
+                    "--source \(source) is an install tree, whose own kernel boots; drop --kernel and --initrd")
             }
             tree = try await InstallTree.detect(source, access: InstallTree.isURL(source) ? .url : .directory)
         } else {
             guard access(source, R_OK) == 0 else {
-                throw VMInstallError(.settings, "the install source \(source) is missing or unreadable; give an ISO image, a CD/DVD device, an install tree or its URL")
+                throw VMInstallError(
+                    .settings,
+                    "the install source \(source) is missing or unreadable; give an ISO image, a CD/DVD device, an install tree or its URL"
+                )
             }
-            guard spec.kernel == nil, spec.autoinstall != nil || spec.unattended != nil || spec.kernelArguments != nil || spec.vnc == nil else { return nil }
+            guard spec.kernel == nil,
+                spec.autoinstall != nil || spec.unattended != nil || spec.kernelArguments != nil || spec.vnc == nil
+            else { return nil }
             let required = spec.autoinstall != nil || spec.unattended != nil || spec.kernelArguments != nil
             do {
                 tree = try await InstallTree.detect(source, access: .iso)
-            } catch where !required {
+            } catch  where !required {
                 // Only for a serial console: an image xorriso cannot read (or no xorriso)
                 // boots from its own boot loader, as before.
-                log.write("\(source) is not read as an install tree (\(error.message)): it boots from its own boot loader")
+                log.write(
+                    "\(source) is not read as an install tree (\(error.message)): it boots from its own boot loader")
                 tree = nil
             }
             if tree == nil, spec.kernelArguments != nil {
-                throw VMInstallError(.settings, "--extra-args needs --kernel or an install tree, and \(source) has no installer kernel in a known layout (looked for \(InstallTree.lookedFor))")
+                throw VMInstallError(
+                    .settings,
+                    "--extra-args needs --kernel or an install tree, and \(source) has no installer kernel in a known layout (looked for \(InstallTree.lookedFor))"
+                )
             }
             if tree == nil, spec.autoinstall != nil {
-                log.write("\(source) has no installer kernel in a known layout: it boots from its own boot loader, with the autoinstall file on a CD-ROM labelled \(AutoinstallImage.label)")
+                log.write(
+                    "\(source) has no installer kernel in a known layout: it boots from its own boot loader, with the autoinstall file on a CD-ROM labelled \(AutoinstallImage.label)"
+                )
             }
         }
         guard let tree else { return nil }
-        log.write("install tree \(source): \(tree.layout.name) layout, \(tree.layout.installer.name); kernel \(tree.layout.kernel)")
+        log.write(
+            "install tree \(source): \(tree.layout.name) layout, \(tree.layout.installer.name); kernel \(tree.layout.kernel)"
+        )
         if spec.autoinstall != nil {
             guard let automation = tree.layout.installer.automation else {
-                throw VMInstallError(.settings, "--autoinstall: \(source) is a \(tree.layout.name) tree, whose installer vm-install cannot hand a file to; give the installer's own arguments with --extra-args instead")
+                throw VMInstallError(
+                    .settings,
+                    "--autoinstall: \(source) is a \(tree.layout.name) tree, whose installer vm-install cannot hand a file to; give the installer's own arguments with --extra-args instead"
+                )
             }
             if automation.delivery == .noCloudSeed, spec.cloudInit != nil {
-                throw VMInstallError(.settings, "--autoinstall and --cloud-init both make a NoCloud seed for \(tree.layout.installer.name); give one of them")
+                throw VMInstallError(
+                    .settings,
+                    "--autoinstall and --cloud-init both make a NoCloud seed for \(tree.layout.installer.name); give one of them"
+                )
             }
         }
         return tree
@@ -194,7 +239,8 @@ struct SettingsPhase {
             try? FileIO.removeTree(staging)
             try store.update(id) { $0.vmDirectory = nil }
             if err == EEXIST || err == ENOTEMPTY {
-                throw VMInstallError(.settings, "a VM named \(name) already exists in \(store.root); choose another --name")
+                throw VMInstallError(
+                    .settings, "a VM named \(name) already exists in \(store.root); choose another --name")
             }
             throw VMInstallError(.stateDirectory, "cannot create \(files.directory): \(String(cString: strerror(err)))")
         }

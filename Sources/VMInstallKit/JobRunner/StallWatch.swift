@@ -34,7 +34,8 @@ struct StallWatch {
         }
         let quiet = Int(Double(now - quietSince) / 1e9)
         guard Double(quiet) >= limit else { return }
-        var message = "the install stalled: no disk writes, screen changes or serial output for \(quiet) seconds (--stall-timeout \(limit < 1e15 && limit == limit.rounded() ? String(Int64(limit)) : String(limit)))"
+        var message =
+            "the install stalled: no disk writes, screen changes or serial output for \(quiet) seconds (--stall-timeout \(limit < 1e15 && limit == limit.rounded() ? String(Int64(limit)) : String(limit)))"
         if underKVM {
             message += "; under KVM, nested virtualization can hang guests silently: retry with --accel tcg"
         }

@@ -73,7 +73,9 @@ public struct JobRecord: Sendable, Equatable {
 
     public static func decode(_ text: String, expected id: JobID) throws(VMInstallError) -> JobRecord {
         func damaged(_ why: String) -> VMInstallError {
-            VMInstallError(.damagedJob, "job \(id) is damaged: its record \(why); delete its directory by hand if it is not needed")
+            VMInstallError(
+                .damagedJob, "job \(id) is damaged: its record \(why); delete its directory by hand if it is not needed"
+            )
         }
         let kv: KeyValueFile
         do { kv = try KeyValueFile.parse(text) } catch { throw damaged("has a bad \(error)") }

@@ -66,6 +66,7 @@ public enum JobRequest: String, CaseIterable, Sendable {
         let list = needed.count == 1 ? needed[0] : needed.dropLast().joined(separator: ", ") + " or " + needed.last!
         return VMInstallError(
             .wrongState,
-            "cannot \(rawValue) job \(job): it is in state \(state.rawValue) (\(state.name)); --\(rawValue) needs \(list)")
+            "cannot \(rawValue) job \(job): it is in state \(state.rawValue) (\(state.name)); --\(rawValue) needs \(list)"
+        )
     }
 }

@@ -35,7 +35,9 @@ public struct JobStore: Sendable {
             do {
                 try FileIO.makeDirectory(dir, mode: 0o700)
             } catch {
-                throw VMInstallError(.stateDirectory, "cannot create the state directory \(dir): \(error); choose another with --state-dir")
+                throw VMInstallError(
+                    .stateDirectory,
+                    "cannot create the state directory \(dir): \(error); choose another with --state-dir")
             }
         }
     }
@@ -56,12 +58,18 @@ public struct JobStore: Sendable {
         do { text = try FileIO.readString(p.record, limit: 256 << 10) } catch {
             if error == .noSuchFileOrDirectory {
                 if FileIO.isDirectory(p.directory) {
-                    throw VMInstallError(.damagedJob, "job \(id) is damaged: \(p.record) is missing; delete its directory by hand if it is not needed")
+                    throw VMInstallError(
+                        .damagedJob,
+                        "job \(id) is damaged: \(p.record) is missing; delete its directory by hand if it is not needed"
+                    )
                 }
-                throw VMInstallError(.noSuchJob, "no job \(id) in \(root); 'vm-install-jobs --list' shows the jobs there")
+                throw VMInstallError(
+                    .noSuchJob, "no job \(id) in \(root); 'vm-install-jobs --list' shows the jobs there")
             }
             if error == .permissionDenied {
-                throw VMInstallError(.requestFailed, "cannot read job \(id): permission denied; the state directory \(root) belongs to another user")
+                throw VMInstallError(
+                    .requestFailed,
+                    "cannot read job \(id): permission denied; the state directory \(root) belongs to another user")
             }
             throw VMInstallError(.damagedJob, "cannot read job \(id) (\(p.record)): \(error)")
         }
@@ -101,7 +109,9 @@ public struct JobStore: Sendable {
             // admitted in the order they were submitted. (The memory is settled in SETTINGS,
             // which may take it from the OS's defaults.)
             if spec.memoryBudgetMiB != nil {
-                try AdmissionLedger(store: self).update { $0.append(AdmissionLedger.Entry(id: id, memoryMiB: spec.memoryMiB ?? 0, admitted: false)) }
+                try AdmissionLedger(store: self).update {
+                    $0.append(AdmissionLedger.Entry(id: id, memoryMiB: spec.memoryMiB ?? 0, admitted: false))
+                }
             }
             if rename(staging.directory, paths(id).directory) != 0 {
                 let err = errno
@@ -137,7 +147,8 @@ public struct JobStore: Sendable {
         for id in try listIDs() where id.value > highest { highest = id.value }
         // Ids stay within what JobID(parsing:) reads back: 19 digits.
         guard highest < 9_999_999_999_999_999_999, let next = JobID(highest + 1) else {
-            throw VMInstallError(.stateDirectory, "job ids are exhausted in \(root) (last id \(highest)); use another --state-dir")
+            throw VMInstallError(
+                .stateDirectory, "job ids are exhausted in \(root) (last id \(highest)); use another --state-dir")
         }
         return next
     }
@@ -146,14 +157,18 @@ public struct JobStore: Sendable {
     /// machine, and announced by rewriting the inotify file after the record is in place,
     /// so a watcher woken by it reads the new state.
     @discardableResult
-    public func update(_ id: JobID, _ change: (inout JobRecord) throws(VMInstallError) -> Void) throws(VMInstallError) -> JobRecord {
+    public func update(_ id: JobID, _ change: (inout JobRecord) throws(VMInstallError) -> Void) throws(VMInstallError)
+        -> JobRecord
+    {
         try withUpdateLock(id) { () throws(VMInstallError) in try updateHoldingLock(id, change) }
     }
 
     /// `update` for a caller that already holds the job's update lock (a second flock on the
     /// same file from this process would wait for itself).
     @discardableResult
-    public func updateHoldingLock(_ id: JobID, _ change: (inout JobRecord) throws(VMInstallError) -> Void) throws(VMInstallError) -> JobRecord {
+    public func updateHoldingLock(_ id: JobID, _ change: (inout JobRecord) throws(VMInstallError) -> Void)
+        throws(VMInstallError) -> JobRecord
+    {
         let p = paths(id)
         let old = try read(id)
         var new = old
@@ -181,10 +196,13 @@ public struct JobStore: Sendable {
         let lock: FileLock
         do { lock = try FileLock.acquire(paths(id).updateLock) } catch {
             if error == .noSuchFileOrDirectory {
-                throw VMInstallError(.noSuchJob, "no job \(id) in \(root); 'vm-install-jobs --list' shows the jobs there")
+                throw VMInstallError(
+                    .noSuchJob, "no job \(id) in \(root); 'vm-install-jobs --list' shows the jobs there")
             }
             if error == .permissionDenied {
-                throw VMInstallError(.requestFailed, "cannot change job \(id): permission denied; the state directory \(root) belongs to another user")
+                throw VMInstallError(
+                    .requestFailed,
+                    "cannot change job \(id): permission denied; the state directory \(root) belongs to another user")
             }
             throw VMInstallError(.stateDirectory, "cannot lock job \(id): \(error)")
         }

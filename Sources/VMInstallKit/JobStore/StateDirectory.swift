@@ -43,7 +43,10 @@ public struct StateDirectory: Sendable, Equatable {
         let parent = Self.parent(of: path)
         if !FileIO.isDirectory(parent) {
             guard origin == .userDefault else {
-                throw VMInstallError(.stateDirectory, "cannot create the state directory \(path)\(origin.named): its parent directory \(parent) does not exist; create it first, or choose another state directory")
+                throw VMInstallError(
+                    .stateDirectory,
+                    "cannot create the state directory \(path)\(origin.named): its parent directory \(parent) does not exist; create it first, or choose another state directory"
+                )
             }
             try makeMissingParents(of: parent)
         }
@@ -59,7 +62,9 @@ public struct StateDirectory: Sendable, Equatable {
             dir = Self.parent(of: dir)
         }
         if !FileIO.isDirectory(dir) {
-            throw VMInstallError(.stateDirectory, "cannot create the state directory \(path): \(dir) is in its way and is not a directory; \(remedy)")
+            throw VMInstallError(
+                .stateDirectory,
+                "cannot create the state directory \(path): \(dir) is in its way and is not a directory; \(remedy)")
         }
         for dir in missing.reversed() {
             try make(dir, what: "\(dir), a parent of the state directory \(path)")
@@ -72,7 +77,9 @@ public struct StateDirectory: Sendable, Equatable {
             if try FileIO.makeDirectory(dir, mode: 0o700) { chmod(dir, 0o700) }
         } catch {
             if error == .fileExists {
-                throw VMInstallError(.stateDirectory, "cannot create \(what): something that is not a directory is in the way; \(remedy)")
+                throw VMInstallError(
+                    .stateDirectory, "cannot create \(what): something that is not a directory is in the way; \(remedy)"
+                )
             }
             throw VMInstallError(.stateDirectory, "cannot create \(what): \(error); \(remedy)")
         }
@@ -102,7 +109,9 @@ public struct StateDirectory: Sendable, Equatable {
         if let real = realPath(path) { return real }
         let parts = path.split(separator: "/").filter { $0 != "." }
         let lexical = "/" + parts.joined(separator: "/")
-        guard let last = parts.last, last != "..", let parent = realPath(Self.parent(of: lexical)) else { return lexical }
+        guard let last = parts.last, last != "..", let parent = realPath(Self.parent(of: lexical)) else {
+            return lexical
+        }
         return parent == "/" ? "/\(last)" : "\(parent)/\(last)"
     }
 

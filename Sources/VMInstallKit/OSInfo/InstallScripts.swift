@@ -57,11 +57,15 @@ extension OSInfoDatabase {
     /// vm-install installs servers first), else the first; checks what they need, and
     /// generates them.
     func generate(
-        _ request: UnattendedRequest, os: OpaquePointer, id: String, defaults: OSType, media: OSIdentification?, log: JobLog
+        _ request: UnattendedRequest, os: OpaquePointer, id: String, defaults: OSType, media: OSIdentification?,
+        log: JobLog
     ) throws(VMInstallError) -> GeneratedInstall {
         let osName = name(of: id)
         if let object = media?.media, vmi_osinfo_media_supports_installer_script(object) == 0 {
-            throw VMInstallError(.settings, "--unattended: osinfo-db marks this \(osName) media installer-script=false (a live image or one whose installer takes no script); use an install image")
+            throw VMInstallError(
+                .settings,
+                "--unattended: osinfo-db marks this \(osName) media installer-script=false (a live image or one whose installer takes no script); use an install image"
+            )
         }
         // The lists ("transfer full") hold their scripts until generation is done.
         let mediaList = media?.media.flatMap { vmi_osinfo_media_get_install_script_list($0) }
@@ -72,13 +76,18 @@ extension OSInfoDatabase {
         let fromMedia = !Self.elements(mediaList).isEmpty
         let scripts = fromMedia ? Self.elements(mediaList) : Self.elements(osList)
         guard !scripts.isEmpty else {
-            throw VMInstallError(.settings, "--unattended: osinfo-db has no install script for \(osName) (\(id)); give --autoinstall FILE")
+            throw VMInstallError(
+                .settings,
+                "--unattended: osinfo-db has no install script for \(osName) (\(id)); give --autoinstall FILE")
         }
         let profiles = Set(scripts.compactMap { Self.string(vmi_osinfo_install_script_get_profile($0)) }).sorted()
         let profile = request.options.profile ?? (profiles.contains("jeos") ? "jeos" : profiles[0])
         let chosen = scripts.filter { Self.string(vmi_osinfo_install_script_get_profile($0)) == profile }
         guard !chosen.isEmpty else {
-            throw VMInstallError(.settings, "--unattended profile=\(profile): \(osName) has install scripts for \(profiles.joined(separator: ", ")) only")
+            throw VMInstallError(
+                .settings,
+                "--unattended profile=\(profile): \(osName) has install scripts for \(profiles.joined(separator: ", ")) only"
+            )
         }
         let methods = chosen.map { vmi_osinfo_install_script_get_injection_methods($0) }.reduce(UInt32.max) { $0 & $1 }
         let delivery: GeneratedInstall.Delivery
@@ -88,29 +97,43 @@ extension OSInfoDatabase {
         } else if methods & UInt32(VMI_OSINFO_INJECTION_CDROM) != 0 {
             (delivery, method) = (.cdrom, UInt32(VMI_OSINFO_INJECTION_CDROM))
         } else if methods & UInt32(VMI_OSINFO_INJECTION_INITRD) != 0 {
-            throw VMInstallError(.settings, "--unattended: \(osName)'s install script goes into the installer's initrd, and this source has no installer kernel in a known layout; give an install tree or its ISO")
+            throw VMInstallError(
+                .settings,
+                "--unattended: \(osName)'s install script goes into the installer's initrd, and this source has no installer kernel in a known layout; give an install tree or its ISO"
+            )
         } else {
-            throw VMInstallError(.settings, "--unattended: \(osName)'s install script can reach its installer only by disk, floppy or web, which vm-install does not offer")
+            throw VMInstallError(
+                .settings,
+                "--unattended: \(osName)'s install script can reach its installer only by disk, floppy or web, which vm-install does not offer"
+            )
         }
         let needs = [
-            ("admin-password", request.adminPassword, "admin-password-file=FILE"), ("user-password", request.userPassword, "user-password-file=FILE"),
+            ("admin-password", request.adminPassword, "admin-password-file=FILE"),
+            ("user-password", request.userPassword, "user-password-file=FILE"),
             ("user-login", request.options.userLogin, "user-login=NAME"),
         ]
-        for (parameter, given, option) in needs where given == nil && chosen.contains(where: { vmi_osinfo_install_script_requires($0, parameter) != 0 }) {
-            throw VMInstallError(.settings, "--unattended: \(osName)'s \(profile) install script needs the \(parameter.replacingOccurrences("-", with: " ")); give \(option)")
+        for (parameter, given, option) in needs
+        where given == nil && chosen.contains(where: { vmi_osinfo_install_script_requires($0, parameter) != 0 }) {
+            throw VMInstallError(
+                .settings,
+                "--unattended: \(osName)'s \(profile) install script needs the \(parameter.replacingOccurrences("-", with: " ")); give \(option)"
+            )
         }
 
         guard let config = vmi_osinfo_install_config_new("http://vm-install/unattended") else {
             throw VMInstallError(.internal, "libosinfo cannot create an install configuration")
         }
         defer { vmi_osinfo_unref(UnsafeMutableRawPointer(config)) }
-        configure(config, request, windows: vmi_osinfo_os_get_family(os).map { String(cString: $0).hasPrefix("win") } ?? false,
-                  bus: request.firstDiskBus ?? defaults.diskBus)
+        configure(
+            config, request,
+            windows: vmi_osinfo_os_get_family(os).map { String(cString: $0).hasPrefix("win") } ?? false,
+            bus: request.firstDiskBus ?? defaults.diskBus)
         var files: [GeneratedInstall.File] = []
         var arguments: [String] = []
         for script in chosen {
             vmi_osinfo_install_script_set_preferred_injection_method(script, method)
-            vmi_osinfo_install_script_set_installation_source(script, Int32(request.fromNetwork ? VMI_OSINFO_SOURCE_NETWORK : VMI_OSINFO_SOURCE_MEDIA))
+            vmi_osinfo_install_script_set_installation_source(
+                script, Int32(request.fromNetwork ? VMI_OSINFO_SOURCE_NETWORK : VMI_OSINFO_SOURCE_MEDIA))
             var error: UnsafeMutablePointer<CChar>?
             let text: UnsafeMutablePointer<CChar>?
             let line: UnsafeMutablePointer<CChar>?
@@ -126,12 +149,19 @@ extension OSInfoDatabase {
             }
             let commandLine = Self.take(line)
             let why = Self.take(error)
-            guard let contents = Self.take(text), let name = Self.string(vmi_osinfo_install_script_get_expected_filename(script)) else {
-                throw VMInstallError(.settings, "--unattended: libosinfo could not generate \(osName)'s install script: \(why ?? "no reason given")")
+            guard let contents = Self.take(text),
+                let name = Self.string(vmi_osinfo_install_script_get_expected_filename(script))
+            else {
+                throw VMInstallError(
+                    .settings,
+                    "--unattended: libosinfo could not generate \(osName)'s install script: \(why ?? "no reason given")"
+                )
             }
             files.append(GeneratedInstall.File(name: name, contents: contents))
             if delivery == .initrd, let commandLine { arguments += commandLine.split(separator: " ").map(String.init) }
-            log.write("unattended: osinfo-db script \(Self.string(vmi_osinfo_entity_get_id(UnsafeMutableRawPointer(script))) ?? "?") (profile \(profile)\(fromMedia ? ", the media's" : "")) as \(name), \(delivery == .initrd ? "in the installer's initrd" : "on a CD-ROM")")
+            log.write(
+                "unattended: osinfo-db script \(Self.string(vmi_osinfo_entity_get_id(UnsafeMutableRawPointer(script))) ?? "?") (profile \(profile)\(fromMedia ? ", the media's" : "")) as \(name), \(delivery == .initrd ? "in the installer's initrd" : "on a CD-ROM")"
+            )
         }
         return GeneratedInstall(delivery: delivery, files: files, kernelArguments: arguments)
     }

@@ -14,10 +14,13 @@ public enum OSChoice: Sendable, Equatable {
         let value = text.lowercased()
         if value == detectKeyword { return .detect }
         let allowed = value.utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7A) || c == UInt8(ascii: ".") || c == UInt8(ascii: "-") || c == UInt8(ascii: "_")
+            (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7A) || c == UInt8(ascii: ".") || c == UInt8(ascii: "-")
+                || c == UInt8(ascii: "_")
         }
         guard (1...64).contains(value.utf8.count), allowed, value != listKeyword else {
-            throw VMInstallError(.usage, "--os-type '\(text)': give an osinfo-db id such as fedora37 or win10, a family, detect, or list")
+            throw VMInstallError(
+                .usage, "--os-type '\(text)': give an osinfo-db id such as fedora37 or win10, a family, detect, or list"
+            )
         }
         return .named(value)
     }

@@ -17,8 +17,12 @@ final class OSInfoDatabase {
     private init(db: OpaquePointer, systems: [String: OpaquePointer], seconds: Double) {
         self.db = db
         self.systems = systems
-        entries = systems.map { OSInfoEntry(id: $0.key, name: OSInfoDatabase.string(vmi_osinfo_product_get_name(UnsafeMutableRawPointer($0.value))) ?? $0.key) }
-            .sorted { OSInfoID.order($0.id, $1.id) }
+        entries = systems.map {
+            OSInfoEntry(
+                id: $0.key,
+                name: OSInfoDatabase.string(vmi_osinfo_product_get_name(UnsafeMutableRawPointer($0.value))) ?? $0.key)
+        }
+        .sorted { OSInfoID.order($0.id, $1.id) }
         loadSeconds = seconds
     }
 
@@ -26,7 +30,9 @@ final class OSInfoDatabase {
     nonisolated(unsafe) private static var loaded: Result<OSInfoDatabase, VMInstallError>?
 
     /// Runs `body` with the database, on the libosinfo thread.
-    static func with<T: Sendable>(_ body: @escaping @Sendable (OSInfoDatabase) throws(VMInstallError) -> T) async throws(VMInstallError) -> T {
+    static func with<T: Sendable>(_ body: @escaping @Sendable (OSInfoDatabase) throws(VMInstallError) -> T)
+        async throws(VMInstallError) -> T
+    {
         try await OSInfoThread.shared.run { () throws(VMInstallError) -> T in
             try body(try shared())
         }
@@ -40,10 +46,15 @@ final class OSInfoDatabase {
     private static func load() throws(VMInstallError) -> OSInfoDatabase {
         let start = Deadline.now()
         if let why = vmi_osinfo_load() {
-            throw VMInstallError(.host, "libosinfo cannot be used (\(String(cString: why))); install Debian's libosinfo-1.0-0 and osinfo-db packages")
+            throw VMInstallError(
+                .host,
+                "libosinfo cannot be used (\(String(cString: why))); install Debian's libosinfo-1.0-0 and osinfo-db packages"
+            )
         }
         // The loader owns the database and lives as long as the process.
-        guard let loader = vmi_osinfo_loader_new() else { throw VMInstallError(.host, "libosinfo cannot create its loader") }
+        guard let loader = vmi_osinfo_loader_new() else {
+            throw VMInstallError(.host, "libosinfo cannot create its loader")
+        }
         var error: UnsafeMutablePointer<CChar>?
         vmi_osinfo_loader_process_default_path(loader, &error)
         if let message = take(error) {
@@ -67,7 +78,9 @@ final class OSInfoDatabase {
     static func elements(_ list: OpaquePointer?) -> [OpaquePointer] {
         guard let list else { return [] }
         let raw = UnsafeMutableRawPointer(list)
-        return (0..<max(vmi_osinfo_list_get_length(raw), 0)).compactMap { OpaquePointer(vmi_osinfo_list_get_nth(raw, $0)) }
+        return (0..<max(vmi_osinfo_list_get_length(raw), 0)).compactMap {
+            OpaquePointer(vmi_osinfo_list_get_nth(raw, $0))
+        }
     }
 
     /// A libosinfo list ("transfer full") read and released.
@@ -99,14 +112,18 @@ final class OSInfoDatabase {
     }
 
     private static var copies: [(version: String, directory: String)] {
-        func env(_ name: String) -> String? { getenv(name).map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } }
+        func env(_ name: String) -> String? {
+            getenv(name).map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+        }
         let home = env("HOME") ?? "/root"
         let directories = [
             env("OSINFO_SYSTEM_DIR") ?? "/usr/share/osinfo", env("OSINFO_LOCAL_DIR") ?? "/etc/osinfo",
             env("OSINFO_USER_DIR") ?? "\(env("XDG_CONFIG_HOME") ?? "\(home)/.config")/osinfo",
         ]
         return directories.compactMap { dir in
-            (try? FileIO.readString("\(dir)/VERSION", limit: 64)).map { (String(Substring($0).trimmingWhitespace()), dir) }
+            (try? FileIO.readString("\(dir)/VERSION", limit: 64)).map {
+                (String(Substring($0).trimmingWhitespace()), dir)
+            }
         }
     }
 }
@@ -132,7 +149,11 @@ enum OSInfoID {
     private static func chunks(_ id: String) -> [String] {
         var out: [String] = []
         for c in id {
-            if let last = out.last, last.last?.isNumber == c.isNumber { out[out.count - 1].append(c) } else { out.append(String(c)) }
+            if let last = out.last, last.last?.isNumber == c.isNumber {
+                out[out.count - 1].append(c)
+            } else {
+                out.append(String(c))
+            }
         }
         return out
     }

@@ -16,9 +16,10 @@ extension OSInfoDatabase {
             if let m = minimum.map(value), m > 0 { return 2 * m }
             return nil
         }
-        let devices = Set(Self.consume(vmi_osinfo_os_get_all_devices(os)) { list in
-            list.compactMap { Self.string(vmi_osinfo_entity_get_id(UnsafeMutableRawPointer($0))) }
-        })
+        let devices = Set(
+            Self.consume(vmi_osinfo_os_get_all_devices(os)) { list in
+                list.compactMap { Self.string(vmi_osinfo_entity_get_id(UnsafeMutableRawPointer($0))) }
+            })
         let virtioDisk = !devices.isDisjoint(with: OSInfoDevice.virtioBlock)
         let virtioNet = !devices.isDisjoint(with: OSInfoDevice.virtioNet)
         // As virt-install: q35 only with virtio 1.0 where the OS has virtio at all.
@@ -38,9 +39,12 @@ extension OSInfoDatabase {
     private static func resources(_ list: OpaquePointer?) -> OSInfoResources? {
         consume(list) { entries in
             let all = entries.map { r in
-                (arch: string(vmi_osinfo_resources_get_architecture(r)) ?? "all",
-                 OSInfoResources(ram: vmi_osinfo_resources_get_ram(r), cpus: Int64(vmi_osinfo_resources_get_n_cpus(r)),
-                                 storage: vmi_osinfo_resources_get_storage(r)))
+                (
+                    arch: string(vmi_osinfo_resources_get_architecture(r)) ?? "all",
+                    OSInfoResources(
+                        ram: vmi_osinfo_resources_get_ram(r), cpus: Int64(vmi_osinfo_resources_get_n_cpus(r)),
+                        storage: vmi_osinfo_resources_get_storage(r))
+                )
             }
             return (all.first { $0.arch == architecture } ?? all.first { $0.arch == "all" })?.1
         }
@@ -50,7 +54,12 @@ extension OSInfoDatabase {
     private static func firmware(_ os: OpaquePointer) -> Firmware {
         let entries = consume(vmi_osinfo_os_get_complete_firmware_list(os)) { list in
             list.filter { (string(vmi_osinfo_firmware_get_architecture($0)) ?? architecture) == architecture }
-                .map { (type: string(vmi_osinfo_firmware_get_firmware_type($0)) ?? "", supported: vmi_osinfo_firmware_is_supported($0) != 0) }
+                .map {
+                    (
+                        type: string(vmi_osinfo_firmware_get_firmware_type($0)) ?? "",
+                        supported: vmi_osinfo_firmware_is_supported($0) != 0
+                    )
+                }
         }
         let efi = entries.contains { $0.type == "efi" && $0.supported }
         let noBIOS = entries.contains { $0.type == "bios" && !$0.supported }

@@ -16,9 +16,11 @@ final class OSInfoThread: @unchecked Sendable {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wake, nil)
         var thread = pthread_t()
-        let started = pthread_create(&thread, nil, { context in
-            Unmanaged<OSInfoThread>.fromOpaque(context!).takeUnretainedValue().serve()
-        }, Unmanaged.passUnretained(self).toOpaque())
+        let started = pthread_create(
+            &thread, nil,
+            { context in
+                Unmanaged<OSInfoThread>.fromOpaque(context!).takeUnretainedValue().serve()
+            }, Unmanaged.passUnretained(self).toOpaque())
         precondition(started == 0, "cannot start the libosinfo thread")
         pthread_detach(thread)
     }
@@ -34,7 +36,8 @@ final class OSInfoThread: @unchecked Sendable {
     }
 
     /// Runs `body` on the libosinfo thread and returns what it returned or threw.
-    func run<T: Sendable>(_ body: @escaping @Sendable () throws(VMInstallError) -> T) async throws(VMInstallError) -> T {
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws(VMInstallError) -> T) async throws(VMInstallError) -> T
+    {
         let result: Result<T, VMInstallError> = await withCheckedContinuation { continuation in
             pthread_mutex_lock(mutex)
             queue.append { continuation.resume(returning: Result { () throws(VMInstallError) -> T in try body() }) }

@@ -21,25 +21,33 @@ struct OSSettlement: Sendable {
         let choice = try OSChoice.parse(spec.osType)
         if let family = choice.family {
             if spec.unattended != nil {
-                throw VMInstallError(.settings, "--unattended: the \(family.name) family has no install script; give an osinfo-db id with --os-type (see --os-type list), or --autoinstall FILE")
+                throw VMInstallError(
+                    .settings,
+                    "--unattended: the \(family.name) family has no install script; give an osinfo-db id with --os-type (see --os-type list), or --autoinstall FILE"
+                )
             }
             return OSSettlement(defaults: family, os: nil, install: nil)
         }
         let media = spec.source.flatMap { InstallTree.isTree($0) ? nil : $0 }
         if choice.isRecognition, media == nil, tree?.treeinfo == nil {
-            let what = spec.source.map { "\($0) has no ISO image and no .treeinfo to recognise" } ?? "there are no install media to recognise"
+            let what =
+                spec.source.map { "\($0) has no ISO image and no .treeinfo to recognise" }
+                ?? "there are no install media to recognise"
             if choice == .detect || spec.unattended != nil {
-                throw VMInstallError(.settings, "--\(choice == .detect ? "os-type detect" : "unattended"): \(what); give --os-type ID")
+                throw VMInstallError(
+                    .settings, "--\(choice == .detect ? "os-type detect" : "unattended"): \(what); give --os-type ID")
             }
             if spec.source != nil { log.write("OS: not recognised (\(what)); generic defaults") }
             return OSSettlement(defaults: .generic, os: nil, install: nil)
         }
         let request = Request(
             choice: choice, media: media, tree: tree,
-            unattended: try spec.unattended.map { options throws(VMInstallError) in try UnattendedRequest(options, spec: spec, tree: tree) })
+            unattended: try spec.unattended.map { options throws(VMInstallError) in
+                try UnattendedRequest(options, spec: spec, tree: tree)
+            })
         do {
             return try await OSInfoDatabase.with { db throws(VMInstallError) in try db.settle(request, log: log) }
-        } catch where error.kind == .host && choice == .unspecified && request.unattended == nil {
+        } catch  where error.kind == .host && choice == .unspecified && request.unattended == nil {
             // Recognition is a help here, not a need.
             log.write("OS of \(spec.source ?? "the media"): not recognised (\(error.message)); generic defaults")
             return OSSettlement(defaults: .generic, os: nil, install: nil)
@@ -51,7 +59,9 @@ extension OSInfoDatabase {
     /// On the libosinfo thread.
     func settle(_ request: OSSettlement.Request, log: JobLog) throws(VMInstallError) -> OSSettlement {
         let database = Self.name
-        log.write("osinfo-db \(Self.versions.joined(separator: ", ")): \(systems.count) systems, loaded in \(String(format3: loadSeconds)) s")
+        log.write(
+            "osinfo-db \(Self.versions.joined(separator: ", ")): \(systems.count) systems, loaded in \(String(format3: loadSeconds)) s"
+        )
         // Recognition is needed to choose the OS, and for a script that fits the media.
         let needed = request.choice.isRecognition || request.unattended != nil
         let identification: OSIdentification?
@@ -74,12 +84,17 @@ extension OSInfoDatabase {
                 chosen = (id, os)
             } else if let family = OSInfoID.family(of: id) {
                 if request.unattended != nil {
-                    throw VMInstallError(.settings, "--unattended: \(database) has no \(id), so no install script for it; see vm-install(8) on osinfo-db-import for a newer database, or give --autoinstall FILE")
+                    throw VMInstallError(
+                        .settings,
+                        "--unattended: \(database) has no \(id), so no install script for it; see vm-install(8) on osinfo-db-import for a newer database, or give --autoinstall FILE"
+                    )
                 }
                 log.write("\(database) has no \(id): using the \(family.name) family's defaults")
                 return OSSettlement(defaults: family, os: nil, install: nil)
             } else {
-                throw VMInstallError(.settings, "--os-type \(id) is neither in \(database) nor a family; 'vm-install --os-type list' shows them")
+                throw VMInstallError(
+                    .settings,
+                    "--os-type \(id) is neither in \(database) nor a family; 'vm-install --os-type list' shows them")
             }
         case .detect, .unspecified:
             if let identification, let id = identification.shortID, let os = systems[id] {
@@ -88,10 +103,16 @@ extension OSInfoDatabase {
             } else {
                 let why = identification?.unreadable.map { " (\($0))" } ?? ""
                 if request.choice == .detect {
-                    throw VMInstallError(.settings, "--os-type detect: \(shown.isEmpty ? "the media" : shown) is not recognised by \(database)\(why); give --os-type ID")
+                    throw VMInstallError(
+                        .settings,
+                        "--os-type detect: \(shown.isEmpty ? "the media" : shown) is not recognised by \(database)\(why); give --os-type ID"
+                    )
                 }
                 if request.unattended != nil {
-                    throw VMInstallError(.settings, "--unattended: \(shown.isEmpty ? "the media" : shown) is not recognised by \(database)\(why), so the OS is unknown; give --os-type ID")
+                    throw VMInstallError(
+                        .settings,
+                        "--unattended: \(shown.isEmpty ? "the media" : shown) is not recognised by \(database)\(why), so the OS is unknown; give --os-type ID"
+                    )
                 }
                 log.write("OS of \(shown): not recognised by \(database)\(why); generic defaults")
                 return OSSettlement(defaults: .generic, os: nil, install: nil)
@@ -105,7 +126,8 @@ extension OSInfoDatabase {
             let matching = identification?.shortID == chosen.id ? identification : nil
             return try generate(unattended, os: chosen.os, id: chosen.id, defaults: defaults, media: matching, log: log)
         }
-        return OSSettlement(defaults: defaults, os: RecordedOS(id: chosen.id, name: name(of: chosen.id)), install: install)
+        return OSSettlement(
+            defaults: defaults, os: RecordedOS(id: chosen.id, name: name(of: chosen.id)), install: install)
     }
 
     func name(of id: String) -> String {

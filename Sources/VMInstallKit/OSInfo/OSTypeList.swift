@@ -35,10 +35,13 @@ public enum OSTypeList {
         let systems = try await OSInfoDatabase.with { db in db.entries }
         if json {
             let families = OSType.all.map {
-                Family(name: $0.name, memoryMiB: $0.memoryMiB, vcpus: $0.vcpus, diskGiB: $0.diskSize >> 30, diskBus: $0.diskBus.rawValue,
-                       nicModel: $0.nicModel, machine: $0.machine.rawValue, firmware: $0.firmware.rawValue)
+                Family(
+                    name: $0.name, memoryMiB: $0.memoryMiB, vcpus: $0.vcpus, diskGiB: $0.diskSize >> 30,
+                    diskBus: $0.diskBus.rawValue,
+                    nicModel: $0.nicModel, machine: $0.machine.rawValue, firmware: $0.firmware.rawValue)
             }
-            return JobReport.json(Document(osinfoDB: OSInfoDatabase.versions, systems: systems, families: families), pretty: true) + "\n"
+            return JobReport.json(
+                Document(osinfoDB: OSInfoDatabase.versions, systems: systems, families: families), pretty: true) + "\n"
         }
         let width = systems.map(\.id.count).max() ?? 0
         let lines = systems.map { $0.id + String(repeating: " ", count: width - $0.id.count) + "  " + $0.name }

@@ -13,7 +13,8 @@ public struct UnattendedOptions: Sendable, Equatable {
     public init() {}
 
     static let profiles = ["jeos", "desktop"]
-    static let syntax = "[profile=jeos|desktop][,admin-password-file=FILE][,user-login=NAME][,user-password-file=FILE][,product-key=KEY]"
+    static let syntax =
+        "[profile=jeos|desktop][,admin-password-file=FILE][,user-login=NAME][,user-password-file=FILE][,product-key=KEY]"
 
     public static func parse(_ text: String) throws(VMInstallError) -> UnattendedOptions {
         var options = UnattendedOptions()
@@ -35,10 +36,14 @@ public struct UnattendedOptions: Sendable, Equatable {
             case "user-login":
                 // A plain login, as useradd takes it; root is the admin, not a user.
                 let plain = value.utf8.allSatisfy { c in
-                    (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
+                    (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: "_")
+                        || c == UInt8(ascii: "-")
                 }
                 guard plain, value.utf8.count <= 32, value.first?.isLetter == true, value != "root" else {
-                    throw VMInstallError(.usage, "--unattended user-login=\(value): give a login of lowercase letters, digits, '_' or '-', starting with a letter, not root")
+                    throw VMInstallError(
+                        .usage,
+                        "--unattended user-login=\(value): give a login of lowercase letters, digits, '_' or '-', starting with a letter, not root"
+                    )
                 }
                 options.userLogin = value
             case "product-key":
@@ -47,7 +52,9 @@ public struct UnattendedOptions: Sendable, Equatable {
                 }
                 options.productKey = value
             case "admin-password", "user-password":
-                throw VMInstallError(.usage, "--unattended \(parts[0])=…: passwords are read from files only; give \(parts[0])-file=FILE")
+                throw VMInstallError(
+                    .usage, "--unattended \(parts[0])=…: passwords are read from files only; give \(parts[0])-file=FILE"
+                )
             default:
                 throw VMInstallError(.usage, "--unattended '\(text)': unknown '\(parts[0])'; use \(syntax)")
             }
@@ -71,13 +78,18 @@ public struct UnattendedOptions: Sendable, Equatable {
     func readPasswords() throws(VMInstallError) -> (admin: String?, user: String?) {
         func firstLine(_ option: String, _ path: String?) throws(VMInstallError) -> String? {
             guard let path else { return nil }
-            guard access(path, R_OK) == 0, !FileIO.isDirectory(path), let text = try? FileIO.readString(path, limit: 1 << 16) else {
+            guard access(path, R_OK) == 0, !FileIO.isDirectory(path),
+                let text = try? FileIO.readString(path, limit: 1 << 16)
+            else {
                 throw VMInstallError(.settings, "--unattended \(option)=\(path): the file is missing or unreadable")
             }
             var line = Substring(text.prefix { $0 != "\n" && $0 != "\r\n" })
             if line.last == "\r" { line.removeLast() }
             return String(line)
         }
-        return (try firstLine("admin-password-file", adminPasswordFile), try firstLine("user-password-file", userPasswordFile))
+        return (
+            try firstLine("admin-password-file", adminPasswordFile),
+            try firstLine("user-password-file", userPasswordFile)
+        )
     }
 }

@@ -23,15 +23,20 @@ public enum FileIO {
     }
 
     /// Replaces `path` with `contents` so that readers see the old or the new file, never a part.
-    public static func writeAtomically(_ path: String, _ contents: String, mode: FilePermissions = [.ownerReadWrite]) throws(Errno) {
+    public static func writeAtomically(_ path: String, _ contents: String, mode: FilePermissions = [.ownerReadWrite])
+        throws(Errno)
+    {
         try writeAtomically(path, bytes: Array(contents.utf8), mode: mode)
     }
 
-    public static func writeAtomically(_ path: String, bytes: [UInt8], mode: FilePermissions = [.ownerReadWrite]) throws(Errno) {
+    public static func writeAtomically(_ path: String, bytes: [UInt8], mode: FilePermissions = [.ownerReadWrite])
+        throws(Errno)
+    {
         let tmp = "\(path).tmp-\(getpid())"
         do throws(Errno) {
             let fd = try sys {
-                try FileDescriptor.open(tmp, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: mode)
+                try FileDescriptor.open(
+                    tmp, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: mode)
             }
             do throws(Errno) {
                 _ = try sys { try fd.writeAll(bytes) }
@@ -50,7 +55,9 @@ public enum FileIO {
 
     /// Rewrites `path` in place: one open, one write, one close, so an inotify watcher
     /// sees exactly one IN_CLOSE_WRITE. Never replaced by rename: the watch must survive.
-    public static func writeInPlace(_ path: String, _ contents: String, mode: FilePermissions = [.ownerReadWrite]) throws(Errno) {
+    public static func writeInPlace(_ path: String, _ contents: String, mode: FilePermissions = [.ownerReadWrite])
+        throws(Errno)
+    {
         let fd = try sys {
             try FileDescriptor.open(path, .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: mode)
         }

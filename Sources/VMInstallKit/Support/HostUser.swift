@@ -11,7 +11,10 @@ struct HostUser {
 
     static var current: HostUser {
         let uid = geteuid()
-        return withAccount(uid) { HostUser(uid: uid, name: String(cString: $0.pw_name), home: String(cString: $0.pw_dir), primaryGroup: $0.pw_gid) }
+        return withAccount(uid) {
+            HostUser(
+                uid: uid, name: String(cString: $0.pw_name), home: String(cString: $0.pw_dir), primaryGroup: $0.pw_gid)
+        }
             ?? HostUser(uid: uid, name: "uid \(uid)", home: nil, primaryGroup: nil)
     }
 
@@ -95,12 +98,13 @@ struct HostUser {
     static func ownership(of path: String) -> String {
         var st = stat()
         guard stat(path, &st) == 0 else { return "missing" }
-        let kind: Character = switch st.st_mode & S_IFMT {
-        case S_IFCHR: "c"
-        case S_IFBLK: "b"
-        case S_IFDIR: "d"
-        default: "-"
-        }
+        let kind: Character =
+            switch st.st_mode & S_IFMT {
+            case S_IFCHR: "c"
+            case S_IFBLK: "b"
+            case S_IFDIR: "d"
+            default: "-"
+            }
         let bits = "rwxrwxrwx"
         let mode = bits.enumerated().map { index, letter in st.st_mode & (0o400 >> mode_t(index)) != 0 ? letter : "-" }
         return String([kind] + mode) + " \(userName(st.st_uid)):\(groupName(st.st_gid))"

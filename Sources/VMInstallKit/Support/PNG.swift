@@ -17,7 +17,10 @@ enum PNG {
                 while i < ppm.count, ppm[i] != 0x0A { i += 1 }
             } else if c >= 0x30, c <= 0x39 {
                 var n = 0
-                while i < ppm.count, ppm[i] >= 0x30, ppm[i] <= 0x39, n < 1 << 20 { n = n * 10 + Int(ppm[i] - 0x30); i += 1 }
+                while i < ppm.count, ppm[i] >= 0x30, ppm[i] <= 0x39, n < 1 << 20 {
+                    n = n * 10 + Int(ppm[i] - 0x30)
+                    i += 1
+                }
                 fields.append(n)
                 continue
             }
@@ -62,7 +65,8 @@ enum PNG {
             out += data[offset..<(offset + n)]
             offset += n
         } while offset < data.count
-        var a: UInt32 = 1, b: UInt32 = 0
+        var a: UInt32 = 1
+        var b: UInt32 = 0
         for byte in data {
             a = (a + UInt32(byte)) % 65_521
             b = (b + a) % 65_521

@@ -17,8 +17,11 @@ public struct InstallMedium: Sendable, Equatable {
 
     /// For the log.
     public var description: String {
-        [kernel.map { "kernel \($0)" }, initrd.map { "initrd \($0)" }, kernelArguments.map { "arguments '\($0)'" }, iso,
-         extraCDROM.map { "CD-ROM \($0)" }]
-            .compactMap { $0 }.joined(separator: ", ")
+        [
+            kernel.map { "kernel \($0)" }, initrd.map { "initrd \($0)" }, kernelArguments.map { "arguments '\($0)'" },
+            iso,
+            extraCDROM.map { "CD-ROM \($0)" },
+        ]
+        .compactMap { $0 }.joined(separator: ", ")
     }
 }

@@ -25,15 +25,18 @@ public struct VMConfig: Sendable, Equatable {
             var rest = Substring(encoded)
             var fields: [Substring: Substring] = [:]
             while !rest.hasPrefix("path=") {
-                guard let comma = rest.firstIndex(of: ","), let eq = rest[..<comma].firstIndex(of: "=") else { return nil }
+                guard let comma = rest.firstIndex(of: ","), let eq = rest[..<comma].firstIndex(of: "=") else {
+                    return nil
+                }
                 fields[rest[..<eq]] = rest[rest.index(after: eq)..<comma]
                 rest = rest[rest.index(after: comma)...]
             }
             guard let format = fields["format"].flatMap({ DiskFormat(rawValue: String($0)) }),
                 let bus = DiskBus(rawValue: String(fields["bus"] ?? "virtio"))
             else { return nil }
-            self.init(path: String(rest.dropFirst(5)), format: format, bus: bus,
-                      cdrom: fields["device"] == "cdrom", readonly: fields["readonly"] == "yes")
+            self.init(
+                path: String(rest.dropFirst(5)), format: format, bus: bus,
+                cdrom: fields["device"] == "cdrom", readonly: fields["readonly"] == "yes")
         }
     }
 
@@ -69,7 +72,8 @@ public struct VMConfig: Sendable, Equatable {
         }
         for disk in disks { kv.append("disk", disk.encoded) }
         for nic in nics { kv.append("nic", nic.rendered) }
-        return kv.render(header: "Configuration of VM \(name), written by vm-install.\nThe first disk is the boot disk.")
+        return kv.render(
+            header: "Configuration of VM \(name), written by vm-install.\nThe first disk is the boot disk.")
     }
 
     private static func decodeVNC(_ kv: KeyValueFile) -> VNCSettings {
@@ -114,6 +118,7 @@ public struct VMConfig: Sendable, Equatable {
         return VMConfig(
             name: try need("name"), uuid: try need("uuid"), memoryMiB: memory, vcpus: vcpus,
             accel: try need("accel"), machine: machine,
-            firmware: Firmware(rawValue: kv.first("firmware") ?? "bios") ?? .bios, vnc: try need("vnc") == "yes" ? decodeVNC(kv) : nil, disks: disks, nics: nics)
+            firmware: Firmware(rawValue: kv.first("firmware") ?? "bios") ?? .bios,
+            vnc: try need("vnc") == "yes" ? decodeVNC(kv) : nil, disks: disks, nics: nics)
     }
 }

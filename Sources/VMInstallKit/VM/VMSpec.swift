@@ -68,8 +68,11 @@ public struct VMSpec: Sendable, Equatable {
     /// Checks what can be checked without touching the host: the command line's own sense.
     public func validateSyntax() throws(VMInstallError) {
         try VMName.validate(name)
-        if let connect, connect.isEmpty || !connect.contains(":") || connect.contains(where: { $0.isNewline || $0 == "\0" }) {
-            throw VMInstallError(.usage, "--connect '\(connect)': give a libvirt URI such as qemu:///system or qemu+ssh://host/system")
+        if let connect,
+            connect.isEmpty || !connect.contains(":") || connect.contains(where: { $0.isNewline || $0 == "\0" })
+        {
+            throw VMInstallError(
+                .usage, "--connect '\(connect)': give a libvirt URI such as qemu:///system or qemu+ssh://host/system")
         }
         if let memoryBudgetMiB, memoryBudgetMiB < 1 {
             throw VMInstallError(.usage, "--memory-budget \(memoryBudgetMiB): give MiB, 1 or more")
@@ -81,15 +84,24 @@ public struct VMSpec: Sendable, Equatable {
             throw VMInstallError(.usage, "--disk pool=\(disk.pool!): storage pools are libvirt's; give --connect URI")
         }
         if importDisk, autoinstall != nil || unattended != nil {
-            throw VMInstallError(.usage, "--\(autoinstall != nil ? "autoinstall" : "unattended") is for an installer; --import has no install phase")
+            throw VMInstallError(
+                .usage,
+                "--\(autoinstall != nil ? "autoinstall" : "unattended") is for an installer; --import has no install phase"
+            )
         }
         _ = try OSChoice.parse(osType)
         if unattended != nil {
             guard autoinstall == nil else {
-                throw VMInstallError(.usage, "--unattended and --autoinstall exclude each other: the first generates the install file, the second is one")
+                throw VMInstallError(
+                    .usage,
+                    "--unattended and --autoinstall exclude each other: the first generates the install file, the second is one"
+                )
             }
             guard source != nil, kernel == nil else {
-                throw VMInstallError(.usage, "--unattended needs --source (an ISO image or an install tree) and no --kernel: the script goes with the installer it boots")
+                throw VMInstallError(
+                    .usage,
+                    "--unattended needs --source (an ISO image or an install tree) and no --kernel: the script goes with the installer it boots"
+                )
             }
         }
         if kernel == nil, initrd != nil {
@@ -98,7 +110,8 @@ public struct VMSpec: Sendable, Equatable {
         if kernel == nil, source == nil, kernelArguments != nil {
             throw VMInstallError(.usage, "--extra-args goes with --kernel or an install tree (--source DIR or URL)")
         }
-        for path in [kernel, initrd].compactMap({ $0 }) where path.isEmpty || path.contains("\0") || path.contains("\n") {
+        for path in [kernel, initrd].compactMap({ $0 }) where path.isEmpty || path.contains("\0") || path.contains("\n")
+        {
             throw VMInstallError(.usage, "--kernel and --initrd take file paths")
         }
         if let arguments = kernelArguments, arguments.contains("\n") || arguments.contains("\0") {
@@ -106,7 +119,8 @@ public struct VMSpec: Sendable, Equatable {
         }
         switch (source, importDisk) {
         case (nil, false) where kernel == nil:
-            throw VMInstallError(.usage, "--source ISO or --kernel is needed, or --import when the first disk is already installed")
+            throw VMInstallError(
+                .usage, "--source ISO or --kernel is needed, or --import when the first disk is already installed")
         case (nil, false):
             break
         case (.some, true):
@@ -124,7 +138,10 @@ public struct VMSpec: Sendable, Equatable {
             throw VMInstallError(.usage, "at least one --disk PATH[,size=SIZE][,format=raw|qcow2] is needed")
         }
         if let memoryMiB, !Self.memoryRange.contains(memoryMiB) {
-            throw VMInstallError(.usage, "--memory \(memoryMiB): give MiB between \(Self.memoryRange.lowerBound) and \(Self.memoryRange.upperBound)")
+            throw VMInstallError(
+                .usage,
+                "--memory \(memoryMiB): give MiB between \(Self.memoryRange.lowerBound) and \(Self.memoryRange.upperBound)"
+            )
         }
         if let vcpus, !Self.vcpuRange.contains(vcpus) {
             throw VMInstallError(.usage, "--vcpus \(vcpus): give a number between 1 and 255")

@@ -41,7 +41,10 @@ public struct VNCSettings: Sendable, Equatable {
         guard (1...maxPasswordLength).contains(password.utf8.count),
             password.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ",") })
         else {
-            throw VMInstallError(.usage, "--vnc-password: give 1 to \(maxPasswordLength) printable characters without spaces or commas (VNC uses only 8)")
+            throw VMInstallError(
+                .usage,
+                "--vnc-password: give 1 to \(maxPasswordLength) printable characters without spaces or commas (VNC uses only 8)"
+            )
         }
     }
 

@@ -9,8 +9,10 @@ import VMInstallKit
             let results = try await withThrowingTaskGroup(of: ToolResult.self) { group in
                 for i in 0..<50 {
                     group.addTask {
-                        try await fx.vmInstall(["--name", "many\(i)", "--source", "\(fx.root)/missing.iso",
-                                                "--disk", "\(fx.root)/d\(i).qcow2,size=1M", "--background"])
+                        try await fx.vmInstall([
+                            "--name", "many\(i)", "--source", "\(fx.root)/missing.iso",
+                            "--disk", "\(fx.root)/d\(i).qcow2,size=1M", "--background",
+                        ])
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
@@ -18,7 +20,9 @@ import VMInstallKit
             #expect(results.allSatisfy { $0.code == 0 })
             let ids = Set(results.compactMap { JobID(parsing: $0.stdout.trimmed) })
             #expect(ids.count == 50)
-            let listed = try await fx.jobs(["--list"]).stdout.split(separator: "\n").compactMap { JobID(parsing: String($0)) }
+            let listed = try await fx.jobs(["--list"]).stdout.split(separator: "\n").compactMap {
+                JobID(parsing: String($0))
+            }
             #expect(Set(listed) == ids)
             for id in ids {
                 let record = try await fx.waitForEnd(id)
@@ -88,8 +92,10 @@ import VMInstallKit
             #expect(names == [0, JobExitCode.settings.rawValue])
             #expect(FileIO.exists("\(fx.root)/a.qcow2") != FileIO.exists("\(fx.root)/b.qcow2"))
 
-            async let c = fx.vmInstall(fx.vmArguments(name: "one", guest: guest, disk: "\(fx.root)/shared.qcow2,size=16M"))
-            async let d = fx.vmInstall(fx.vmArguments(name: "two", guest: guest, disk: "\(fx.root)/shared.qcow2,size=16M"))
+            async let c = fx.vmInstall(
+                fx.vmArguments(name: "one", guest: guest, disk: "\(fx.root)/shared.qcow2,size=16M"))
+            async let d = fx.vmInstall(
+                fx.vmArguments(name: "two", guest: guest, disk: "\(fx.root)/shared.qcow2,size=16M"))
             let disks = try await [c.code, d.code].sorted()
             #expect(disks[0] == 0 && disks[1] != 0, "\(disks)")
             let running = ["one", "two"].filter { QEMUDriver().isRunning(files: fx.vmFiles($0)) }

@@ -65,7 +65,11 @@ import VMInstallKit
     @Test func aReusedPidDoesNotLookAlive() async throws {
         try await Fixture.with { fx in
             let stranger = try startUnrelatedProcess()
-            defer { kill(stranger, SIGKILL); var s: Int32 = 0; waitpid(stranger, &s, 0) }
+            defer {
+                kill(stranger, SIGKILL)
+                var s: Int32 = 0
+                waitpid(stranger, &s, 0)
+            }
             let statusJob = try fx.recordJob(in: .install, name: "a")
             let cancelJob = try fx.recordJob(in: .install, name: "b")
             for id in [statusJob, cancelJob] {
@@ -114,7 +118,9 @@ import VMInstallKit
             let disk = "\(fx.root)/made.qcow2"
             close(open(disk, O_CREAT | O_WRONLY, 0o600))
             let finished = try fx.recordJob(in: .finished, name: "deleted")
-            try fx.store.update(finished) { $0.createdDisks = [CreatedDisk(path: disk, identity: FileIdentity.of(disk)!)] }
+            try fx.store.update(finished) {
+                $0.createdDisks = [CreatedDisk(path: disk, identity: FileIdentity.of(disk)!)]
+            }
             unlink(disk)
             #expect(try await fx.jobs(["--delete", finished.description]).code == 0)
             #expect(try await fx.jobs(["--status", finished.description]).code == 3)

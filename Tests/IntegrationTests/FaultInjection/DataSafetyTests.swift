@@ -69,7 +69,8 @@ import VMInstallKit
 
             let full = try await fx.jobs(["--cancel", id.description])
             #expect(full.code == 1)
-            #expect(full.stderr.contains("No space left on device") || full.stderr.contains("no space"), "\(full.stderr)")
+            #expect(
+                full.stderr.contains("No space left on device") || full.stderr.contains("no space"), "\(full.stderr)")
             #expect(try FileIO.readString(fx.store.paths(id).record) == before)
             let status = try await fx.jobs(["--status", id.description])
             #expect(status.code == 0 && status.keys["state"] == "2" && status.keys["pid"] != nil)
@@ -89,7 +90,8 @@ import VMInstallKit
             try #require(mount(fx.stateDir, readOnlyDir, nil, UInt(MS_BIND), nil) == 0)
             defer { umount2(readOnlyDir, Int32(MNT_DETACH)) }
             try #require(mount(nil, readOnlyDir, nil, UInt(MS_REMOUNT | MS_BIND | MS_RDONLY), nil) == 0)
-            let readOnly = try await fx.run("vm-install-jobs", ["--state-dir", readOnlyDir, "--cancel", id.description])
+            let readOnly = try await fx.run(
+                "vm-install-jobs", ["--state-dir", readOnlyDir, "--cancel", id.description])
             #expect(readOnly.code == 1)
             #expect(readOnly.stderr.contains("Read-only file system"), "\(readOnly.stderr)")
             let status2 = try await fx.run("vm-install-jobs", ["--state-dir", readOnlyDir, "--status", id.description])
@@ -97,7 +99,9 @@ import VMInstallKit
             #expect(try FileIO.readString(fx.store.paths(id).record) == before)
             // Space again: the next call records the dead runner's end.
             #expect(try await fx.jobs(["--status", id.description]).keys["state"] == "7")
-            let create = try await fx.run("vm-install", ["--state-dir", readOnlyDir, "--name", "ro", "--source", "/x.iso", "--disk", "/tmp/x,size=1M"])
+            let create = try await fx.run(
+                "vm-install",
+                ["--state-dir", readOnlyDir, "--name", "ro", "--source", "/x.iso", "--disk", "/tmp/x,size=1M"])
             #expect(create.code == JobExitCode.stateDirectory.rawValue, "\(create.stderr)")
             #expect(try await fx.run("vm-install-jobs", ["--state-dir", readOnlyDir, "--list"]).stdout == "\(id)\n")
         }
@@ -110,7 +114,8 @@ import VMInstallKit
     @Test func stateDirectorySpellingsAreOne() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.quick.guest()
-            let spelled = try await fx.run("vm-install", ["--state-dir", "\(fx.stateDir)//./"] + fx.vmArguments(name: "spelled", guest: guest))
+            let spelled = try await fx.run(
+                "vm-install", ["--state-dir", "\(fx.stateDir)//./"] + fx.vmArguments(name: "spelled", guest: guest))
             #expect(spelled.code == 0, "\(spelled.stderr)")
             #expect(try await fx.jobs(["--delete", "1"]).code == 0)
             #expect(!FileIO.exists(fx.vmFiles("spelled").directory))
@@ -122,7 +127,8 @@ import VMInstallKit
     @Test func theRunnerDoesNotHoldTheCallersPipe() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.endless.guest()
-            let command = ([Fixture.buildDirectory + "/vm-install", "--state-dir", fx.stateDir]
+            let command =
+                ([Fixture.buildDirectory + "/vm-install", "--state-dir", fx.stateDir]
                 + fx.vmArguments(name: "piped", guest: guest) + ["--background"]).joined(separator: " ")
             let result = try await fx.run("/usr/bin/timeout", ["20", "/bin/sh", "-c", "\(command) 9>&1 | cat"])
             #expect(result.code == 0, "timed out: the pipe stayed open (\(result.code))")

@@ -19,7 +19,9 @@ import VMInstallKit
                 try FileIO.writeAtomically(p.record, String(text.prefix(text.count / 2)))
             }
             try make("garbage") { p in try FileIO.writeAtomically(p.record, "\u{1}\u{2}binary\u{0}junk") }
-            try make("unknown") { p in try FileIO.writeAtomically(p.record, "sneaky=1\n" + (try FileIO.readString(p.record))) }
+            try make("unknown") { p in
+                try FileIO.writeAtomically(p.record, "sneaky=1\n" + (try FileIO.readString(p.record)))
+            }
             try make("noinotify") { p in unlink(p.inotify) }
             try make("farfuture") { p in
                 let lines = try FileIO.readString(p.record).split(separator: "\n").map {
@@ -58,13 +60,20 @@ import VMInstallKit
     @Test func fuzzedCommandLines() async throws {
         try await Fixture.with { fx in
             var rng = SystemRandomNumberGenerator()
-            let values = ["", "0", "-1", "1", "7", "99999999999999999999", "../x", "a/b", "a\nb", "\u{7f}", "a,b", "=",
-                          ",,", "x,size=", "/tmp/vmi-fuzz,size=1G", "/tmp/vmi-fuzz,format=raw", String(repeating: "x", count: 5000),
-                          "FINISHED", "bogus", "3.5", "nan", "inf", "--", "-", "tcg", "é"]
-            let jobsFlags = ["--list", "--status", "--cancel", "--delete", "--detach", "--wait", "--log", "--json",
-                             "--timeout", "--until", "--follow", "--screenshot", "--bogus", "-x"]
-            let installFlags = ["--name", "--source", "--disk", "--memory", "--vcpus", "--vnc", "--accel",
-                                "--install-timeout", "--stall-timeout", "--settle", "--background", "--bogus", "--run-job"]
+            let values = [
+                "", "0", "-1", "1", "7", "99999999999999999999", "../x", "a/b", "a\nb", "\u{7f}", "a,b", "=",
+                ",,", "x,size=", "/tmp/vmi-fuzz,size=1G", "/tmp/vmi-fuzz,format=raw",
+                String(repeating: "x", count: 5000),
+                "FINISHED", "bogus", "3.5", "nan", "inf", "--", "-", "tcg", "é",
+            ]
+            let jobsFlags = [
+                "--list", "--status", "--cancel", "--delete", "--detach", "--wait", "--log", "--json",
+                "--timeout", "--until", "--follow", "--screenshot", "--bogus", "-x",
+            ]
+            let installFlags = [
+                "--name", "--source", "--disk", "--memory", "--vcpus", "--vnc", "--accel",
+                "--install-timeout", "--stall-timeout", "--settle", "--background", "--bogus", "--run-job",
+            ]
             func argv(_ flags: [String]) -> [String] {
                 (0..<Int.random(in: 0...5, using: &rng)).flatMap { _ -> [String] in
                     let flag = flags.randomElement(using: &rng)!

@@ -17,7 +17,9 @@ extension LibvirtInstallTests {
 
     /// Gone, or a zombie waiting for PID 1 (never kill(pid, 0): PID 1 reaps late here).
     func hasEnded(_ pid: pid_t) -> Bool {
-        guard let stat = try? FileIO.readString("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return true }
+        guard let stat = try? FileIO.readString("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else {
+            return true
+        }
         return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
     }
 
@@ -25,7 +27,8 @@ extension LibvirtInstallTests {
         try await Fixture.withLibvirt { fx in
             let guest = try await Guest.longer.guest()
             let name = fx.domainName("restart")
-            let r = try await fx.vmInstall(fx.libvirtArguments(name: "restart", guest: guest, extra: ["--background", "--install-timeout", "180"]))
+            let r = try await fx.vmInstall(
+                fx.libvirtArguments(name: "restart", guest: guest, extra: ["--background", "--install-timeout", "180"]))
             let id = try #require(JobID(parsing: r.stdout.trimmed), "\(r.stderr)")
             try await fx.waitFor(id) { $0.state == .install }
             try await fx.waitUntil(seconds: 30) { fileContains(fx.vmFiles(name).serialLog, "START") }
@@ -52,11 +55,19 @@ extension LibvirtInstallTests {
         try await Fixture.withLibvirt { fx in
             let guest = try await Guest.slower.guest()
             let name = fx.domainName("remote")
-            let args = ["--name", name, "--source", guest.iso, "--disk", "pool=default,size=16M", "--memory", "64", "--accel", "tcg",
-                        "--settle", "0.5", "--install-timeout", "120", "--connect", Fixture.tcpURI, "--vnc", "--background"]
-            let local = try await fx.vmInstall(args.filter { $0 != "--background" }.map { $0 == "pool=default,size=16M" ? "\(fx.root)/x.qcow2,size=16M" : $0 })
+            let args = [
+                "--name", name, "--source", guest.iso, "--disk", "pool=default,size=16M", "--memory", "64", "--accel",
+                "tcg",
+                "--settle", "0.5", "--install-timeout", "120", "--connect", Fixture.tcpURI, "--vnc", "--background",
+            ]
+            let local = try await fx.vmInstall(
+                args.filter { $0 != "--background" }.map {
+                    $0 == "pool=default,size=16M" ? "\(fx.root)/x.qcow2,size=16M" : $0
+                })
             #expect(local.code == JobExitCode.settings.rawValue, "a client path means nothing on a remote host")
-            #expect(local.stderr.contains("a path on this machine means nothing to libvirt at \(Fixture.tcpURI)"), "\(local.stderr)")
+            #expect(
+                local.stderr.contains("a path on this machine means nothing to libvirt at \(Fixture.tcpURI)"),
+                "\(local.stderr)")
             let r = try await fx.vmInstall(args)
             let id = try #require(JobID(parsing: r.stdout.trimmed), "\(r.stderr)")
             try await fx.waitFor(id) { $0.state == .install }
@@ -65,7 +76,10 @@ extension LibvirtInstallTests {
             #expect(vnc.hasPrefix("127.0.0.1::"), "\(status.stdout)")
             let port = vnc.split(separator: ":").last.map(String.init) ?? ""
             let log = try FileIO.readString(fx.store.paths(id).log)
-            #expect(log.contains("the VNC console listens on 127.0.0.1 of 127.0.0.1: reach it with ssh -N -L \(port):127.0.0.1:\(port) 127.0.0.1"), "\(log)")
+            #expect(
+                log.contains(
+                    "the VNC console listens on 127.0.0.1 of 127.0.0.1: reach it with ssh -N -L \(port):127.0.0.1:\(port) 127.0.0.1"
+                ), "\(log)")
             let installXML = try await fx.virsh(["dumpxml", name], uri: Fixture.tcpURI).stdout
             let isoVolume = "vmi-\(id)-\(name)-install.iso"
             #expect(installXML.contains("/var/lib/libvirt/images/\(isoVolume)"), "\(installXML)")
@@ -97,7 +111,8 @@ extension LibvirtInstallTests {
 
             let endless = try await Guest.endless.guest()
             let name = fx.domainName("destroyed")
-            let b = try await fx.vmInstall(fx.libvirtArguments(name: "destroyed", guest: endless, extra: ["--background"]))
+            let b = try await fx.vmInstall(
+                fx.libvirtArguments(name: "destroyed", guest: endless, extra: ["--background"]))
             let id = try #require(JobID(parsing: b.stdout.trimmed), "\(b.stderr)")
             try await fx.waitFor(id) { $0.state == .install }
             #expect(try await fx.virsh(["destroy", name]).code == 0)
@@ -112,7 +127,11 @@ extension LibvirtInstallTests {
     @Test func aHypervisorThatStaysAwayFailsTheJob() async throws {
         try await Fixture.withLibvirt { fx in
             let guest = try await Guest.endless.guest()
-            let command = ["env", "VM_INSTALL_RECONNECT_TIMEOUT=4", "\(Fixture.buildDirectory)/vm-install", "--state-dir", fx.stateDir]
+            let command =
+                [
+                    "env", "VM_INSTALL_RECONNECT_TIMEOUT=4", "\(Fixture.buildDirectory)/vm-install", "--state-dir",
+                    fx.stateDir,
+                ]
                 + fx.libvirtArguments(name: "away", guest: guest, extra: ["--background"])
             let r = try await fx.run("/usr/bin/env", Array(command.dropFirst()))
             let id = try #require(JobID(parsing: r.stdout.trimmed), "\(r.stderr)")
@@ -130,10 +149,15 @@ extension LibvirtInstallTests {
             }
             let restarted = try await fx.run("/usr/sbin/libvirtd", ["--daemon", "--listen"])
             try #require(restarted.code == 0, "\(restarted.stderr)")
-            try await fx.waitUntil(seconds: 30) { (try? FileIO.readString("/run/libvirtd.pid")) != nil && self.libvirtdPID() != old }
+            try await fx.waitUntil(seconds: 30) {
+                (try? FileIO.readString("/run/libvirtd.pid")) != nil && self.libvirtdPID() != old
+            }
             try await fx.waitUntil(seconds: 30) { tcpConnects(port: 16509) }
             #expect(end.state == .failed)
-            #expect(end.error == "the connection to libvirt at \(Fixture.systemURI) was lost and could not be made again within 4 s", "\(end.error ?? "")")
+            #expect(
+                end.error
+                    == "the connection to libvirt at \(Fixture.systemURI) was lost and could not be made again within 4 s",
+                "\(end.error ?? "")")
             // libvirt is back: --delete removes the domain the failed job left.
             _ = try await fx.waitForEnd(id)
             #expect(try await fx.jobs(["--delete", id.description]).code == 0)
@@ -151,16 +175,24 @@ extension LibvirtInstallTests {
             let volume = "\(fx.domainName("kept")).qcow2"
             #expect(try await fx.virsh(["vol-create-as", "default", volume, "16M", "--format", "qcow2"]).code == 0)
             defer { Task { _ = try? await fx.virsh(["vol-delete", "--pool", "default", volume]) } }
-            let taken = try await fx.vmInstall(fx.libvirtArguments(name: "kept", guest: guest).map { $0.hasSuffix(".qcow2,size=16M") ? "pool=default,size=16M" : $0 })
+            let taken = try await fx.vmInstall(
+                fx.libvirtArguments(name: "kept", guest: guest).map {
+                    $0.hasSuffix(".qcow2,size=16M") ? "pool=default,size=16M" : $0
+                })
             #expect(taken.code == JobExitCode.settings.rawValue, "a default volume name that is taken is refused")
             #expect(taken.stderr.contains("already has a volume \(volume); give name=\(volume)"), "\(taken.stderr)")
-            let r = try await fx.vmInstall(fx.libvirtArguments(name: "kept", guest: guest).map { $0.hasSuffix(".qcow2,size=16M") ? "pool=default,name=\(volume)" : $0 })
+            let r = try await fx.vmInstall(
+                fx.libvirtArguments(name: "kept", guest: guest).map {
+                    $0.hasSuffix(".qcow2,size=16M") ? "pool=default,name=\(volume)" : $0
+                })
             #expect(r.code == 0, "\(r.stderr)")
             #expect(await fx.serialShows(fx.domainName("kept"), Guest.runtimeMark))
             let xml = try await fx.virsh(["dumpxml", fx.domainName("kept")]).stdout
             #expect(xml.contains("type='qcow2'") && xml.contains("/var/lib/libvirt/images/\(volume)"), "\(xml)")
             #expect(try await fx.jobs(["--delete", "1"]).code == 0)
-            #expect(try await fx.virsh(["vol-info", "--pool", "default", volume]).code == 0, "the volume that was there stays")
+            #expect(
+                try await fx.virsh(["vol-info", "--pool", "default", volume]).code == 0,
+                "the volume that was there stays")
         }
     }
 }

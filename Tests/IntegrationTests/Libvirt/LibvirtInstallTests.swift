@@ -31,7 +31,9 @@ import VMInstallKit
 
             let status = try await fx.jobs(["--status", "1"])
             let display = try await fx.virsh(["domdisplay", name])
-            #expect(status.keys["vnc"] != nil && status.keys["vnc"] == statusForm(display.stdout.trimmed), "\(status.stdout) / \(display.stdout)")
+            #expect(
+                status.keys["vnc"] != nil && status.keys["vnc"] == statusForm(display.stdout.trimmed),
+                "\(status.stdout) / \(display.stdout)")
 
             #expect(try await fx.jobs(["--delete", "1"]).code == 0)
             #expect(try await fx.virsh(["dominfo", name]).code != 0, "the domain is undefined")
@@ -43,7 +45,8 @@ import VMInstallKit
         try await Fixture.withLibvirt { fx in
             let guest = try await Guest.quick.guest()
             let name = fx.domainName("taken")
-            let xml = "<domain type='qemu'><name>\(name)</name><memory unit='MiB'>16</memory><os><type>hvm</type></os><description>\(fx.stateDir)</description></domain>"
+            let xml =
+                "<domain type='qemu'><name>\(name)</name><memory unit='MiB'>16</memory><os><type>hvm</type></os><description>\(fx.stateDir)</description></domain>"
             try FileIO.writeAtomically("\(fx.root)/taken.xml", xml)
             #expect(try await fx.virsh(["define", "\(fx.root)/taken.xml"]).code == 0)
             let r = try await fx.vmInstall(fx.libvirtArguments(name: "taken", guest: guest))
@@ -95,7 +98,9 @@ import VMInstallKit
             let status = try await fx.jobs(["--status", "1"])
             #expect(status.keys["state"] == "7", "\(status.stdout)")
             #expect(status.keys["exit"] == "11")
-            #expect(try await fx.virsh(["domstate", name]).stdout.contains("shut off"), "the next request stopped the domain")
+            #expect(
+                try await fx.virsh(["domstate", name]).stdout.contains("shut off"),
+                "the next request stopped the domain")
             #expect(try await fx.jobs(["--delete", "1"]).code == 0)
             #expect(try await fx.virsh(["dominfo", name]).code != 0)
         }

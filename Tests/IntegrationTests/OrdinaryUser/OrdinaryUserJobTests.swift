@@ -23,7 +23,9 @@ struct OrdinaryUserJobTests {
                 if !hadLocal { made.insert(".local", at: 0) }
                 for dir in made { expectPrivate("\(user.home)/\(dir)", of: user) }
 
-                async let watcher = user.run("/usr/bin/timeout", ["-s", "INT", "60", "\(Fixture.buildDirectory)/vm-install-jobs", "--watch", id.description])
+                async let watcher = user.run(
+                    "/usr/bin/timeout",
+                    ["-s", "INT", "60", "\(Fixture.buildDirectory)/vm-install-jobs", "--watch", id.description])
                 let watcherPID = try await waitUntilWatching("vm-install-jobs --watch \(id)", uid: user.uid)
 
                 let waited = try await user.jobs(["--wait", id.description, "--timeout", "120"])
@@ -58,7 +60,9 @@ struct OrdinaryUserJobTests {
 
                 try await Task.sleep(for: .milliseconds(300))
                 kill(watcherPID, SIGINT)
-                let events = try await watcher.stdout.split(separator: "\n").map { try JSONSerializationFree.object(String($0)) }
+                let events = try await watcher.stdout.split(separator: "\n").map {
+                    try JSONSerializationFree.object(String($0))
+                }
                 let states = events.filter { $0["id"] as? Int == Int(id.value) }.compactMap { $0["state"] as? Int }
                 #expect(states.last == 6, "\(events)")
                 #expect(states == states.sorted() && Set(states).count == states.count, "\(states)")
@@ -115,7 +119,9 @@ struct OrdinaryUserJobTests {
                 let result = try await user.vmInstall(user.vmArguments(name: "fg", guest: guest), environment: xdg)
                 #expect(result.code == 0, "\(result.stderr)")
                 #expect(result.stderr.contains("state 6 (FINISHED)"))
-                for dir in ["xdg", "xdg/state", "xdg/state/vm-install"] { expectPrivate("\(user.home)/\(dir)", of: user) }
+                for dir in ["xdg", "xdg/state", "xdg/state/vm-install"] {
+                    expectPrivate("\(user.home)/\(dir)", of: user)
+                }
                 #expect(try await user.jobs(["--status", "1"], environment: xdg).keys["state"] == "6")
                 #expect(!FileIO.exists("\(user.home)/.local/state"))
             }
@@ -127,7 +133,9 @@ struct OrdinaryUserJobTests {
 func expectPrivate(_ dir: String, of user: OrdinaryUser, sourceLocation: SourceLocation = #_sourceLocation) {
     var st = stat()
     #expect(stat(dir, &st) == 0, "\(dir) is missing", sourceLocation: sourceLocation)
-    #expect(st.st_mode & 0o7777 == 0o700, "\(dir) has mode \(String(st.st_mode & 0o7777, radix: 8))", sourceLocation: sourceLocation)
+    #expect(
+        st.st_mode & 0o7777 == 0o700, "\(dir) has mode \(String(st.st_mode & 0o7777, radix: 8))",
+        sourceLocation: sourceLocation)
     #expect(st.st_uid == user.uid, "\(dir) belongs to uid \(st.st_uid)", sourceLocation: sourceLocation)
 }
 
@@ -135,7 +143,9 @@ func expectPrivate(_ dir: String, of user: OrdinaryUser, sourceLocation: SourceL
 func showsSoon(_ path: String, _ text: String, seconds: Double = 30) async -> Bool {
     let deadline = Deadline.after(seconds: seconds)
     while !deadline.hasPassed {
-        if let content = try? FileIO.readString(path), text.isEmpty ? !content.isEmpty : content.contains(text) { return true }
+        if let content = try? FileIO.readString(path), text.isEmpty ? !content.isEmpty : content.contains(text) {
+            return true
+        }
         try? await Task.sleep(for: .milliseconds(50))
     }
     return false

@@ -14,12 +14,16 @@ struct OrdinaryUserRefusalTests {
                 // Root's files and directories, which the user can reach but not write.
                 chmod(fx.root, 0o755)
                 let rootsImage = "\(fx.root)/roots.img"
-                try FileIO.writeAtomically(rootsImage, bytes: [UInt8](repeating: 0, count: 1 << 20), mode: [.ownerReadWrite, .groupRead, .otherRead])
+                try FileIO.writeAtomically(
+                    rootsImage, bytes: [UInt8](repeating: 0, count: 1 << 20),
+                    mode: [.ownerReadWrite, .groupRead, .otherRead])
                 let secretImage = "\(fx.root)/secret.img"
                 try FileIO.writeAtomically(secretImage, bytes: [UInt8](repeating: 0, count: 1 << 20))
                 var n = 0
-                func refused(_ extra: [String], disk: String? = nil, _ code: JobExitCode, _ words: [String],
-                             sourceLocation: SourceLocation = #_sourceLocation) async throws {
+                func refused(
+                    _ extra: [String], disk: String? = nil, _ code: JobExitCode, _ words: [String],
+                    sourceLocation: SourceLocation = #_sourceLocation
+                ) async throws {
                     n += 1
                     var arguments = user.vmArguments(name: "r\(n)", guest: guest) + extra
                     if let disk { arguments[arguments.firstIndex(of: "--disk")! + 1] = disk }
@@ -28,23 +32,32 @@ struct OrdinaryUserRefusalTests {
                 }
 
                 if try await user.run("/usr/bin/test", ["-r", "/dev/kvm", "-a", "-w", "/dev/kvm"]).code != 0 {
-                    try await refused(["--accel", "kvm"], .host, ["KVM is not usable", "add \(user.name) to the kvm group", "--accel tcg"])
+                    try await refused(
+                        ["--accel", "kvm"], .host,
+                        ["KVM is not usable", "add \(user.name) to the kvm group", "--accel tcg"])
                 }
 
                 let tap = "vmit\(getpid() % 10_000)"
-                try await refused(["--nic", "tap=\(tap)"], .host, ["there is no tap device \(tap)", "ip tuntap add dev \(tap) mode tap user \(user.name)"])
+                try await refused(
+                    ["--nic", "tap=\(tap)"], .host,
+                    ["there is no tap device \(tap)", "ip tuntap add dev \(tap) mode tap user \(user.name)"])
                 try await withTap(tap, fx, owner: nil) {
-                    try await refused(["--nic", "tap=\(tap)"], .host, ["not \(user.name)'s", "ip tuntap add dev \(tap) mode tap user \(user.name)"])
+                    try await refused(
+                        ["--nic", "tap=\(tap)"], .host,
+                        ["not \(user.name)'s", "ip tuntap add dev \(tap) mode tap user \(user.name)"])
                 }
                 // A tap made for the user is the unprivileged way; QEMU also needs /dev/net/tun.
                 try await withTap(tap, fx, owner: user.name) {
-                    if try await user.run("/usr/bin/test", ["-r", "/dev/net/tun", "-a", "-w", "/dev/net/tun"]).code == 0 {
+                    if try await user.run("/usr/bin/test", ["-r", "/dev/net/tun", "-a", "-w", "/dev/net/tun"]).code == 0
+                    {
                         let id = try await user.startJob(name: "tapped", guest: guest, extra: ["--nic", "tap=\(tap)"])
                         let waited = try await user.jobs(["--wait", id.description, "--timeout", "120"])
                         #expect(waited.code == 0, "\(waited.stdout)")
-                        #expect(try await user.jobs(["--delete", id.description]).code == 0, "the VM lets go of the tap")
+                        #expect(
+                            try await user.jobs(["--delete", id.description]).code == 0, "the VM lets go of the tap")
                     } else {
-                        try await refused(["--nic", "tap=\(tap)"], .host, ["cannot open /dev/net/tun", "chmod 0666 /dev/net/tun"])
+                        try await refused(
+                            ["--nic", "tap=\(tap)"], .host, ["cannot open /dev/net/tun", "chmod 0666 /dev/net/tun"])
                     }
                 }
 
@@ -53,17 +66,29 @@ struct OrdinaryUserRefusalTests {
                 // itself is missing.
                 let bridge = "vmib\(getpid() % 10_000)"
                 n += 1
-                let bridged = try await user.vmInstall(user.vmArguments(name: "r\(n)", guest: guest) + ["--nic", "bridge=\(bridge)"])
+                let bridged = try await user.vmInstall(
+                    user.vmArguments(name: "r\(n)", guest: guest) + ["--nic", "bridge=\(bridge)"])
                 expectRefusal(bridged, .host, ["--nic bridge=\(bridge)"])
-                #expect(bridged.stderr.contains("qemu-bridge-helper") || bridged.stderr.contains("there is no bridge \(bridge)"), "\(bridged.stderr)")
+                #expect(
+                    bridged.stderr.contains("qemu-bridge-helper")
+                        || bridged.stderr.contains("there is no bridge \(bridge)"), "\(bridged.stderr)")
 
-                try await refused([], disk: rootsImage, .settings, ["disk \(rootsImage) is not writable by \(user.name)", "backing=\(rootsImage)"])
-                try await refused([], disk: secretImage, .settings, ["disk \(secretImage) is not readable by \(user.name)"])
-                try await refused([], disk: "\(fx.root)/new.qcow2,size=16M", .settings, ["cannot be created", "cannot write to \(fx.root)", user.home])
-                try await refused([], disk: "\(user.home)/overlay.qcow2,backing=\(secretImage)", .settings, ["backing file \(secretImage) is not readable"])
+                try await refused(
+                    [], disk: rootsImage, .settings,
+                    ["disk \(rootsImage) is not writable by \(user.name)", "backing=\(rootsImage)"])
+                try await refused(
+                    [], disk: secretImage, .settings, ["disk \(secretImage) is not readable by \(user.name)"])
+                try await refused(
+                    [], disk: "\(fx.root)/new.qcow2,size=16M", .settings,
+                    ["cannot be created", "cannot write to \(fx.root)", user.home])
+                try await refused(
+                    [], disk: "\(user.home)/overlay.qcow2,backing=\(secretImage)", .settings,
+                    ["backing file \(secretImage) is not readable"])
                 let hidden = "\(fx.root)/hidden"
                 try FileIO.makeDirectory(hidden, mode: 0o700)
-                try await refused([], disk: "\(hidden)/x.qcow2,size=16M", .settings, ["disk \(hidden)/x.qcow2 is out of \(user.name)'s reach"])
+                try await refused(
+                    [], disk: "\(hidden)/x.qcow2,size=16M", .settings,
+                    ["disk \(hidden)/x.qcow2 is out of \(user.name)'s reach"])
                 #expect(!FileIO.exists("\(fx.root)/new.qcow2") && !FileIO.exists("\(user.home)/overlay.qcow2"))
             }
         }
@@ -75,31 +100,48 @@ struct OrdinaryUserRefusalTests {
                 // A path someone gives is made when its parent exists...
                 let given = "\(user.home)/given"
                 user.uses(stateDirectory: given)
-                let made = try await user.vmInstall(["--state-dir", given, "--name", "x", "--source", "\(user.home)/missing.iso", "--disk", "\(user.home)/x.qcow2,size=1M"])
+                let made = try await user.vmInstall([
+                    "--state-dir", given, "--name", "x", "--source", "\(user.home)/missing.iso", "--disk",
+                    "\(user.home)/x.qcow2,size=1M",
+                ])
                 #expect(made.code == JobExitCode.settings.rawValue, "\(made.stderr)")
                 expectPrivate(given, of: user)
                 #expect(FileIO.isDirectory("\(given)/jobs/1"))
 
                 // ...and only then: its missing parents are not made for it.
                 let deep = "\(user.home)/a/b/state"
-                for (environment, options, origin) in [([:], ["--state-dir", deep], "(--state-dir)"),
-                                                       (["VM_INSTALL_STATE_DIR": deep], [], "(from $VM_INSTALL_STATE_DIR)")] {
-                    let install = try await user.vmInstall(options + ["--name", "x", "--source", "/x.iso", "--disk", "\(user.home)/x.qcow2,size=1M"], environment: environment)
+                for (environment, options, origin) in [
+                    ([:], ["--state-dir", deep], "(--state-dir)"),
+                    (["VM_INSTALL_STATE_DIR": deep], [], "(from $VM_INSTALL_STATE_DIR)"),
+                ] {
+                    let install = try await user.vmInstall(
+                        options + ["--name", "x", "--source", "/x.iso", "--disk", "\(user.home)/x.qcow2,size=1M"],
+                        environment: environment)
                     #expect(install.code == JobExitCode.stateDirectory.rawValue, "\(install.stderr)")
-                    #expect(install.stderr == "vm-install: cannot create the state directory \(deep) \(origin): its parent directory \(user.home)/a/b does not exist; create it first, or choose another state directory\n")
+                    #expect(
+                        install.stderr
+                            == "vm-install: cannot create the state directory \(deep) \(origin): its parent directory \(user.home)/a/b does not exist; create it first, or choose another state directory\n"
+                    )
                     let watch = try await user.jobs(options + ["--watch"], environment: environment)
                     #expect(watch.code == JobsToolExitCode.requestFailed.rawValue)
-                    #expect(watch.stderr.split(separator: "\n").count == 1 && watch.stderr.contains("its parent directory \(user.home)/a/b does not exist"), "\(watch.stderr)")
+                    #expect(
+                        watch.stderr.split(separator: "\n").count == 1
+                            && watch.stderr.contains("its parent directory \(user.home)/a/b does not exist"),
+                        "\(watch.stderr)")
                 }
                 #expect(!FileIO.exists("\(user.home)/a"))
 
                 // The XDG default makes its parents, but not where the user may not.
                 let forbidden = "/var/lib/vmi-nope-\(getpid())"
-                let xdg = try await user.vmInstall(["--name", "x", "--source", "/x.iso", "--disk", "\(user.home)/x.qcow2,size=1M"],
-                                                   environment: ["XDG_STATE_HOME": "\(forbidden)/state"])
+                let xdg = try await user.vmInstall(
+                    ["--name", "x", "--source", "/x.iso", "--disk", "\(user.home)/x.qcow2,size=1M"],
+                    environment: ["XDG_STATE_HOME": "\(forbidden)/state"])
                 #expect(xdg.code == JobExitCode.stateDirectory.rawValue)
                 #expect(xdg.stderr.split(separator: "\n").count == 1, "\(xdg.stderr)")
-                #expect(xdg.stderr.contains("cannot create \(forbidden), a parent of the state directory \(forbidden)/state/vm-install: Permission denied"), "\(xdg.stderr)")
+                #expect(
+                    xdg.stderr.contains(
+                        "cannot create \(forbidden), a parent of the state directory \(forbidden)/state/vm-install: Permission denied"
+                    ), "\(xdg.stderr)")
                 #expect(!FileIO.exists(forbidden))
             }
         }
@@ -108,19 +150,26 @@ struct OrdinaryUserRefusalTests {
 
 /// A refusal in SETTINGS: the exit code, one failure line holding all of `words`, and no
 /// sign of a later phase or of QEMU's own error.
-func expectRefusal(_ result: ToolResult, _ code: JobExitCode, _ words: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+func expectRefusal(
+    _ result: ToolResult, _ code: JobExitCode, _ words: [String], sourceLocation: SourceLocation = #_sourceLocation
+) {
     #expect(result.code == code.rawValue, "\(result.stderr)", sourceLocation: sourceLocation)
     let failures = result.stderr.split(separator: "\n").filter { $0.contains(" failed: ") }
     #expect(failures.count == 1, "\(result.stderr)", sourceLocation: sourceLocation)
     for word in words {
-        #expect(failures.first?.contains(word) == true, "'\(word)' not in: \(result.stderr)", sourceLocation: sourceLocation)
+        #expect(
+            failures.first?.contains(word) == true, "'\(word)' not in: \(result.stderr)", sourceLocation: sourceLocation
+        )
     }
-    #expect(!result.stderr.contains("PREP_INSTALL") && !result.stderr.contains("QEMU refused"), "\(result.stderr)", sourceLocation: sourceLocation)
+    #expect(
+        !result.stderr.contains("PREP_INSTALL") && !result.stderr.contains("QEMU refused"), "\(result.stderr)",
+        sourceLocation: sourceLocation)
 }
 
 /// A tap device made by root for the length of `body` (for `owner`, or for nobody).
 func withTap(_ name: String, _ fx: Fixture, owner: String?, _ body: () async throws -> Void) async throws {
-    let add = try await fx.run("/usr/sbin/ip", ["tuntap", "add", "dev", name, "mode", "tap"] + (owner.map { ["user", $0] } ?? []))
+    let add = try await fx.run(
+        "/usr/sbin/ip", ["tuntap", "add", "dev", name, "mode", "tap"] + (owner.map { ["user", $0] } ?? []))
     try #require(add.code == 0, "\(add.stderr)")
     do {
         try await body()

@@ -39,21 +39,28 @@ extension RealSystem {
                 let disk = "\(fx.root)/\(Self.name).qcow2"
                 let start = ContinuousClock.now
                 let result = try await fx.vmInstall([
-                    "--name", Self.name, "--import", "--disk", "\(disk),backing=\(image)", "--cloud-init", "user-data=\(userData)",
+                    "--name", Self.name, "--import", "--disk", "\(disk),backing=\(image)", "--cloud-init",
+                    "user-data=\(userData)",
                     "--accel", "tcg", "--memory", "1024", "--vnc", "--settle", "5", "--background",
                 ])
                 try #require(result.code == 0, "vm-install failed: \(result.stderr)")
                 let id = try #require(JobID(parsing: result.stdout.trimmed))
                 let record = try await fx.waitFor(id, seconds: 300) { $0.state.isTerminal }
                 timings.append("vm-install → FINISHED \(RealSystem.seconds(since: start))")
-                try #require(record.state == .finished && record.exit == 0,
-                             "job ended in \(record.state), exit \(String(describing: record.exit)): \(fileText(fx.store.paths(id).log))")
+                try #require(
+                    record.state == .finished && record.exit == 0,
+                    "job ended in \(record.state), exit \(String(describing: record.exit)): \(fileText(fx.store.paths(id).log))"
+                )
 
                 // Minutes under TCG: the kernel, systemd, then cloud-init's four stages.
                 let serialLog = fx.vmFiles(Self.name).serialLog
                 let mark = await serialLine(serialLog, startingWith: Self.markPrefix, seconds: 900)
-                timings.append("vm-install → cloud-init mark \(mark == nil ? "none after " : "")\(RealSystem.seconds(since: start))")
-                try #require(mark != nil, "no cloud-init mark on the serial console; its end:\n\(fileText(serialLog).suffix(4000))")
+                timings.append(
+                    "vm-install → cloud-init mark \(mark == nil ? "none after " : "")\(RealSystem.seconds(since: start))"
+                )
+                try #require(
+                    mark != nil,
+                    "no cloud-init mark on the serial console; its end:\n\(fileText(serialLog).suffix(4000))")
                 #expect(mark == "\(Self.markPrefix)\(Self.name) sum=42 errors=0", "\(fileText(serialLog).suffix(4000))")
 
                 #expect(try await RealSystem.sha256(fx, image) == imageHash, "the backing image was written to")
@@ -62,20 +69,27 @@ extension RealSystem {
                     let backingFilename: String?
                     let backingFormat: String?
                     enum CodingKeys: String, CodingKey {
-                        case format, backingFilename = "backing-filename", backingFormat = "backing-filename-format"
+                        case format
+                        case backingFilename = "backing-filename"
+                        case backingFormat = "backing-filename-format"
                     }
                 }
                 let info = try await fx.run("/usr/bin/qemu-img", ["info", "--output=json", "--force-share", disk])
                 let overlay = try JSONDecoder().decode(Info.self, from: Data(info.stdout.utf8))
-                #expect(overlay.format == "qcow2" && overlay.backingFilename == image && overlay.backingFormat == "qcow2",
-                        "\(info.stdout)")
+                #expect(
+                    overlay.format == "qcow2" && overlay.backingFilename == image && overlay.backingFormat == "qcow2",
+                    "\(info.stdout)")
 
                 // The VM's screen, through vm-install-jobs (the VM has one with --vnc).
                 let png = "\(fx.root)/screen.png"
                 let shot = try await fx.jobs(["--screenshot", id.description, png])
-                #expect(shot.code == 0 && shot.stdout.contains(png), "vm-install-jobs --screenshot: \(shot.stdout) \(shot.stderr)")
+                #expect(
+                    shot.code == 0 && shot.stdout.contains(png),
+                    "vm-install-jobs --screenshot: \(shot.stdout) \(shot.stderr)")
                 let size = pngSize((try? FileIO.read(png, limit: 64 << 20)) ?? [])
-                #expect((size?.width ?? 0) > 0 && (size?.height ?? 0) > 0, "\(png) is no PNG with a size: \(String(describing: size))")
+                #expect(
+                    (size?.width ?? 0) > 0 && (size?.height ?? 0) > 0,
+                    "\(png) is no PNG with a size: \(String(describing: size))")
 
                 #expect(try await fx.jobs(["--delete", id.description]).code == 0)
                 #expect(!FileIO.exists(disk), "the overlay the job created goes with it")
@@ -89,7 +103,9 @@ extension RealSystem {
             let deadline = Deadline.after(seconds: seconds)
             while !deadline.hasPassed {
                 let text = fileText(path)
-                if let range = text.firstRange(of: prefix), let end = text[range.lowerBound...].firstIndex(where: \.isNewline) {
+                if let range = text.firstRange(of: prefix),
+                    let end = text[range.lowerBound...].firstIndex(where: \.isNewline)
+                {
                     return String(text[range.lowerBound..<end])
                 }
                 try? await Task.sleep(for: .milliseconds(200))

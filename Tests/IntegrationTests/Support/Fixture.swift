@@ -73,7 +73,8 @@ final class Fixture: Sendable {
 
     func run(_ tool: String, _ arguments: [String]) async throws -> ToolResult {
         let result = try await Subprocess.run(
-            .path(FilePath(tool.hasPrefix("/") ? tool : "\(Self.buildDirectory)/\(tool)")), arguments: Arguments(arguments),
+            .path(FilePath(tool.hasPrefix("/") ? tool : "\(Self.buildDirectory)/\(tool)")),
+            arguments: Arguments(arguments),
             output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
         var code: Int32 = -1
         if case .exited(let c) = result.terminationStatus { code = Int32(c) }
@@ -82,13 +83,16 @@ final class Fixture: Sendable {
 
     /// The standard arguments for a tiny test VM.
     func vmArguments(name: String, guest: Guest, disk: String? = nil, extra: [String] = []) -> [String] {
-        ["--name", name, "--source", guest.iso, "--disk", disk ?? "\(root)/\(name).qcow2,size=16M",
-         "--memory", "64", "--accel", "tcg", "--settle", "0.5", "--install-timeout", "60"] + extra
+        [
+            "--name", name, "--source", guest.iso, "--disk", disk ?? "\(root)/\(name).qcow2,size=16M",
+            "--memory", "64", "--accel", "tcg", "--settle", "0.5", "--install-timeout", "60",
+        ] + extra
     }
 
     /// Starts a background job and returns its id.
     func startJob(name: String, guest: Guest, disk: String? = nil, extra: [String] = []) async throws -> JobID {
-        let result = try await vmInstall(vmArguments(name: name, guest: guest, disk: disk, extra: extra + ["--background"]))
+        let result = try await vmInstall(
+            vmArguments(name: name, guest: guest, disk: disk, extra: extra + ["--background"]))
         try #require(result.code == 0, "vm-install failed: \(result.stderr)")
         return try #require(JobID(parsing: result.stdout.trimmed))
     }
@@ -96,7 +100,9 @@ final class Fixture: Sendable {
     /// Polls the record (in the fixture's state directory, or in `store`) until `done`
     /// holds or the time is up.
     @discardableResult
-    func waitFor(_ id: JobID, in store: JobStore? = nil, seconds: Double = 60, _ done: (JobRecord) -> Bool) async throws -> JobRecord {
+    func waitFor(_ id: JobID, in store: JobStore? = nil, seconds: Double = 60, _ done: (JobRecord) -> Bool) async throws
+        -> JobRecord
+    {
         let store = store ?? self.store
         let deadline = Deadline.after(seconds: seconds)
         while true {

@@ -40,7 +40,8 @@ struct Guest: Sendable {
             Guest.removeAtExit()
             let dir = "\(Guest.root)/\(flags.joined().filter { $0.isLetter || $0.isNumber })"
             let result = try await Subprocess.run(
-                .path(FilePath("/bin/bash")), arguments: Arguments(["\(Fixture.repositoryRoot)/guests/build.sh", dir] + flags),
+                .path(FilePath("/bin/bash")),
+                arguments: Arguments(["\(Fixture.repositoryRoot)/guests/build.sh", dir] + flags),
                 output: .discarded, error: .string(limit: 1 << 16))
             try #require(result.terminationStatus.isSuccess, "guests/build.sh failed: \(result.standardError)")
             return Guest(iso: "\(dir)/install.iso")

@@ -16,7 +16,8 @@ final class OrdinaryUser: Sendable {
     let home: String
     private let stateDirectories = Mutex<[String]>([])
 
-    static let canBeMade = geteuid() == 0 && access("/usr/sbin/useradd", X_OK) == 0 && access("/usr/sbin/runuser", X_OK) == 0
+    static let canBeMade =
+        geteuid() == 0 && access("/usr/sbin/useradd", X_OK) == 0 && access("/usr/sbin/runuser", X_OK) == 0
 
     /// The XDG default: where the tools keep state for this user when nothing else is said.
     var defaultStateDir: String { "\(home)/.local/state/vm-install" }
@@ -53,7 +54,8 @@ final class OrdinaryUser: Sendable {
             _ = try? await fx.run("/usr/sbin/userdel", ["--remove", name])
             throw VMInstallError(.internal, "useradd made no account \(name)")
         }
-        return OrdinaryUser(fixture: fx, name: name, uid: entry.pointee.pw_uid, home: String(cString: entry.pointee.pw_dir))
+        return OrdinaryUser(
+            fixture: fx, name: name, uid: entry.pointee.pw_uid, home: String(cString: entry.pointee.pw_dir))
     }
 
     /// useradd and userdel fail at once when another one holds /etc/passwd or /etc/group
@@ -103,10 +105,13 @@ final class OrdinaryUser: Sendable {
     /// Runs a tool of the build directory (or an absolute path) as this user, from its home.
     func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> ToolResult {
         let executable = tool.hasPrefix("/") ? tool : "\(Fixture.buildDirectory)/\(tool)"
-        var variables = ["HOME": home, "USER": name, "LOGNAME": name, "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"]
+        var variables = [
+            "HOME": home, "USER": name, "LOGNAME": name, "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+        ]
         variables.merge(environment) { $1 }
         let env = variables.keys.sorted().map { "\($0)=\(variables[$0]!)" }
-        return try await fixture.run("/usr/sbin/runuser", ["-u", name, "--", "/usr/bin/env", "-i", "-C", home] + env + [executable] + arguments)
+        return try await fixture.run(
+            "/usr/sbin/runuser", ["-u", name, "--", "/usr/bin/env", "-i", "-C", home] + env + [executable] + arguments)
     }
 
     func vmInstall(_ arguments: [String], environment: [String: String] = [:]) async throws -> ToolResult {
@@ -119,8 +124,10 @@ final class OrdinaryUser: Sendable {
 
     /// A tiny test VM with its disk in the user's home.
     func vmArguments(name vm: String, guest: Guest, accel: String = "tcg") -> [String] {
-        ["--name", vm, "--source", guest.iso, "--disk", "\(home)/\(vm).qcow2,size=16M",
-         "--memory", "64", "--accel", accel, "--settle", "0.5", "--install-timeout", "60"]
+        [
+            "--name", vm, "--source", guest.iso, "--disk", "\(home)/\(vm).qcow2,size=16M",
+            "--memory", "64", "--accel", accel, "--settle", "0.5", "--install-timeout", "60",
+        ]
     }
 
     /// Starts a background job as this user in its default state directory; its id.
@@ -132,7 +139,9 @@ final class OrdinaryUser: Sendable {
 
     /// Live processes of this user's uid.
     var processes: [pid_t] {
-        ((try? FileIO.listDirectory("/proc")) ?? []).compactMap { pid_t($0) }.filter { processUID($0) == uid && isAlive($0) }
+        ((try? FileIO.listDirectory("/proc")) ?? []).compactMap { pid_t($0) }.filter {
+            processUID($0) == uid && isAlive($0)
+        }
     }
 
     private func remove() async {

@@ -12,7 +12,9 @@ func loopbackConnection(port: UInt16) -> Int32? {
     addr.sin_port = port.bigEndian
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     let rc = withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
     }
     guard rc == 0 else {
         close(s)
@@ -124,7 +126,9 @@ func waitUntilWatching(_ marker: String, uid: uid_t? = nil, seconds: Double = 20
             for fd in (try? FileIO.listDirectory("/proc/\(entry)/fd")) ?? [] {
                 var target = [CChar](repeating: 0, count: 256)
                 let n = readlink("/proc/\(entry)/fd/\(fd)", &target, 255)
-                if n > 0, String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self).contains("inotify") {
+                if n > 0,
+                    String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self).contains("inotify")
+                {
                     return pid_t(entry)!
                 }
             }
@@ -179,7 +183,8 @@ func vncScreenshot(port: UInt16, password: String? = nil) async throws -> (width
         guard types.contains(1), sendAll([1]) else { return nil }
     }
     guard let result = receive(4), u32(result, 0) == 0, sendAll([1]), let serverInit = receive(24) else { return nil }
-    let width = u16(serverInit, 0), height = u16(serverInit, 2)
+    let width = u16(serverInit, 0)
+    let height = u16(serverInit, 2)
     guard receive(u32(serverInit, 20)) != nil else { return nil }
     // 32 bits per pixel, little-endian, red in bits 16-23: a pixel reads as 0x00RRGGBB.
     let pixelFormat: [UInt8] = [32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0]
@@ -197,7 +202,8 @@ func vncScreenshot(port: UInt16, password: String? = nil) async throws -> (width
             for row in 0..<h {
                 for column in 0..<w where y + row < height && x + column < width {
                     let i = (row * w + column) * 4
-                    pixels[(y + row) * width + x + column] = UInt32(data[i]) | UInt32(data[i + 1]) << 8 | UInt32(data[i + 2]) << 16
+                    pixels[(y + row) * width + x + column] =
+                        UInt32(data[i]) | UInt32(data[i + 1]) << 8 | UInt32(data[i + 2]) << 16
                 }
             }
             covered += w * h
@@ -209,7 +215,9 @@ func vncScreenshot(port: UInt16, password: String? = nil) async throws -> (width
 /// The command line the tiny multiboot kernel printed on the serial console, without the
 /// kernel's own path, which QEMU's multiboot loader puts first.
 func installerCommandLine(_ serialLog: String) -> String? {
-    guard let text = try? FileIO.readString(serialLog), let found = text.firstRange(of: "VM-INSTALL KERNEL ") else { return nil }
+    guard let text = try? FileIO.readString(serialLog), let found = text.firstRange(of: "VM-INSTALL KERNEL ") else {
+        return nil
+    }
     let line = text[found.upperBound...].prefix { !$0.isNewline }
     return line.split(separator: " ", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
 }
@@ -218,7 +226,8 @@ func installerCommandLine(_ serialLog: String) -> String? {
 /// the file is not a PNG.
 func pngSize(_ path: String) -> (width: Int, height: Int)? {
     guard let bytes = try? FileIO.read(path, limit: 64 << 20), bytes.count > 24,
-        bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]), Array(bytes[12..<16]) == Array("IHDR".utf8)
+        bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]),
+        Array(bytes[12..<16]) == Array("IHDR".utf8)
     else { return nil }
     func u32(_ at: Int) -> Int { bytes[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
     return (u32(16), u32(20))

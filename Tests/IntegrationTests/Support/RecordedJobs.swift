@@ -7,15 +7,18 @@ extension Fixture {
     /// stand-in runner (a `sleep` holding the runner lock), since a job without a live runner
     /// reads as FAILED.
     func recordJob(in state: JobState, name: String = "rec") throws -> JobID {
-        let (id, lock) = try store.create(VMSpec(name: name, source: "/x.iso", disks: [DiskSpec(path: "/x")]), runnerPID: nil)
+        let (id, lock) = try store.create(
+            VMSpec(name: name, source: "/x.iso", disks: [DiskSpec(path: "/x")]), runnerPID: nil)
         defer { lock.release() }
         var standIn: Int32?
         if !state.isTerminal {
             standIn = try RunnerLauncher.launch(
                 executable: "/bin/sleep", arguments: ["300"], logPath: store.paths(id).log, runnerLock: lock)
         }
-        let path: [JobState] = state.isTerminal
-            ? (state == .finished ? [.prepInstall, .install, .postInstall, .runtimeConf, .runtime, .finished] : [state])
+        let path: [JobState] =
+            state.isTerminal
+            ? (state == .finished
+                ? [.prepInstall, .install, .postInstall, .runtimeConf, .runtime, .finished] : [state])
             : Array(JobState.allCases.dropFirst().prefix(state.rawValue))
         try store.update(id) { r in r.runnerPID = standIn }
         for next in path {
@@ -32,7 +35,7 @@ extension Fixture {
 func startUnrelatedProcess() throws -> pid_t {
     var pid: pid_t = 0
     var argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("300"), nil]
-    defer { argv.forEach { free($0) } }
+    defer { for arg in argv { free(arg) } }
     guard posix_spawn(&pid, "/bin/sleep", nil, nil, &argv, environ) == 0 else {
         throw VMInstallError(.internal, "cannot start sleep")
     }

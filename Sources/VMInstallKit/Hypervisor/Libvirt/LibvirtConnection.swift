@@ -27,9 +27,11 @@ final class LibvirtConnection: @unchecked Sendable {
         // Keepalive every 5 s; 3 unanswered probes close the connection.
         _ = vmi_virConnectSetKeepAlive(pointer, 5, 3)
         let opaque = Unmanaged.passRetained(events).toOpaque()
-        let registered = vmi_virConnectRegisterCloseCallback(pointer, { _, _, opaque in
-            Unmanaged<LibvirtEvents>.fromOpaque(opaque!).takeUnretainedValue().connectionClosed()
-        }, opaque, { opaque in Unmanaged<LibvirtEvents>.fromOpaque(opaque!).release() })
+        let registered = vmi_virConnectRegisterCloseCallback(
+            pointer,
+            { _, _, opaque in
+                Unmanaged<LibvirtEvents>.fromOpaque(opaque!).takeUnretainedValue().connectionClosed()
+            }, opaque, { opaque in Unmanaged<LibvirtEvents>.fromOpaque(opaque!).release() })
         if registered != 0 { Unmanaged<LibvirtEvents>.fromOpaque(opaque).release() }
     }
 

@@ -77,7 +77,8 @@ final class LibvirtDomain: @unchecked Sendable {
 
     /// Removes the definition with its NVRAM and any libvirt-side metadata.
     func undefine() throws(VMInstallError) {
-        let flags = VIR_DOMAIN_UNDEFINE_NVRAM.rawValue | VIR_DOMAIN_UNDEFINE_MANAGED_SAVE.rawValue
+        let flags =
+            VIR_DOMAIN_UNDEFINE_NVRAM.rawValue | VIR_DOMAIN_UNDEFINE_MANAGED_SAVE.rawValue
             | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA.rawValue | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA.rawValue
         guard vmi_virDomainUndefineFlags(pointer, flags) == 0 else {
             let error = LibvirtError.last()
@@ -97,7 +98,8 @@ final class LibvirtDomain: @unchecked Sendable {
 
     /// Delivers this domain's lifecycle events to `events` until `stopWatching`.
     func watchLifecycle(_ events: LibvirtEvents) throws(VMInstallError) -> Int32 {
-        typealias Callback = @convention(c) (virConnectPtr?, virDomainPtr?, Int32, Int32, UnsafeMutableRawPointer?) -> Int32
+        typealias Callback =
+            @convention(c) (virConnectPtr?, virDomainPtr?, Int32, Int32, UnsafeMutableRawPointer?) -> Int32
         let callback: Callback = { _, _, event, detail, opaque in
             Unmanaged<LibvirtEvents>.fromOpaque(opaque!).takeUnretainedValue().lifecycle(event, detail)
             return 0

@@ -71,15 +71,17 @@ struct LibvirtDomainXML {
 
     private var interfaces: String {
         vm.nics.map { nic in
-            let model = switch nic.model ?? "virtio-net-pci" {
-            case "virtio-net-pci": "virtio"
-            case let other: other
-            }
+            let model =
+                switch nic.model ?? "virtio-net-pci" {
+                case "virtio-net-pci": "virtio"
+                case let other: other
+                }
             let head: String
             switch nic.mode {
             case .user: head = "<interface type='user'>"
             case .bridge(let br): head = "<interface type='bridge'>\n      <source bridge='\(XML.escape(br))'/>"
-            case .tap(let tap): head = "<interface type='ethernet'>\n      <target dev='\(XML.escape(tap))' managed='no'/>"
+            case .tap(let tap):
+                head = "<interface type='ethernet'>\n      <target dev='\(XML.escape(tap))' managed='no'/>"
             }
             return """
                     \(head)

@@ -41,18 +41,27 @@ public struct LibvirtDriver: HypervisorDriver {
     public func prepare(_ spec: VMSpec) throws(VMInstallError) -> ResolvedHost {
         let c = try connection()
         if spec.nics.contains(where: { !$0.hostForwards.isEmpty }) {
-            throw VMInstallError(.settings, "--nic user,hostfwd=… is QEMU's own; libvirt's user network has no port forwarding here: drop hostfwd or use a bridge")
+            throw VMInstallError(
+                .settings,
+                "--nic user,hostfwd=… is QEMU's own; libvirt's user network has no port forwarding here: drop hostfwd or use a bridge"
+            )
         }
         if isRemote, let disk = spec.disks.first(where: { $0.pool == nil }) {
-            throw VMInstallError(.settings, "--disk \(disk.path): a path on this machine means nothing to libvirt at \(uri); give --disk pool=NAME,size=SIZE")
+            throw VMInstallError(
+                .settings,
+                "--disk \(disk.path): a path on this machine means nothing to libvirt at \(uri); give --disk pool=NAME,size=SIZE"
+            )
         }
         if try c.domain(named: spec.name) != nil {
-            throw VMInstallError(.settings, "libvirt at \(uri) already has a domain named \(spec.name); choose another --name")
+            throw VMInstallError(
+                .settings, "libvirt at \(uri) already has a domain named \(spec.name); choose another --name")
         }
         let kvm = (try c.capabilities()).contains("<domain type='kvm'")
         switch spec.accel {
         case .kvm:
-            guard kvm else { throw VMInstallError(.host, "libvirt at \(uri) cannot run KVM guests; use --accel tcg or auto") }
+            guard kvm else {
+                throw VMInstallError(.host, "libvirt at \(uri) cannot run KVM guests; use --accel tcg or auto")
+            }
             return ResolvedHost(accel: "kvm", isThisMachine: !isRemote)
         case .tcg: return ResolvedHost(accel: "tcg", isThisMachine: !isRemote)
         case .auto: return ResolvedHost(accel: kvm ? "kvm" : "tcg", isThisMachine: !isRemote)
@@ -60,12 +69,15 @@ public struct LibvirtDriver: HypervisorDriver {
     }
 
     func xml(_ vm: VMConfig, files: VMPaths, media: LibvirtMedia) -> LibvirtDomainXML {
-        var xml = LibvirtDomainXML(vm: vm, job: job, stateDirectory: stateDirectory, serialLog: isRemote ? nil : files.serialLog)
+        var xml = LibvirtDomainXML(
+            vm: vm, job: job, stateDirectory: stateDirectory, serialLog: isRemote ? nil : files.serialLog)
         xml.hostPath = { media.paths[$0] ?? $0 }
         return xml
     }
 
-    public func startInstall(_ vm: VMConfig, medium: InstallMedium, files: VMPaths) async throws(VMInstallError) -> any VMSession {
+    public func startInstall(_ vm: VMConfig, medium: InstallMedium, files: VMPaths) async throws(VMInstallError)
+        -> any VMSession
+    {
         let c = try connection()
         let media = try LibvirtMedia.upload(for: vm, medium: medium, files: files, driver: self, connection: c)
         let xml = xml(vm, files: files, media: media)
@@ -91,9 +103,12 @@ public struct LibvirtDriver: HypervisorDriver {
         return try session(domain, vm: vm, files: files, connection: c)
     }
 
-    private func session(_ domain: LibvirtDomain, vm: VMConfig, files: VMPaths, connection c: LibvirtConnection) throws(VMInstallError) -> LibvirtSession {
+    private func session(_ domain: LibvirtDomain, vm: VMConfig, files: VMPaths, connection c: LibvirtConnection)
+        throws(VMInstallError) -> LibvirtSession
+    {
         let vnc = try vncAddress(domain, vm: vm)
-        return try LibvirtSession(driver: self, connection: c, domain: domain, files: files, hasScreen: vm.vnc != nil, vncAddress: vnc)
+        return try LibvirtSession(
+            driver: self, connection: c, domain: domain, files: files, hasScreen: vm.vnc != nil, vncAddress: vnc)
     }
 
     /// `host::port` from the live XML; the URI's host where the console listens on all
@@ -101,7 +116,8 @@ public struct LibvirtDriver: HypervisorDriver {
     func vncAddress(_ domain: LibvirtDomain, vm: VMConfig) throws(VMInstallError) -> String? {
         guard let vnc = vm.vnc else { return nil }
         let live = try domain.xml()
-        guard let tag = live.firstRange(of: "<graphics type='vnc'").map({ live[$0.lowerBound...].prefix { $0 != ">" } }),
+        guard
+            let tag = live.firstRange(of: "<graphics type='vnc'").map({ live[$0.lowerBound...].prefix { $0 != ">" } }),
             let port = Self.attribute("port", in: tag), port != "-1"
         else { return nil }
         var host = Self.attribute("listen", in: tag) ?? vnc.listen
@@ -109,7 +125,9 @@ public struct LibvirtDriver: HypervisorDriver {
             if host == "0.0.0.0" || host == "::" {
                 host = remoteHost
             } else if host.hasPrefix("127.") || host == "localhost" {
-                log?.write("the VNC console listens on \(host) of \(remoteHost): reach it with ssh -N -L \(port):\(host):\(port) \(remoteHost)")
+                log?.write(
+                    "the VNC console listens on \(host) of \(remoteHost): reach it with ssh -N -L \(port):\(host):\(port) \(remoteHost)"
+                )
             }
         }
         var password: String?
@@ -137,7 +155,8 @@ public struct LibvirtDriver: HypervisorDriver {
         guard let domain = try c.domain(named: name) else { return nil }
         let xml = try domain.xml(inactive: domain.isPersistent)
         let mark = "<\(LibvirtDomainXML.prefix):id>\(job)</\(LibvirtDomainXML.prefix):id>"
-        let dir = "<\(LibvirtDomainXML.prefix):state-dir>\(XML.escape(stateDirectory))</\(LibvirtDomainXML.prefix):state-dir>"
+        let dir =
+            "<\(LibvirtDomainXML.prefix):state-dir>\(XML.escape(stateDirectory))</\(LibvirtDomainXML.prefix):state-dir>"
         guard xml.contains(mark), xml.contains(dir) else {
             log?.write("left libvirt domain \(name) alone: it does not carry job \(job) of \(stateDirectory)")
             return nil
@@ -179,33 +198,46 @@ public struct LibvirtDriver: HypervisorDriver {
         let poolName = disk.pool ?? LibvirtMedia.pool
         let pool = try connection().pool(named: poolName)
         let format = disk.format ?? .qcow2
-        let name = disk.volume ?? (index == 0 ? "\(vmName).\(format.rawValue)" : "\(vmName)-\(index).\(format.rawValue)")
+        let name =
+            disk.volume ?? (index == 0 ? "\(vmName).\(format.rawValue)" : "\(vmName)-\(index).\(format.rawValue)")
         if let existing = try pool.volume(named: name) {
             guard disk.volume != nil else {
-                throw VMInstallError(.settings, "pool \(poolName) already has a volume \(name); give name=\(name) to use it as it is, or another name=")
+                throw VMInstallError(
+                    .settings,
+                    "pool \(poolName) already has a volume \(name); give name=\(name) to use it as it is, or another name="
+                )
             }
             guard disk.size == nil else {
-                throw VMInstallError(.settings, "volume \(name) exists in pool \(poolName), so size= cannot apply; drop it or choose another name=")
+                throw VMInstallError(
+                    .settings,
+                    "volume \(name) exists in pool \(poolName), so size= cannot apply; drop it or choose another name=")
             }
             // Its own format, so a qcow2 image is never written as raw.
             guard let format = disk.format ?? existing.format.flatMap(DiskFormat.init(rawValue:)) else {
-                throw VMInstallError(.settings, "volume \(name) in pool \(poolName) has a format vm-install does not use (\(existing.format ?? "unknown")); give format=raw or format=qcow2 if you are sure")
+                throw VMInstallError(
+                    .settings,
+                    "volume \(name) in pool \(poolName) has a format vm-install does not use (\(existing.format ?? "unknown")); give format=raw or format=qcow2 if you are sure"
+                )
             }
             return VolumePlan(pool: poolName, name: name, existingPath: existing.path, size: nil, format: format)
         }
         guard let size = disk.size else {
-            throw VMInstallError(.settings, "volume \(name) does not exist in pool \(poolName); give size= to create it")
+            throw VMInstallError(
+                .settings, "volume \(name) does not exist in pool \(poolName); give size= to create it")
         }
         return VolumePlan(pool: poolName, name: name, existingPath: nil, size: size, format: format)
     }
 
     public func createVolume(_ plan: VolumePlan) throws(VMInstallError) -> CreatedVolume {
-        let volume = try connection().pool(named: plan.pool).createVolume(name: plan.name, bytes: plan.size ?? 0, format: plan.format.rawValue)
+        let volume = try connection().pool(named: plan.pool).createVolume(
+            name: plan.name, bytes: plan.size ?? 0, format: plan.format.rawValue)
         return CreatedVolume(pool: plan.pool, name: plan.name, key: volume.key, path: volume.path)
     }
 
     public func deleteVolume(_ volume: CreatedVolume, log: JobLog) throws(VMInstallError) {
-        guard let current = try connection().pool(named: volume.pool).volume(named: volume.name), current.key == volume.key else {
+        guard let current = try connection().pool(named: volume.pool).volume(named: volume.name),
+            current.key == volume.key
+        else {
             log.write("volume \(volume.name) is no longer in pool \(volume.pool) as this job created it; left alone")
             return
         }

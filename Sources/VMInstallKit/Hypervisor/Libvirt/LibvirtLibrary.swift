@@ -10,9 +10,11 @@ enum LibvirtLibrary {
         vmi_virSetErrorFunc(nil) { _, _ in }
         guard vmi_virEventRegisterDefaultImpl() == 0 else { return "its event loop could not be registered" }
         var thread = pthread_t()
-        let started = pthread_create(&thread, nil, { _ in
-            while true { _ = vmi_virEventRunDefaultImpl() }
-        }, nil)
+        let started = pthread_create(
+            &thread, nil,
+            { _ in
+                while true { _ = vmi_virEventRunDefaultImpl() }
+            }, nil)
         guard started == 0 else { return "its event loop thread could not start" }
         pthread_detach(thread)
         return nil
@@ -20,7 +22,8 @@ enum LibvirtLibrary {
 
     static func load() throws(VMInstallError) {
         if let why = loaded {
-            throw VMInstallError(.host, "libvirt cannot be used (\(why)); install Debian's libvirt0 package (libvirt 9 or newer)")
+            throw VMInstallError(
+                .host, "libvirt cannot be used (\(why)); install Debian's libvirt0 package (libvirt 9 or newer)")
         }
     }
 }
@@ -35,7 +38,9 @@ struct LibvirtError: Sendable {
     static func last() -> LibvirtError {
         defer { vmi_virResetLastError() }
         guard let error = vmi_virGetLastError() else { return LibvirtError(code: 0, message: "unknown libvirt error") }
-        return LibvirtError(code: error.pointee.code, message: error.pointee.message.map { String(cString: $0) } ?? "libvirt error \(error.pointee.code)")
+        return LibvirtError(
+            code: error.pointee.code,
+            message: error.pointee.message.map { String(cString: $0) } ?? "libvirt error \(error.pointee.code)")
     }
 
     /// `what` failed: "cannot define domain web1: <libvirt's message>".

@@ -55,26 +55,34 @@ struct LibvirtMedia {
         }
     }
 
-    static func upload(for vm: VMConfig, medium: InstallMedium, files: VMPaths, driver: LibvirtDriver, connection: LibvirtConnection) throws(VMInstallError) -> LibvirtMedia {
+    static func upload(
+        for vm: VMConfig, medium: InstallMedium, files: VMPaths, driver: LibvirtDriver, connection: LibvirtConnection
+    ) throws(VMInstallError) -> LibvirtMedia {
         var media = recorded(in: files)
         guard driver.isRemote else { return media }
         let installFiles = [medium.iso, medium.kernel, medium.initrd, medium.extraCDROM].compactMap { $0 }
         // Images vm-install made in the VM's directory (the cloud-init seed) stay with the VM.
         let vmFiles = vm.disks.map(\.path).filter { $0.hasPrefix(files.directory + "/") }
         let pool = try connection.pool(named: Self.pool)
-        for (file, installOnly) in installFiles.map({ ($0, true) }) + vmFiles.map({ ($0, false) }) where media.paths[file] == nil {
+        for (file, installOnly) in installFiles.map({ ($0, true) }) + vmFiles.map({ ($0, false) })
+        where media.paths[file] == nil {
             var st = stat()
-            guard stat(file, &st) == 0 else { throw VMInstallError(.settings, "cannot read \(file): \(String(cString: strerror(errno)))") }
+            guard stat(file, &st) == 0 else {
+                throw VMInstallError(.settings, "cannot read \(file): \(String(cString: strerror(errno)))")
+            }
             let name = "vmi-\(driver.job)-\(vm.name)-\(file.split(separator: "/").last ?? "file")"
             if try pool.volume(named: name) != nil {
                 throw VMInstallError(.settings, "pool \(Self.pool) at \(driver.uri) already has a volume \(name)")
             }
             driver.log?.write("uploading \(file) to pool \(Self.pool) at \(driver.uri)")
             // Recorded as pending (no key yet) before it exists, then with its key.
-            media.uploads.append(Upload(installOnly: installOnly, pool: Self.pool, name: name, key: "", local: file, remote: ""))
+            media.uploads.append(
+                Upload(installOnly: installOnly, pool: Self.pool, name: name, key: "", local: file, remote: ""))
             try media.save()
             let volume = try pool.createVolume(name: name, bytes: UInt64(max(st.st_size, 512)), format: "raw")
-            media.uploads[media.uploads.count - 1] = Upload(installOnly: installOnly, pool: Self.pool, name: name, key: volume.key, local: file, remote: volume.path)
+            media.uploads[media.uploads.count - 1] = Upload(
+                installOnly: installOnly, pool: Self.pool, name: name, key: volume.key, local: file, remote: volume.path
+            )
             try media.save()
             try volume.upload(file, connection: connection)
         }
@@ -92,12 +100,15 @@ struct LibvirtMedia {
     }
 
     /// A volume goes only while it is the one uploaded: same pool, name and key.
-    private mutating func remove(_ doomed: [Upload], connection: LibvirtConnection, log: JobLog?) throws(VMInstallError) {
+    private mutating func remove(_ doomed: [Upload], connection: LibvirtConnection, log: JobLog?) throws(VMInstallError)
+    {
         guard !doomed.isEmpty else { return }
         for upload in doomed {
             // A pending entry's volume was made under a name that was free and carries the job's
             // id; one with a key must still have it.
-            if let volume = try connection.pool(named: upload.pool).volume(named: upload.name), upload.key.isEmpty || volume.key == upload.key {
+            if let volume = try connection.pool(named: upload.pool).volume(named: upload.name),
+                upload.key.isEmpty || volume.key == upload.key
+            {
                 try volume.delete()
                 log?.write("removed volume \(upload.name) (\(upload.remote)) from pool \(upload.pool)")
             }

@@ -16,7 +16,10 @@ final class LibvirtSession: VMSession {
     private let hasScreen: Bool
     private var screenChanges = ScreenChanges()
 
-    init(driver: LibvirtDriver, connection: LibvirtConnection, domain: LibvirtDomain, files: VMPaths, hasScreen: Bool, vncAddress: String?) throws(VMInstallError) {
+    init(
+        driver: LibvirtDriver, connection: LibvirtConnection, domain: LibvirtDomain, files: VMPaths, hasScreen: Bool,
+        vncAddress: String?
+    ) throws(VMInstallError) {
         self.driver = driver
         self.files = files
         self.hasScreen = hasScreen
@@ -46,7 +49,8 @@ final class LibvirtSession: VMSession {
             case .ready:
                 let (events, closed) = connection.events.take()
                 for event in events where event.event == Int32(VIR_DOMAIN_EVENT_STOPPED.rawValue) {
-                    return event.detail == Int32(VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN.rawValue) ? .guestShutdown : .vanished
+                    return event.detail == Int32(VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN.rawValue)
+                        ? .guestShutdown : .vanished
                 }
                 if closed || !connection.isAlive {
                     if let end = reconnect(cancel: cancel) { return end }
@@ -67,7 +71,9 @@ final class LibvirtSession: VMSession {
                 usleep(UInt32(delay * 1e6))
             }
             delay = min(delay * 2, 5)
-            guard let fresh = try? LibvirtConnection(driver.uri), let found = try? fresh.domain(uuid: uuid) else { continue }
+            guard let fresh = try? LibvirtConnection(driver.uri), let found = try? fresh.domain(uuid: uuid) else {
+                continue
+            }
             switch try? found.state() {
             case .shutOff(let reason)?:
                 adopt(fresh, found, watch: nil)
@@ -86,12 +92,15 @@ final class LibvirtSession: VMSession {
                 return nil
             }
         }
-        return .lostConnection("the connection to libvirt at \(driver.uri) was lost and could not be made again within \(Int(driver.reconnectDeadline)) s")
+        return .lostConnection(
+            "the connection to libvirt at \(driver.uri) was lost and could not be made again within \(Int(driver.reconnectDeadline)) s"
+        )
     }
 
     func confirmRunning() throws(VMInstallError) {
         guard case .running = try domain.state() else {
-            throw VMInstallError(.runtimeFailed, "the VM is not running (libvirt reports it \(String(describing: try? domain.state())))")
+            throw VMInstallError(
+                .runtimeFailed, "the VM is not running (libvirt reports it \(String(describing: try? domain.state())))")
         }
     }
 

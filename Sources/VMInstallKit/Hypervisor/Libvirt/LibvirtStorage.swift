@@ -56,7 +56,9 @@ final class LibvirtVolume: @unchecked Sendable {
         guard let xml = vmi_virStorageVolGetXMLDesc(pointer, 0) else { return nil }
         defer { free(xml) }
         let text = String(cString: xml)
-        guard let target = text.firstRange(of: "<target>"), let format = text[target.upperBound...].firstRange(of: "<format type='") else { return nil }
+        guard let target = text.firstRange(of: "<target>"),
+            let format = text[target.upperBound...].firstRange(of: "<format type='")
+        else { return nil }
         return String(text[format.upperBound...].prefix { $0 != "'" })
     }
 
@@ -71,7 +73,9 @@ final class LibvirtVolume: @unchecked Sendable {
     /// Sends a local file into the volume over the connection (the storage stream API).
     func upload(_ file: String, connection: LibvirtConnection) throws(VMInstallError) {
         let fd = open(file, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw VMInstallError(.settings, "cannot read \(file): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw VMInstallError(.settings, "cannot read \(file): \(String(cString: strerror(errno)))")
+        }
         defer { close(fd) }
         guard let stream = vmi_virStreamNew(connection.pointer, 0) else {
             throw LibvirtError.fail("cannot open a stream to libvirt", kind: .disk)

@@ -10,7 +10,9 @@ struct BridgeHelper {
     let path: String
 
     /// Where QEMU looks for it (its helper directory, by distribution).
-    static let candidates = ["/usr/lib/qemu/qemu-bridge-helper", "/usr/libexec/qemu-bridge-helper", "/usr/local/libexec/qemu-bridge-helper"]
+    static let candidates = [
+        "/usr/lib/qemu/qemu-bridge-helper", "/usr/libexec/qemu-bridge-helper", "/usr/local/libexec/qemu-bridge-helper",
+    ]
     static let aclFile = "/etc/qemu/bridge.conf"
 
     static func locate() -> BridgeHelper? {
@@ -44,7 +46,9 @@ struct BridgeHelper {
     }
 
     /// Adds the rules of `file`; a verdict when the helper would refuse the file.
-    private static func readRules(_ file: String, into rules: inout [(allow: Bool, name: String)], depth: Int) -> Verdict? {
+    private static func readRules(_ file: String, into rules: inout [(allow: Bool, name: String)], depth: Int)
+        -> Verdict?
+    {
         let text: String
         do { text = try FileIO.readString(file) } catch {
             return error == .noSuchFileOrDirectory ? .missing : .unreadable(error.rawValue)

@@ -14,7 +14,8 @@ enum KVMAccess: Equatable {
         if err == ENOENT {
             return .unusable(why: "\(device) does not exist (no KVM in this kernel or on this machine)", remedy: nil)
         }
-        let plain = KVMAccess.unusable(why: "\(device) cannot be opened read-write: \(HostUser.describe(errno: err))", remedy: nil)
+        let plain = KVMAccess.unusable(
+            why: "\(device) cannot be opened read-write: \(HostUser.describe(errno: err))", remedy: nil)
         var st = stat()
         guard err == EACCES || err == EPERM, stat(device, &st) == 0 else { return plain }
         let user = HostUser.current
@@ -25,7 +26,9 @@ enum KVMAccess: Equatable {
         guard st.st_mode & 0o060 == 0o060 else {
             return .unusable(
                 why: "\(device) is \(ownership), for root only",
-                remedy: "as root, give it to the kvm group (chgrp kvm \(device); chmod 0660 \(device), as Debian's udev rules do) and \(joinKVM)")
+                remedy:
+                    "as root, give it to the kvm group (chgrp kvm \(device); chmod 0660 \(device), as Debian's udev rules do) and \(joinKVM)"
+            )
         }
         let group = HostUser.groupName(st.st_gid)
         if user.hasGroupNow(st.st_gid) { return plain }

@@ -45,7 +45,10 @@ enum QEMUCommandLine {
             var device: String
             switch disk.bus {
             case .virtio: device = "virtio-blk-pci"
-            case .ide: device = (disk.cdrom ? "ide-cd" : "ide-hd") + ideBus(vm, port: vm.disks[..<index].filter { $0.bus == .ide }.count)
+            case .ide:
+                device =
+                    (disk.cdrom ? "ide-cd" : "ide-hd")
+                    + ideBus(vm, port: vm.disks[..<index].filter { $0.bus == .ide }.count)
             case .sata:
                 device = (disk.cdrom ? "ide-cd" : "ide-hd") + ",bus=sata0.\(sataPorts)"
                 sataPorts += 1
@@ -74,13 +77,17 @@ enum QEMUCommandLine {
             case .bridge(let br): netdev = "bridge,id=net\(index),br=\(br)"
             case .tap(let tap): netdev = "tap,id=net\(index),ifname=\(tap),script=no,downscript=no"
             }
-            args += ["-netdev", netdev, "-device", "\(nic.model ?? "virtio-net-pci"),netdev=net\(index),mac=\(nic.mac ?? "")"]
+            args += [
+                "-netdev", netdev, "-device",
+                "\(nic.model ?? "virtio-net-pci"),netdev=net\(index),mac=\(nic.mac ?? "")",
+            ]
         }
         return args
     }
 
     static func install(_ vm: VMConfig, medium: InstallMedium, files: VMPaths) -> [String] {
-        var args = common(vm, .install(files), serialLog: files.serialLog)
+        var args =
+            common(vm, .install(files), serialLog: files.serialLog)
             + disks(vm, firstBootIndex: 2) + nics(vm)
         var idePort = vm.disks.filter { $0.bus == .ide }.count
         if let iso = medium.iso {

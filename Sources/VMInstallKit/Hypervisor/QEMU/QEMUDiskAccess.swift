@@ -14,7 +14,10 @@ struct QEMUDiskAccess {
             if lstat(disk.path, &st) == 0 {
                 try checkExisting(disk)
             } else if errno == EACCES {
-                throw VMInstallError(.settings, "disk \(disk.path) is out of \(user.name)'s reach: a directory above it cannot be searched (Permission denied); use a disk in a directory of your own, such as \(ownDirectory)")
+                throw VMInstallError(
+                    .settings,
+                    "disk \(disk.path) is out of \(user.name)'s reach: a directory above it cannot be searched (Permission denied); use a disk in a directory of your own, such as \(ownDirectory)"
+                )
             } else {
                 try checkNew(disk)
             }
@@ -23,10 +26,16 @@ struct QEMUDiskAccess {
 
     private func checkExisting(_ disk: DiskSpec) throws(VMInstallError) {
         if let err = HostUser.accessError(disk.path, R_OK) {
-            throw VMInstallError(.settings, "disk \(disk.path) is not readable by \(user.name) (\(state(disk.path, err))); have its owner give \(user.name) access, or use a disk of your own")
+            throw VMInstallError(
+                .settings,
+                "disk \(disk.path) is not readable by \(user.name) (\(state(disk.path, err))); have its owner give \(user.name) access, or use a disk of your own"
+            )
         }
         guard !disk.cdrom, !disk.readonly, let err = HostUser.accessError(disk.path, W_OK) else { return }
-        throw VMInstallError(.settings, "disk \(disk.path) is not writable by \(user.name) (\(state(disk.path, err))); make a disk of your own on top of it (--disk \(ownDirectory)/\(vmName).qcow2,backing=\(disk.path)), attach it with readonly, or have its owner give \(user.name) write access")
+        throw VMInstallError(
+            .settings,
+            "disk \(disk.path) is not writable by \(user.name) (\(state(disk.path, err))); make a disk of your own on top of it (--disk \(ownDirectory)/\(vmName).qcow2,backing=\(disk.path)), attach it with readonly, or have its owner give \(user.name) write access"
+        )
     }
 
     private func checkNew(_ disk: DiskSpec) throws(VMInstallError) {
@@ -34,10 +43,16 @@ struct QEMUDiskAccess {
         let directory = slash == disk.path.startIndex ? "/" : String(disk.path[..<slash])
         // A missing directory is SETTINGS' to name.
         if FileIO.isDirectory(directory), let err = HostUser.accessError(directory, W_OK | X_OK) {
-            throw VMInstallError(.settings, "disk \(disk.path) cannot be created: \(user.name) cannot write to \(directory) (\(state(directory, err))); put new disks in a directory of your own, such as \(ownDirectory)")
+            throw VMInstallError(
+                .settings,
+                "disk \(disk.path) cannot be created: \(user.name) cannot write to \(directory) (\(state(directory, err))); put new disks in a directory of your own, such as \(ownDirectory)"
+            )
         }
         if let base = disk.backing, FileIO.exists(base), let err = HostUser.accessError(base, R_OK) {
-            throw VMInstallError(.settings, "disk \(disk.path): its backing file \(base) is not readable by \(user.name) (\(state(base, err))); have its owner give \(user.name) read access, or use a copy of your own")
+            throw VMInstallError(
+                .settings,
+                "disk \(disk.path): its backing file \(base) is not readable by \(user.name) (\(state(base, err))); have its owner give \(user.name) read access, or use a copy of your own"
+            )
         }
     }
 

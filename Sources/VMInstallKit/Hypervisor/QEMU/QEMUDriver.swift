@@ -11,7 +11,8 @@ public struct QEMUDriver: HypervisorDriver {
 
     public func prepare(_ spec: VMSpec) throws(VMInstallError) -> ResolvedHost {
         guard Executables.find(Self.systemBinary) != nil else {
-            throw VMInstallError(.host, "\(Self.systemBinary) is not installed; install Debian's qemu-system-x86 package")
+            throw VMInstallError(
+                .host, "\(Self.systemBinary) is not installed; install Debian's qemu-system-x86 package")
         }
         guard Executables.find(QEMUImage.binary) != nil else {
             throw VMInstallError(.host, "\(QEMUImage.binary) is not installed; install Debian's qemu-utils package")
@@ -26,20 +27,25 @@ public struct QEMUDriver: HypervisorDriver {
         case (_, .usable):
             return ResolvedHost(accel: "kvm")
         case (.kvm, .unusable(let why, let remedy)):
-            throw VMInstallError(.host, "KVM is not usable: \(why); \(remedy.map { "\($0), or use" } ?? "use") --accel tcg or auto")
+            throw VMInstallError(
+                .host, "KVM is not usable: \(why); \(remedy.map { "\($0), or use" } ?? "use") --accel tcg or auto")
         case (_, .unusable(let why, let remedy)):
-            let notice = "KVM is not usable (\(why)), so the VM runs under TCG, software emulation, which is much slower"
+            let notice =
+                "KVM is not usable (\(why)), so the VM runs under TCG, software emulation, which is much slower"
             return ResolvedHost(accel: "tcg", notice: notice + (remedy.map { "; to use KVM, \($0)" } ?? ""))
         }
     }
 
     public func checkFirmware(_ firmware: Firmware) throws(VMInstallError) {
         if firmware == .uefi, QEMUFirmware.locate() == nil {
-            throw VMInstallError(.host, "UEFI firmware (OVMF) is not installed; install Debian's ovmf package or use --firmware bios")
+            throw VMInstallError(
+                .host, "UEFI firmware (OVMF) is not installed; install Debian's ovmf package or use --firmware bios")
         }
     }
 
-    public func startInstall(_ vm: VMConfig, medium: InstallMedium, files: VMPaths) async throws(VMInstallError) -> any VMSession {
+    public func startInstall(_ vm: VMConfig, medium: InstallMedium, files: VMPaths) async throws(VMInstallError)
+        -> any VMSession
+    {
         try await start(
             QEMUCommandLine.install(vm, medium: medium, files: files) + (try firmware(vm, files)),
             .install(files), files: files, vnc: vm.vnc)
@@ -61,7 +67,9 @@ public struct QEMUDriver: HypervisorDriver {
     }
 
     /// Starts QEMU paused and connects; the caller lets it run with `resume()`.
-    private func start(_ arguments: [String], _ instance: QEMUInstance, files: VMPaths, vnc: VNCSettings?) async throws(VMInstallError) -> any VMSession {
+    private func start(_ arguments: [String], _ instance: QEMUInstance, files: VMPaths, vnc: VNCSettings?)
+        async throws(VMInstallError) -> any VMSession
+    {
         if instance.process != nil {
             throw VMInstallError(.host, "a QEMU process of this VM is already running (\(instance.pidFile))")
         }
@@ -83,17 +91,23 @@ public struct QEMUDriver: HypervisorDriver {
         if let vnc {
             var password: String?
             if case .given(let pw) = vnc.password {
-                _ = try qmp.execute("change-vnc-password", arguments: ["password": pw], as: QMPClient.Empty.self, deadline: .after(seconds: 5))
+                _ = try qmp.execute(
+                    "change-vnc-password", arguments: ["password": pw], as: QMPClient.Empty.self,
+                    deadline: .after(seconds: 5))
                 password = pw
             }
-            struct VNCInfo: Decodable { let host: String?; let service: String? }
+            struct VNCInfo: Decodable {
+                let host: String?
+                let service: String?
+            }
             if let info = try? qmp.execute("query-vnc", as: VNCInfo.self, deadline: .after(seconds: 5)),
                 let host = info.host, let port = info.service
             {
                 address = VNCSettings.statusAddress(host: host, port: port, password: password)
             }
         }
-        return QEMUSession(qmp: qmp, process: instance.process, files: files, hasScreen: vnc != nil, vncAddress: address)
+        return QEMUSession(
+            qmp: qmp, process: instance.process, files: files, hasScreen: vnc != nil, vncAddress: address)
     }
 
     public func stopAll(files: VMPaths, deadline: Deadline) throws(VMInstallError) {
@@ -101,7 +115,8 @@ public struct QEMUDriver: HypervisorDriver {
             guard let process = instance.process else { continue }
             // Ask politely over QMP; a busy or stuck monitor falls back to signals.
             if let qmp = try? instance.requestConnection(deadline: .after(seconds: 1)) {
-                QEMUSession(qmp: qmp, process: process, files: files, hasScreen: false, vncAddress: nil).stop(deadline: deadline)
+                QEMUSession(qmp: qmp, process: process, files: files, hasScreen: false, vncAddress: nil).stop(
+                    deadline: deadline)
             } else {
                 process.terminate(deadline: deadline)
             }
@@ -121,7 +136,8 @@ public struct QEMUDriver: HypervisorDriver {
         }
         let qmp = try instance.requestConnection(deadline: .after(seconds: 10))
         guard try QEMUScreen.exists(qmp) else {
-            throw VMInstallError(.noScreen, "the VM has no screen (it was installed without a VNC console, as with --graphics none)")
+            throw VMInstallError(
+                .noScreen, "the VM has no screen (it was installed without a VNC console, as with --graphics none)")
         }
         try QEMUScreen.save(qmp, files: files, to: path, mode: [.ownerReadWrite, .groupRead, .otherRead])
     }

@@ -17,11 +17,14 @@ enum QEMUFirmware {
     /// The VM's variable store, copied from the template the first time the VM starts.
     static func prepareVars(_ files: VMPaths) throws(VMInstallError) -> (code: String, vars: String) {
         guard let firmware = locate() else {
-            throw VMInstallError(.host, "UEFI firmware (OVMF) is not installed; install Debian's ovmf package or use --firmware bios")
+            throw VMInstallError(
+                .host, "UEFI firmware (OVMF) is not installed; install Debian's ovmf package or use --firmware bios")
         }
         let vars = varsPath(files)
         if !FileIO.exists(vars) {
-            do { try FileIO.writeAtomically(vars, bytes: try FileIO.read(firmware.varsTemplate, limit: 64 << 20)) } catch {
+            do {
+                try FileIO.writeAtomically(vars, bytes: try FileIO.read(firmware.varsTemplate, limit: 64 << 20))
+            } catch {
                 throw VMInstallError(.host, "cannot copy the UEFI variable store to \(vars): \(error)")
             }
         }

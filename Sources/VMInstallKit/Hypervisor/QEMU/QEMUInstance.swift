@@ -7,7 +7,8 @@ struct QEMUInstance {
     let pidFile: String
 
     static func install(_ files: VMPaths) -> QEMUInstance {
-        QEMUInstance(qmpSocket: files.installQMPSocket, monitorSocket: files.installMonitorSocket, pidFile: files.installPIDFile)
+        QEMUInstance(
+            qmpSocket: files.installQMPSocket, monitorSocket: files.installMonitorSocket, pidFile: files.installPIDFile)
     }
 
     static func runtime(_ files: VMPaths) -> QEMUInstance {

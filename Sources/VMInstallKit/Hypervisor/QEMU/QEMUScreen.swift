@@ -17,7 +17,8 @@ enum QEMUScreen {
         unlink(scratch)
         defer { unlink(scratch) }
         _ = try qmp.execute(
-            "screendump", arguments: ["filename": scratch, "format": format], as: QMPClient.Empty.self, deadline: .after(seconds: 10))
+            "screendump", arguments: ["filename": scratch, "format": format], as: QMPClient.Empty.self,
+            deadline: .after(seconds: 10))
         do { return try FileIO.read(scratch, limit: 256 << 20) } catch {
             throw VMInstallError(.requestFailed, "cannot read QEMU's screendump \(scratch): \(error)")
         }

@@ -40,7 +40,10 @@ final class QEMUSession: VMSession {
     }
 
     func confirmRunning() throws(VMInstallError) {
-        struct Status: Decodable { let running: Bool; let status: String }
+        struct Status: Decodable {
+            let running: Bool
+            let status: String
+        }
         let status = try qmp.execute("query-status", as: Status.self, deadline: .after(seconds: 5))
         guard status.running else {
             throw VMInstallError(.runtimeFailed, "the VM is not running (QEMU reports '\(status.status)')")
@@ -61,12 +64,18 @@ final class QEMUSession: VMSession {
     func activity() -> VMActivity? {
         struct Device: Decodable {
             struct Stats: Decodable {
-                let wr_operations: UInt64
-                let wr_bytes: UInt64
+                let writeOperations: UInt64
+                let writeBytes: UInt64
+                enum CodingKeys: String, CodingKey {
+                    case writeOperations = "wr_operations"
+                    case writeBytes = "wr_bytes"
+                }
             }
             let stats: Stats
         }
-        guard !qmp.sawEOF, let devices = try? qmp.execute("query-blockstats", as: [Device].self, deadline: .after(seconds: 5)) else {
+        guard !qmp.sawEOF,
+            let devices = try? qmp.execute("query-blockstats", as: [Device].self, deadline: .after(seconds: 5))
+        else {
             return nil
         }
         var serial = stat()
@@ -81,7 +90,8 @@ final class QEMUSession: VMSession {
             if qmp.sawEOF { return nil }
         }
         return VMActivity(marks: [
-            devices.reduce(0) { $0 &+ $1.stats.wr_operations }, devices.reduce(0) { $0 &+ $1.stats.wr_bytes }, serialSize, screenChanges.count,
+            devices.reduce(0) { $0 &+ $1.stats.writeOperations }, devices.reduce(0) { $0 &+ $1.stats.writeBytes },
+            serialSize, screenChanges.count,
         ])
     }
 

@@ -18,7 +18,9 @@ final class QMPClient {
         let pathBytes = Array(socketPath.utf8)
         let capacity = MemoryLayout.size(ofValue: addr.sun_path)
         guard pathBytes.count < capacity else {
-            throw VMInstallError(.settings, "the QMP socket path \(socketPath) is longer than \(capacity - 1) bytes; use a shorter --state-dir")
+            throw VMInstallError(
+                .settings,
+                "the QMP socket path \(socketPath) is longer than \(capacity - 1) bytes; use a shorter --state-dir")
         }
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
             raw.copyBytes(from: pathBytes)
@@ -39,13 +41,14 @@ final class QMPClient {
             }
             let err = errno
             close(s)
-            guard (err == ENOENT || err == ECONNREFUSED || err == EAGAIN), !deadline.hasPassed else {
-                throw VMInstallError(.host, "cannot connect to QEMU's control socket \(socketPath): \(String(cString: strerror(err)))")
+            guard err == ENOENT || err == ECONNREFUSED || err == EAGAIN, !deadline.hasPassed else {
+                throw VMInstallError(
+                    .host, "cannot connect to QEMU's control socket \(socketPath): \(String(cString: strerror(err)))")
             }
             usleep(20_000)
         }
         fd = connected
-        guard let greeting = readMessage(deadline: deadline), greeting.QMP != nil else {
+        guard let greeting = readMessage(deadline: deadline), greeting.greeting != nil else {
             close(fd)
             throw VMInstallError(.host, "QEMU did not greet on \(socketPath)")
         }
@@ -68,11 +71,16 @@ final class QMPClient {
         struct EventData: Decodable {
             let guest: Bool?
         }
-        let QMP: Empty?
+        /// The greeting's "QMP" member.
+        let greeting: Empty?
         let event: String?
         let data: EventData?
         let error: Failure?
         let `return`: Empty?
+        enum CodingKeys: String, CodingKey {
+            case greeting = "QMP"
+            case event, data, error, `return`
+        }
     }
 
     private struct Request: Encodable {
@@ -85,7 +93,9 @@ final class QMPClient {
     }
 
     /// Sends a command and returns its decoded `return`, skipping events that arrive first.
-    func execute<T: Decodable>(_ command: String, arguments: [String: String]? = nil, as type: T.Type, deadline: Deadline) throws(VMInstallError) -> T {
+    func execute<T: Decodable>(
+        _ command: String, arguments: [String: String]? = nil, as type: T.Type, deadline: Deadline
+    ) throws(VMInstallError) -> T {
         guard let encoded = try? JSONEncoder().encode(Request(execute: command, arguments: arguments)) else {
             throw VMInstallError(.internal, "cannot encode the QMP command \(command)")
         }
