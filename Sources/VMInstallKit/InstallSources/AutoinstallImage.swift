@@ -1,23 +1,19 @@
 import Glibc
 import SystemPackage
 
-/// `--autoinstall FILE`: an AutoYaST, kickstart or preseed file handed to the installer.
-/// An installer kernel that boots directly gets it inside its initrd (`initrd(_:adding:as:into:)`),
-/// as `Installer` says. An ISO that boots from its own boot loader takes no kernel
-/// arguments: there the file is put on a small ISO labelled OEMDRV (where Anaconda looks
-/// for ks.cfg by itself) under each family's name, attached during the install only.
+/// The images that carry answer files (`AnswerPlan`): a copy of an installer's initrd with
+/// files added, and small ISOs attached as a second CD-ROM during the install only. An ISO
+/// that boots from its own boot loader takes no kernel arguments: there an --autoinstall
+/// file goes on an ISO labelled OEMDRV (where Anaconda looks for ks.cfg by itself) under each
+/// family's name.
 public struct AutoinstallImage: Sendable {
     public static let label = "OEMDRV"
     static let names = ["autoinst.xml", "ks.cfg", "preseed.cfg"]
 
-    public static func imagePath(in vm: VMPaths) -> String { "\(vm.directory)/autoinstall.iso" }
-
-    static func build(from file: String, at image: String, staging: String) async throws(VMInstallError) {
-        let contents: [UInt8]
-        do { contents = try FileIO.read(file) } catch {
-            throw VMInstallError(.settings, "cannot prepare the autoinstall file \(file): \(error)")
-        }
-        try await build(files: names.map { ($0, contents) }, label: label, at: image, staging: staging)
+    /// The answer-file CD-ROM of a VM: autoinstall.iso for OEMDRV (--autoinstall), else
+    /// named by its label (unattended.iso).
+    public static func imagePath(in vm: VMPaths, label: String = label) -> String {
+        "\(vm.directory)/\(label == Self.label ? "autoinstall" : label.lowercased()).iso"
     }
 
     /// An ISO holding `files` at its top (readable by the owner only until xorriso has read them).
@@ -45,18 +41,8 @@ public struct AutoinstallImage: Sendable {
         }
     }
 
-    /// A copy of `initrd` with a newc cpio archive holding `file` as /`name` appended: the
+    /// A copy of `initrd` with a newc cpio archive holding `files` at its top appended: the
     /// kernel unpacks concatenated archives in order. The tree's own initrd is not touched.
-    static func initrd(_ initrd: String, adding file: String, as name: String, into copy: String) throws(VMInstallError)
-    {
-        let contents: [UInt8]
-        do { contents = try FileIO.read(file) } catch {
-            throw VMInstallError(.disk, "cannot add \(file) to the initrd \(initrd): \(error)")
-        }
-        try self.initrd(initrd, adding: [(name, contents)], into: copy)
-    }
-
-    /// The same with files given by their contents, each put at the top as its name.
     static func initrd(_ initrd: String, adding files: [(name: String, contents: [UInt8])], into copy: String)
         throws(VMInstallError)
     {

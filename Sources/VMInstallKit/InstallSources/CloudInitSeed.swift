@@ -44,16 +44,34 @@ public struct CloudInitSeed: Sendable, Equatable {
 
     /// Builds the ISO with xorriso. Without meta-data, one is written that names the VM.
     func build(at image: String, staging: String, name: String, uuid: String) async throws(VMInstallError) {
+        let userData: [UInt8]
+        let metaData: [UInt8]?
+        let networkConfig: [UInt8]?
+        do {
+            userData = try FileIO.read(self.userData)
+            metaData = try self.metaData.map { try FileIO.read($0) }
+            networkConfig = try self.networkConfig.map { try FileIO.read($0) }
+        } catch {
+            throw VMInstallError(.settings, "cannot prepare the cloud-init seed: \(error)")
+        }
+        try await Self.build(
+            userData: userData, metaData: metaData, networkConfig: networkConfig, at: image, staging: staging,
+            name: name, uuid: uuid)
+    }
+
+    /// The same from the files' contents.
+    static func build(
+        userData: [UInt8], metaData: [UInt8]? = nil, networkConfig: [UInt8]? = nil, at image: String, staging: String,
+        name: String, uuid: String
+    ) async throws(VMInstallError) {
         do {
             try FileIO.removeTree(staging)
             try FileIO.makeDirectory(staging, mode: 0o700)
-            try FileIO.writeAtomically("\(staging)/user-data", try FileIO.readString(userData))
+            try FileIO.writeAtomically("\(staging)/user-data", bytes: userData)
             try FileIO.writeAtomically(
-                "\(staging)/meta-data",
-                try metaData.map { try FileIO.readString($0) } ?? "instance-id: \(uuid)\nlocal-hostname: \(name)\n")
-            if let networkConfig {
-                try FileIO.writeAtomically("\(staging)/network-config", try FileIO.readString(networkConfig))
-            }
+                "\(staging)/meta-data", bytes: metaData ?? Array("instance-id: \(uuid)\nlocal-hostname: \(name)\n".utf8)
+            )
+            if let networkConfig { try FileIO.writeAtomically("\(staging)/network-config", bytes: networkConfig) }
         } catch {
             throw VMInstallError(.settings, "cannot prepare the cloud-init seed: \(error)")
         }

@@ -36,22 +36,15 @@ public enum Installer: String, Sendable, Equatable {
         return .unknown
     }
 
-    /// How the --autoinstall file reaches the installer.
-    public enum Delivery: Sendable, Equatable {
-        /// Appended to the initrd under this name.
-        case initrd(String)
-        /// As the user-data of a NoCloud seed (a CD-ROM labelled cidata).
-        case noCloudSeed
-    }
-
-    /// What carries the file and the arguments that make the installer use it unattended;
-    /// nil when we do not know how this installer takes one.
-    public var automation: (delivery: Delivery, arguments: [String])? {
+    /// How an --autoinstall file reaches the installer, under which name, and the arguments
+    /// that make the installer use it unattended; nil when we do not know how this installer
+    /// takes one.
+    var automation: (delivery: AnswerDelivery, fileName: String, arguments: [String])? {
         switch self {
-        case .debian: (.initrd("preseed.cfg"), ["auto=true", "priority=critical"])
-        case .anaconda: (.initrd("ks.cfg"), ["inst.ks=file:/ks.cfg"])
-        case .yast: (.initrd("autoinst.xml"), ["autoyast=file:///autoinst.xml"])
-        case .subiquity: (.noCloudSeed, ["autoinstall", "ds=nocloud"])
+        case .debian: (.initrd, "preseed.cfg", ["auto=true", "priority=critical"])
+        case .anaconda: (.initrd, "ks.cfg", ["inst.ks=file:/ks.cfg"])
+        case .yast: (.initrd, "autoinst.xml", ["autoyast=file:///autoinst.xml"])
+        case .subiquity: (.noCloudSeed, "user-data", ["autoinstall", "ds=nocloud"])
         case .unknown: nil
         }
     }

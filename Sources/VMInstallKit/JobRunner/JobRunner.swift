@@ -69,7 +69,7 @@ public final class JobRunner {
         let medium = try await InstallPreparation(
             log: log, spec: spec, files: settings.files, uuid: settings.config.uuid
         )
-        .medium(tree: settings.tree, install: settings.install)
+        .medium(tree: settings.tree, unattended: settings.install)
         if let medium {
             try await install(config, medium: medium, files: settings.files, spec: spec)
             try advance(to: .postInstall)

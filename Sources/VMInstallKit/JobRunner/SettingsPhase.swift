@@ -18,7 +18,7 @@ struct SettingsPhase {
         let tree: InstallTree?
         let host: ResolvedHost
         /// The install script(s) of --unattended, for PREP_INSTALL to hand to the installer.
-        let install: GeneratedInstall?
+        let install: AnswerPlan?
     }
 
     func run(_ spec: VMSpec) async throws(VMInstallError) -> Result {

@@ -29,28 +29,6 @@ struct UnattendedRequest: Sendable {
     }
 }
 
-/// The install script(s) libosinfo generated, and how they reach the installer. The files
-/// hold the passwords: they go to the VM only, never to the log, the status or the job's
-/// settings.
-struct GeneratedInstall: Sendable {
-    enum Delivery: Sendable, Equatable {
-        /// Appended to the installer's initrd (a tree's kernel boots directly).
-        case initrd
-        /// On a CD-ROM of their own (Windows Setup finds autounattend.xml there).
-        case cdrom
-    }
-
-    struct File: Sendable {
-        let name: String
-        let contents: String
-    }
-
-    let delivery: Delivery
-    let files: [File]
-    /// What libosinfo adds to the kernel command line (inst.ks=…), with initrd delivery.
-    let kernelArguments: [String]
-}
-
 extension OSInfoDatabase {
     /// On the libosinfo thread: chooses the scripts as virt-install does (the media's own,
     /// else the OS's), for the profile asked for, else jeos (virt-install prefers desktop;
@@ -59,7 +37,7 @@ extension OSInfoDatabase {
     func generate(
         _ request: UnattendedRequest, os: OpaquePointer, id: String, defaults: OSType, media: OSIdentification?,
         log: JobLog
-    ) throws(VMInstallError) -> GeneratedInstall {
+    ) throws(VMInstallError) -> AnswerPlan {
         let osName = name(of: id)
         if let object = media?.media, vmi_osinfo_media_supports_installer_script(object) == 0 {
             throw VMInstallError(
@@ -90,12 +68,12 @@ extension OSInfoDatabase {
             )
         }
         let methods = chosen.map { vmi_osinfo_install_script_get_injection_methods($0) }.reduce(UInt32.max) { $0 & $1 }
-        let delivery: GeneratedInstall.Delivery
+        let delivery: AnswerDelivery
         let method: UInt32
         if request.bootsKernel, methods & UInt32(VMI_OSINFO_INJECTION_INITRD) != 0 {
             (delivery, method) = (.initrd, UInt32(VMI_OSINFO_INJECTION_INITRD))
         } else if methods & UInt32(VMI_OSINFO_INJECTION_CDROM) != 0 {
-            (delivery, method) = (.cdrom, UInt32(VMI_OSINFO_INJECTION_CDROM))
+            (delivery, method) = (.cdrom(label: "UNATTENDED"), UInt32(VMI_OSINFO_INJECTION_CDROM))
         } else if methods & UInt32(VMI_OSINFO_INJECTION_INITRD) != 0 {
             throw VMInstallError(
                 .settings,
@@ -128,7 +106,7 @@ extension OSInfoDatabase {
             config, request,
             windows: vmi_osinfo_os_get_family(os).map { String(cString: $0).hasPrefix("win") } ?? false,
             bus: request.firstDiskBus ?? defaults.diskBus)
-        var files: [GeneratedInstall.File] = []
+        var files: [AnswerFile] = []
         var arguments: [String] = []
         for script in chosen {
             vmi_osinfo_install_script_set_preferred_injection_method(script, method)
@@ -157,13 +135,13 @@ extension OSInfoDatabase {
                     "--unattended: libosinfo could not generate \(osName)'s install script: \(why ?? "no reason given")"
                 )
             }
-            files.append(GeneratedInstall.File(name: name, contents: contents))
+            files.append(AnswerFile(name: name, contents: Array(contents.utf8)))
             if delivery == .initrd, let commandLine { arguments += commandLine.split(separator: " ").map(String.init) }
             log.write(
                 "unattended: osinfo-db script \(Self.string(vmi_osinfo_entity_get_id(UnsafeMutableRawPointer(script))) ?? "?") (profile \(profile)\(fromMedia ? ", the media's" : "")) as \(name), \(delivery == .initrd ? "in the installer's initrd" : "on a CD-ROM")"
             )
         }
-        return GeneratedInstall(delivery: delivery, files: files, kernelArguments: arguments)
+        return AnswerPlan(origin: .unattended, delivery: delivery, files: files, kernelArguments: arguments)
     }
 
     /// virt-install's choices (virtinst/install/unattended.py), from the options and the host.

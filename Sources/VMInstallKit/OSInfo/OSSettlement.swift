@@ -6,7 +6,7 @@ struct OSSettlement: Sendable {
     let defaults: OSType
     /// The osinfo-db OS given or recognised; nil for a family or the generic defaults.
     let os: RecordedOS?
-    let install: GeneratedInstall?
+    let install: AnswerPlan?
 
     /// What settling needs to know of the rest of the job.
     struct Request: Sendable {
