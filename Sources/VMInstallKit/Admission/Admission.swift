@@ -10,6 +10,9 @@ import Glibc
 /// closes its lock) when first in line, else the job just ahead; with a slow timer for what
 /// gives no event (a runtime VM that stops);
 /// only where no inotify instance is left does it look every 2 s, until it gets one.
+/// Admission owns the ledger: a job enters it once (`enqueue`, when it is created), waits
+/// for room (`waitForRoom`, at the end of SETTINGS) and leaves it once it holds no share
+/// (`leave`: it ended, or was deleted or detached). Nothing else writes the ledger.
 struct Admission {
     let store: JobStore
     let id: JobID
@@ -18,6 +21,41 @@ struct Admission {
     let memoryMiB: Int
     let budgetMiB: Int
     let maxInstalls: Int?
+
+    /// A job waits for room when it has a memory budget and its VM runs on this machine
+    /// (another host's memory is not this state directory's to share).
+    static func applies(to spec: VMSpec, driver: any HypervisorDriver) -> Bool {
+        spec.memoryBudgetMiB != nil && driver.runsOnThisMachine
+    }
+
+    /// Puts a new job in line, under the store's id lock and before the job is visible, so
+    /// jobs are admitted in the order they were submitted. (The memory is settled in
+    /// SETTINGS, which may take it from the OS's defaults.)
+    static func enqueue(_ id: JobID, _ spec: VMSpec, in store: JobStore) throws(VMInstallError) {
+        let driver = HypervisorDrivers.driver(for: spec, job: id, stateDirectory: store.root, log: nil)
+        guard applies(to: spec, driver: driver) else { return }
+        try AdmissionLedger(store: store).update {
+            $0.append(AdmissionLedger.Entry(id: id, memoryMiB: spec.memoryMiB ?? 0, admitted: false))
+        }
+    }
+
+    /// Takes a job out of line and gives its share back; the ledger's rename wakes the job
+    /// first in line.
+    static func leave(_ id: JobID, in store: JobStore) {
+        _ = try? AdmissionLedger(store: store).update { entries in entries.removeAll { $0.id == id } }
+    }
+
+    /// Waits in SETTINGS until the job's VM fits; returns at once for a job not in line.
+    static func waitForRoom(
+        _ id: JobID, spec: VMSpec, memoryMiB: Int, driver: any HypervisorDriver, store: JobStore, log: JobLog,
+        cancel: CancelSignal
+    ) throws(VMInstallError) {
+        guard applies(to: spec, driver: driver), let budget = spec.memoryBudgetMiB else { return }
+        try Admission(
+            store: store, id: id, log: log, cancel: cancel, memoryMiB: memoryMiB, budgetMiB: budget,
+            maxInstalls: spec.maxInstalls
+        ).waitForRoom()
+    }
 
     /// Checked even without events this often, in seconds.
     static let recheckSeconds = 30.0
@@ -34,7 +72,7 @@ struct Admission {
         case settle([JobID])
     }
 
-    func waitForRoom() throws(VMInstallError) {
+    private func waitForRoom() throws(VMInstallError) {
         let ledger = AdmissionLedger(store: store)
         // Each waiting runner needs an inotify instance of its own, and a user has only
         // fs.inotify.max_user_instances (128 by default): past that, it looks once a second.
@@ -45,7 +83,12 @@ struct Admission {
         let canceledWhileWaiting = VMInstallError(.canceled, "the job was canceled while it waited for room")
         while true {
             try cancel.check()
-            switch try ledger.update({ (entries: inout [AdmissionLedger.Entry]) -> Decision in decide(&entries) }) {
+            // The shares of the jobs that hold them are asked outside the ledger's lock (a
+            // hypervisor may take its time to answer); only the job first in line needs them.
+            let shares = firstInLine(ledger.read()) ? shareSnapshot(ledger.read()) : [:]
+            switch try ledger.update({ (entries: inout [AdmissionLedger.Entry]) -> Decision in
+                decide(&entries, shares: shares)
+            }) {
             case .settle(let orphans):
                 for orphan in orphans {
                     if let settled = try? JobControl(store: store).settleOrphan(orphan) {
@@ -113,9 +156,22 @@ struct Admission {
         }
     }
 
-    /// Under the ledger's lock: drops what no longer holds a share, then admits this job if
-    /// it is first in line and fits.
-    func decide(_ entries: inout [AdmissionLedger.Entry]) -> Decision {
+    /// True when no earlier job whose runner lives waits before this one.
+    private func firstInLine(_ entries: [AdmissionLedger.Entry]) -> Bool {
+        !entries.contains { !$0.admitted && $0.id < id && store.runnerIsAlive($0.id) }
+    }
+
+    /// The share of each admitted job, asked of its driver where needed.
+    private func shareSnapshot(_ entries: [AdmissionLedger.Entry]) -> [JobID: Share] {
+        var shares: [JobID: Share] = [:]
+        for entry in entries where entry.admitted { shares[entry.id] = share(entry.id) }
+        return shares
+    }
+
+    /// Under the ledger's lock, with no hypervisor call: drops what no longer holds a share
+    /// (as `shares` says; a job admitted since the snapshot holds its share), then admits this
+    /// job if it is first in line and fits.
+    func decide(_ entries: inout [AdmissionLedger.Entry], shares: [JobID: Share]) -> Decision {
         // In line since the job was created; its memory is known only now.
         entries.removeAll { $0.id == id }
         entries.append(AdmissionLedger.Entry(id: id, memoryMiB: memoryMiB, admitted: false))
@@ -132,7 +188,7 @@ struct Admission {
         var orphans: [JobID] = []
         entries.removeAll { entry in
             guard entry.admitted else { return false }
-            switch share(entry.id) {
+            switch shares[entry.id] ?? .held {
             case .held: return false
             case .free: return true
             case .orphaned:
@@ -181,8 +237,8 @@ struct Admission {
         guard let record = try? store.read(job) else { return .free }
         if !record.state.isTerminal { return .orphaned }
         guard record.state == .finished, let directory = record.vmDirectory else { return .free }
-        let running = HypervisorDrivers.driver(forJob: job, in: store, log: nil).runningState(
+        let state = HypervisorDrivers.driver(forJob: job, in: store, log: nil).runState(
             files: VMPaths(directory: directory))
-        return running ?? true ? .held : .free
+        return state.mayBeRunning ? .held : .free
     }
 }

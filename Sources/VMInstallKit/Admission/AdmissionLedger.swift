@@ -19,9 +19,10 @@ public struct AdmissionLedger: Sendable {
 
     public init(store: JobStore) { self.store = store }
 
-    /// Runs `body` on the ledger under its lock and writes it back if it changed.
+    /// Runs `body` on the ledger under its lock and writes it back if it changed. Only
+    /// `Admission` changes the ledger.
     @discardableResult
-    public func update<T>(_ body: (inout [Entry]) throws(VMInstallError) -> T) throws(VMInstallError) -> T {
+    func update<T>(_ body: (inout [Entry]) throws(VMInstallError) -> T) throws(VMInstallError) -> T {
         try store.prepare()
         let lock: FileLock
         do { lock = try FileLock.acquire(lockPath) } catch {
@@ -54,8 +55,4 @@ public struct AdmissionLedger: Sendable {
         }.sorted { $0.id < $1.id }
     }
 
-    /// Gives a job's share back (it ended, or is deleted or detached).
-    public func release(_ id: JobID) {
-        _ = try? update { entries in entries.removeAll { $0.id == id } }
-    }
 }

@@ -129,7 +129,7 @@ public struct JobControl {
             try store.removeJobDirectory(id)
         }
         // After the job's update lock is let go: admission takes the ledger's lock first.
-        AdmissionLedger(store: store).release(id)
+        Admission.leave(id, in: store)
     }
 
     /// Forgets the job; the VM, its configuration and its disks stay as they are.
@@ -140,7 +140,7 @@ public struct JobControl {
             try store.removeJobDirectory(id)
         }
         // A detached VM is no longer this state directory's: its share goes with the job.
-        AdmissionLedger(store: store).release(id)
+        Admission.leave(id, in: store)
     }
 
     /// Stops the VM and removes what the hypervisor keeps of it (libvirt's domain, uploads)

@@ -45,16 +45,9 @@ public final class JobRunner {
         log.write("job \(id): gathering the settings of VM \(spec.name)")
         let settings = try await SettingsPhase(store: store, id: id, driver: driver, log: log).run(spec)
         vmFiles = settings.files
-        if settings.host.isThisMachine, let budget = spec.memoryBudgetMiB {
-            try Admission(
-                store: store, id: id, log: log, cancel: cancel, memoryMiB: settings.config.memoryMiB, budgetMiB: budget,
-                maxInstalls: spec.maxInstalls
-            )
-            .waitForRoom()
-        } else {
-            // Another host's memory is not this state directory's to share.
-            AdmissionLedger(store: store).release(id)
-        }
+        try Admission.waitForRoom(
+            id, spec: spec, memoryMiB: settings.config.memoryMiB, driver: driver, store: store, log: log, cancel: cancel
+        )
         try advance(to: .prepInstall) { $0.uuid = settings.config.uuid }
 
         log.write("preparing the install: creating disks")
@@ -232,7 +225,7 @@ public final class JobRunner {
                 log.write("warning: \(error.message)")
             }
         }
-        AdmissionLedger(store: store).release(id)
+        Admission.leave(id, in: store)
         let state: JobState = error.kind == .canceled ? .canceled : .failed
         log.write(error.kind == .canceled ? "job \(id) canceled" : "job \(id) failed: \(error.message)")
         do {

@@ -105,17 +105,11 @@ public struct JobStore: Sendable {
             try FileIO.writeAtomically(staging.record, record.encoded())
             try FileIO.writeInPlace(staging.inotify, "\(JobState.settings.rawValue)\n")
             try FileIO.writeInPlace(staging.log, "")
-            // In line for admission before it exists, still under the id lock: jobs are
-            // admitted in the order they were submitted. (The memory is settled in SETTINGS,
-            // which may take it from the OS's defaults.)
-            if spec.memoryBudgetMiB != nil {
-                try AdmissionLedger(store: self).update {
-                    $0.append(AdmissionLedger.Entry(id: id, memoryMiB: spec.memoryMiB ?? 0, admitted: false))
-                }
-            }
+            // In line for admission before it exists, still under the id lock.
+            try Admission.enqueue(id, spec, in: self)
             if rename(staging.directory, paths(id).directory) != 0 {
                 let err = errno
-                AdmissionLedger(store: self).release(id)
+                Admission.leave(id, in: self)
                 throw Errno(rawValue: err)
             }
             return (id, runnerLock)
