@@ -4,6 +4,16 @@ import Glibc
 /// QEMU-direct (Hypervisor/QEMU/) and libvirt (Hypervisor/Libvirt/), chosen in
 /// `HypervisorDrivers.driver(for:job:stateDirectory:log:)`.
 public protocol HypervisorDriver: Sendable {
+    /// True when the VMs run on this machine (QEMU itself, libvirt at a local URI): their
+    /// memory is this machine's to budget and their disks are files here. Known without
+    /// asking the hypervisor.
+    var runsOnThisMachine: Bool { get }
+
+    /// Checks what can be checked from the command line and this machine's files alone,
+    /// without the hypervisor's answer: vm-install runs it before the job exists, and
+    /// SETTINGS again.
+    func preflight(_ spec: VMSpec) throws(VMInstallError)
+
     /// Checks, in SETTINGS, that the host can run this VM and settles the accelerator.
     func prepare(_ spec: VMSpec) throws(VMInstallError) -> ResolvedHost
 
@@ -23,11 +33,8 @@ public protocol HypervisorDriver: Sendable {
     /// nothing runs. Returns once the processes are gone or `deadline` has passed.
     func stopAll(files: VMPaths, deadline: Deadline) throws(VMInstallError)
 
-    /// True when the runtime VM of these files is running.
-    func isRunning(files: VMPaths) -> Bool
-
-    /// As `isRunning`, or nil when it cannot be told (the hypervisor does not answer).
-    func runningState(files: VMPaths) -> Bool?
+    /// Whether a VM of these files (install or runtime VM) runs, or that it cannot be told.
+    func runState(files: VMPaths) -> VMRunState
 
     /// Writes a PNG of the screen of whichever VM of these files runs (install or runtime VM)
     /// to `path`, from any process, also while a job runner holds its session. Throws
@@ -50,7 +57,7 @@ public protocol HypervisorDriver: Sendable {
 }
 
 extension HypervisorDriver {
-    public func runningState(files: VMPaths) -> Bool? { isRunning(files: files) }
+    public func preflight(_ spec: VMSpec) throws(VMInstallError) {}
 
     /// libvirt finds the firmware itself.
     public func checkFirmware(_ firmware: Firmware) throws(VMInstallError) {}
@@ -84,10 +91,20 @@ public struct VolumePlan: Sendable, Equatable {
 /// The host facts a driver settled on in SETTINGS.
 public struct ResolvedHost: Sendable, Equatable {
     public var accel: String
-    /// The VM runs on this machine, so its memory and disk space are checked here.
-    public var isThisMachine = true
     /// A line for the job's log about how the host was settled (KVM that could not be used).
     public var notice: String?
+}
+
+/// Whether a VM runs: one question with three answers. Every caller treats `.unknown` as
+/// running: a disk or a memory share is never given away on a guess.
+public enum VMRunState: Sendable, Equatable {
+    case running
+    case stopped
+    /// The hypervisor did not answer; why, for messages.
+    case unknown(String)
+
+    /// Running, or perhaps running: what holds disks and memory.
+    public var mayBeRunning: Bool { self != .stopped }
 }
 
 /// How a VM session ended while it was being watched.
@@ -140,7 +157,8 @@ public struct VMActivity: Equatable, Sendable {
 public enum HypervisorDrivers {
     /// The driver for a job: libvirt when it names a URI (--connect), else QEMU itself. The
     /// choice is made here and nowhere else.
-    public static func driver(for spec: VMSpec?, job: JobID, stateDirectory: String, log: JobLog?)
+    /// `job` is nil before the job exists (vm-install's checks).
+    public static func driver(for spec: VMSpec?, job: JobID?, stateDirectory: String, log: JobLog?)
         -> any HypervisorDriver
     {
         if let uri = spec?.connect {

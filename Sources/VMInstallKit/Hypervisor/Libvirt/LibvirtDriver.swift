@@ -9,14 +9,16 @@ import Synchronization
 /// <metadata> and <description>, and only a domain that does is ever stopped or undefined.
 public struct LibvirtDriver: HypervisorDriver {
     public let uri: String
-    let job: JobID
+    /// nil before the job exists: then only `runsOnThisMachine`, `preflight` and
+    /// `checkFirmware` are asked, and no domain is this driver's.
+    let job: JobID?
     let stateDirectory: String
     let log: JobLog?
     /// How long a lost connection is retried before the job fails.
     let reconnectDeadline: Double
     private let cache = ConnectionCache()
 
-    public init(uri: String, job: JobID, stateDirectory: String, log: JobLog?, reconnectDeadline: Double = 120) {
+    public init(uri: String, job: JobID?, stateDirectory: String, log: JobLog?, reconnectDeadline: Double = 120) {
         self.uri = uri
         self.job = job
         self.stateDirectory = stateDirectory
@@ -38,8 +40,9 @@ public struct LibvirtDriver: HypervisorDriver {
         return fresh
     }
 
-    public func prepare(_ spec: VMSpec) throws(VMInstallError) -> ResolvedHost {
-        let c = try connection()
+    public var runsOnThisMachine: Bool { !isRemote }
+
+    public func preflight(_ spec: VMSpec) throws(VMInstallError) {
         if spec.nics.contains(where: { !$0.hostForwards.isEmpty }) {
             throw VMInstallError(
                 .settings,
@@ -52,6 +55,10 @@ public struct LibvirtDriver: HypervisorDriver {
                 "--disk \(disk.path): a path on this machine means nothing to libvirt at \(uri); give --disk pool=NAME,size=SIZE"
             )
         }
+    }
+
+    public func prepare(_ spec: VMSpec) throws(VMInstallError) -> ResolvedHost {
+        let c = try connection()
         if try c.domain(named: spec.name) != nil {
             throw VMInstallError(
                 .settings, "libvirt at \(uri) already has a domain named \(spec.name); choose another --name")
@@ -62,13 +69,20 @@ public struct LibvirtDriver: HypervisorDriver {
             guard kvm else {
                 throw VMInstallError(.host, "libvirt at \(uri) cannot run KVM guests; use --accel tcg or auto")
             }
-            return ResolvedHost(accel: "kvm", isThisMachine: !isRemote)
-        case .tcg: return ResolvedHost(accel: "tcg", isThisMachine: !isRemote)
-        case .auto: return ResolvedHost(accel: kvm ? "kvm" : "tcg", isThisMachine: !isRemote)
+            return ResolvedHost(accel: "kvm")
+        case .tcg: return ResolvedHost(accel: "tcg")
+        case .auto: return ResolvedHost(accel: kvm ? "kvm" : "tcg")
         }
     }
 
-    func xml(_ vm: VMConfig, files: VMPaths, media: LibvirtMedia) -> LibvirtDomainXML {
+    /// The job, for what only a job does (define domains, upload media).
+    func assignedJob() throws(VMInstallError) -> JobID {
+        guard let job else { throw VMInstallError(.internal, "libvirt: no job to act for") }
+        return job
+    }
+
+    func xml(_ vm: VMConfig, files: VMPaths, media: LibvirtMedia) throws(VMInstallError) -> LibvirtDomainXML {
+        let job = try assignedJob()
         var xml = LibvirtDomainXML(
             vm: vm, job: job, stateDirectory: stateDirectory, serialLog: isRemote ? nil : files.serialLog)
         xml.hostPath = { media.paths[$0] ?? $0 }
@@ -80,7 +94,7 @@ public struct LibvirtDriver: HypervisorDriver {
     {
         let c = try connection()
         let media = try LibvirtMedia.upload(for: vm, medium: medium, files: files, driver: self, connection: c)
-        let xml = xml(vm, files: files, media: media)
+        let xml = try xml(vm, files: files, media: media)
         let domain = try c.define(xml.install(medium))
         do {
             try domain.start(paused: true)
@@ -98,7 +112,7 @@ public struct LibvirtDriver: HypervisorDriver {
         let c = try connection()
         var media = LibvirtMedia.recorded(in: files)
         try media.removeInstallOnly(connection: c, log: log)
-        let domain = try c.define(xml(vm, files: files, media: media).runtime())
+        let domain = try c.define(try xml(vm, files: files, media: media).runtime())
         try domain.start(paused: true)
         return try session(domain, vm: vm, files: files, connection: c)
     }
@@ -152,7 +166,7 @@ public struct LibvirtDriver: HypervisorDriver {
     /// The domain of these VM files, if it carries this job's id and state directory.
     func ownedDomain(_ files: VMPaths, connection c: LibvirtConnection) throws(VMInstallError) -> LibvirtDomain? {
         let name = String(files.directory.split(separator: "/").last ?? "")
-        guard let domain = try c.domain(named: name) else { return nil }
+        guard let job, let domain = try c.domain(named: name) else { return nil }
         let xml = try domain.xml(inactive: domain.isPersistent)
         let mark = "<\(LibvirtDomainXML.prefix):id>\(job)</\(LibvirtDomainXML.prefix):id>"
         let dir =
@@ -168,20 +182,16 @@ public struct LibvirtDriver: HypervisorDriver {
         try ownedDomain(files, connection: try connection())?.destroy()
     }
 
-    /// nil when libvirt does not answer: a share is not given away on a guess.
-    public func runningState(files: VMPaths) -> Bool? {
-        guard let c = try? connection() else { return nil }
-        let owned: LibvirtDomain?
-        do { owned = try ownedDomain(files, connection: c) } catch { return nil }
-        guard let domain = owned else { return false }
-        guard let state = try? domain.state() else { return nil }
-        if case .shutOff = state { return false }
-        return true
-    }
-
-    public func isRunning(files: VMPaths) -> Bool {
-        guard let c = try? connection(), let domain = try? ownedDomain(files, connection: c) else { return false }
-        return domain.isActive
+    /// `.unknown` when libvirt does not answer: a disk or a share is not given away on a guess.
+    public func runState(files: VMPaths) -> VMRunState {
+        do {
+            let c = try connection()
+            guard let domain = try ownedDomain(files, connection: c) else { return .stopped }
+            if case .shutOff = try domain.state() { return .stopped }
+            return .running
+        } catch {
+            return .unknown("libvirt at \(uri) does not answer: \(error.message)")
+        }
     }
 
     public func screenshot(files: VMPaths, to path: String) throws(VMInstallError) {

@@ -70,7 +70,7 @@ struct LibvirtMedia {
             guard stat(file, &st) == 0 else {
                 throw VMInstallError(.settings, "cannot read \(file): \(String(cString: strerror(errno)))")
             }
-            let name = "vmi-\(driver.job)-\(vm.name)-\(file.split(separator: "/").last ?? "file")"
+            let name = "vmi-\(try driver.assignedJob())-\(vm.name)-\(file.split(separator: "/").last ?? "file")"
             if try pool.volume(named: name) != nil {
                 throw VMInstallError(.settings, "pool \(Self.pool) at \(driver.uri) already has a volume \(name)")
             }

@@ -9,7 +9,9 @@ public struct QEMUDriver: HypervisorDriver {
 
     public init() {}
 
-    public func prepare(_ spec: VMSpec) throws(VMInstallError) -> ResolvedHost {
+    public var runsOnThisMachine: Bool { true }
+
+    public func preflight(_ spec: VMSpec) throws(VMInstallError) {
         guard Executables.find(Self.systemBinary) != nil else {
             throw VMInstallError(
                 .host, "\(Self.systemBinary) is not installed; install Debian's qemu-system-x86 package")
@@ -22,14 +24,18 @@ public struct QEMUDriver: HypervisorDriver {
         // way to get it, where QEMU would fail later with its own words.
         try QEMUNetworkAccess(user: user, netAdmin: HostUser.hasNetAdmin).check(spec.nics)
         try QEMUDiskAccess(user: user, vmName: spec.name).check(spec.disks)
-        if spec.accel == .tcg { return ResolvedHost(accel: "tcg") }
-        switch (spec.accel, KVMAccess.probe()) {
-        case (_, .usable):
-            return ResolvedHost(accel: "kvm")
-        case (.kvm, .unusable(let why, let remedy)):
+        if spec.accel == .kvm, case .unusable(let why, let remedy) = KVMAccess.probe() {
             throw VMInstallError(
                 .host, "KVM is not usable: \(why); \(remedy.map { "\($0), or use" } ?? "use") --accel tcg or auto")
-        case (_, .unusable(let why, let remedy)):
+        }
+    }
+
+    public func prepare(_ spec: VMSpec) throws(VMInstallError) -> ResolvedHost {
+        if spec.accel == .tcg { return ResolvedHost(accel: "tcg") }
+        switch KVMAccess.probe() {
+        case .usable:
+            return ResolvedHost(accel: "kvm")
+        case .unusable(let why, let remedy):
             let notice =
                 "KVM is not usable (\(why)), so the VM runs under TCG, software emulation, which is much slower"
             return ResolvedHost(accel: "tcg", notice: notice + (remedy.map { "; to use KVM, \($0)" } ?? ""))
@@ -124,6 +130,11 @@ public struct QEMUDriver: HypervisorDriver {
                 throw VMInstallError(.requestFailed, "QEMU process \(process.pid) of \(files.directory) did not stop")
             }
         }
+    }
+
+    /// QEMU always answers: its pid file's lock tells.
+    public func runState(files: VMPaths) -> VMRunState {
+        isRunning(files: files) ? .running : .stopped
     }
 
     public func isRunning(files: VMPaths) -> Bool {
