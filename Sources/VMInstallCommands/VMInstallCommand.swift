@@ -153,7 +153,11 @@ public struct VMInstallCommand: ParsableCommand {
             return 0
         }
         let spec = try spec()
-        // In the foreground this process is the runner; in the job.background the runner records itself.
+        // What can be checked before the job exists is refused here, in the foreground and
+        // with --background alike: the same line and exit status, and no job left behind.
+        let driver = HypervisorDrivers.driver(for: spec, job: nil, stateDirectory: store.root, log: nil)
+        try await Preflight(store: store, driver: driver).check(spec)
+        // In the foreground this process is the runner; in the background the runner records itself.
         let (id, lock) = try store.create(spec, runnerPID: job.background ? nil : getpid())
         defer { lock.release() }
         if job.background {

@@ -104,44 +104,48 @@ import VMInstallKit
         }
     }
 
-    /// Settings that only the job can check end it in FAILED with exit 3 and a reason.
-    @Test func settingsFailuresEndTheJobInFailed() async throws {
+    /// Settings that the command line and this machine's files can tell are refused before
+    /// the job exists, in the foreground as with --background: exit 3, one line, no job.
+    @Test func settingsRefusalsComeBeforeTheJob() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.quick.guest()
             let existing = "\(fx.root)/existing.raw"
             close(open(existing, O_CREAT | O_WRONLY, 0o600))
+            let base = ["--memory", "64", "--accel", "tcg"]
+            func vm(_ name: String, source: [String] = ["--source", guest.iso], disks: [String]) -> [String] {
+                ["--name", name] + source + disks.flatMap { ["--disk", $0] } + base
+            }
             let cases: [(name: String, arguments: [String], reason: String)] = [
-                ("nosource", ["--source", "\(fx.root)/missing.iso"], "missing or unreadable"),
-                ("nosize", ["--disk", "\(fx.root)/new.qcow2"], "give size="),
-                ("sized", ["--disk", "\(existing),size=1G"], "cannot apply"),
                 (
-                    "twice", ["--disk", "\(fx.root)/t.qcow2,size=1M", "--disk", "\(fx.root)/t.qcow2,size=1M"],
+                    "nosource",
+                    vm("nosource", source: ["--source", "\(fx.root)/missing.iso"], disks: ["\(fx.root)/a,size=1M"]),
+                    "missing or unreadable"
+                ),
+                // Nothing to recognise (a kernel, no media), so no OS's default size.
+                (
+                    "nosize", vm("nosize", source: ["--kernel", guest.iso], disks: ["\(fx.root)/new.qcow2"]),
+                    "give size="
+                ),
+                ("sized", vm("sized", disks: ["\(existing),size=1G"]), "cannot apply"),
+                (
+                    "twice", vm("twice", disks: ["\(fx.root)/t.qcow2,size=1M", "\(fx.root)/t.qcow2,size=1M"]),
                     "given twice"
                 ),
             ]
             for c in cases {
-                var arguments = fx.vmArguments(name: c.name, guest: guest)
-                for (i, a) in c.arguments.enumerated() where i % 2 == 0 {
-                    if let at = arguments.firstIndex(of: a) {
-                        arguments.remove(at: at)
-                        arguments.remove(at: at)
-                    }
-                }
-                arguments += c.arguments
-                let result = try await fx.vmInstall(arguments)
-                #expect(result.code == 3, "\(c.name): \(result.stderr)")
-                #expect(result.stderr.contains(c.reason), "\(c.name): \(result.stderr)")
+                let arguments = c.arguments
+                let foreground = try await fx.vmInstall(arguments)
+                #expect(foreground.code == 3, "\(c.name): \(foreground.stderr)")
+                #expect(foreground.stderr.contains(c.reason), "\(c.name): \(foreground.stderr)")
+                #expect(foreground.stderr.split(separator: "\n").count == 1, "\(c.name): \(foreground.stderr)")
+                let background = try await fx.vmInstall(arguments + ["--background"])
+                #expect(background.code == foreground.code, "\(c.name): \(background.stderr)")
+                #expect(background.stderr == foreground.stderr, "\(c.name)")
+                #expect(background.stdout.isEmpty, "\(c.name): no job id")
             }
             #expect(FileIO.exists(existing))
             #expect(!FileIO.exists("\(fx.root)/t.qcow2"))
-            let ids = try fx.store.listIDs()
-            #expect(ids.count == cases.count)
-            for id in ids {
-                let status = try await fx.jobs(["--status", id.description]).keys
-                #expect(status["state"] == "7")
-                #expect(status["exit"] == "3")
-                #expect(status["uuid"] == nil)
-            }
+            #expect(try fx.store.listIDs().isEmpty)
         }
     }
 
@@ -150,13 +154,19 @@ import VMInstallKit
             let guest = try await Guest.quick.guest()
             let first = try await fx.vmInstall(fx.vmArguments(name: "same", guest: guest))
             #expect(first.code == 0, "\(first.stderr)")
-            let second = try await fx.vmInstall(
-                fx.vmArguments(name: "same", guest: guest, disk: "\(fx.root)/other.qcow2,size=16M"))
-            #expect(second.code == 3)
-            #expect(second.stderr.contains("already exists"))
-            #expect(!FileIO.exists("\(fx.root)/other.qcow2"))
-            // Deleting the refused job must not touch the VM that owns the name.
-            #expect(try await fx.jobs(["--delete", "2"]).code == 0)
+            for extra in [[], ["--background"]] {
+                let second = try await fx.vmInstall(
+                    fx.vmArguments(name: "same", guest: guest, disk: "\(fx.root)/other.qcow2,size=16M") + extra)
+                #expect(second.code == 3)
+                #expect(second.stderr.contains("already exists"))
+                #expect(!FileIO.exists("\(fx.root)/other.qcow2"))
+            }
+            #expect(try fx.store.listIDs().count == 1)
+            // A job that lost the name to it (a race past the first check) recorded the VM's
+            // directory before its rename failed: deleting that job must not touch the VM.
+            let loser = try fx.recordJob(in: .failed, name: "same")
+            try fx.store.update(loser) { $0.vmDirectory = fx.vmFiles("same").directory }
+            #expect(try await fx.jobs(["--delete", loser.description]).code == 0)
             #expect(QEMUDriver().isRunning(files: fx.vmFiles("same")))
             #expect(FileIO.exists(fx.vmFiles("same").config))
         }

@@ -1,4 +1,5 @@
 import Glibc
+import SystemPackage
 
 /// The state directory: --state-dir, then $VM_INSTALL_STATE_DIR, then /var/lib/vm-install
 /// for root and $XDG_STATE_HOME/vm-install (~/.local/state/vm-install) for others; and how
@@ -40,17 +41,43 @@ public struct StateDirectory: Sendable, Equatable {
     /// growing a tree of directories nobody meant to have.
     public func create() throws(VMInstallError) {
         if FileIO.isDirectory(path) { return }
+        try checkCanBeCreated()
         let parent = Self.parent(of: path)
-        if !FileIO.isDirectory(parent) {
-            guard origin == .userDefault else {
-                throw VMInstallError(
-                    .stateDirectory,
-                    "cannot create the state directory \(path)\(origin.named): its parent directory \(parent) does not exist; create it first, or choose another state directory"
-                )
-            }
-            try makeMissingParents(of: parent)
-        }
+        if !FileIO.isDirectory(parent) { try makeMissingParents(of: parent) }
         try make(path, what: "the state directory \(path)")
+    }
+
+    /// The refusal `create` would give for a path written down whose parent is missing,
+    /// without creating anything: vm-install's checks before a job exists.
+    public func checkCanBeCreated() throws(VMInstallError) {
+        guard !FileIO.isDirectory(path) else { return }
+        let parent = Self.parent(of: path)
+        guard FileIO.isDirectory(parent) || origin == .userDefault else {
+            throw VMInstallError(
+                .stateDirectory,
+                "cannot create the state directory \(path)\(origin.named): its parent directory \(parent) does not exist; create it first, or choose another state directory"
+            )
+        }
+        // The first directory to make, and the existing one it goes in.
+        var first = path
+        var above = parent
+        while !FileIO.exists(above), above != "/" {
+            first = above
+            above = Self.parent(of: above)
+        }
+        let what = first == path ? "the state directory \(path)" : "\(first), a parent of the state directory \(path)"
+        guard FileIO.isDirectory(above) else {
+            throw VMInstallError(
+                .stateDirectory,
+                "cannot create the state directory \(path): \(above) is in its way and is not a directory; \(remedy)")
+        }
+        if FileIO.exists(first) {
+            throw VMInstallError(
+                .stateDirectory, "cannot create \(what): something that is not a directory is in the way; \(remedy)")
+        }
+        if access(above, W_OK | X_OK) != 0 {
+            throw VMInstallError(.stateDirectory, "cannot create \(what): \(Errno(rawValue: errno)); \(remedy)")
+        }
     }
 
     /// The missing directories above the state directory, from the top down.

@@ -21,23 +21,18 @@ struct OSSettlement: Sendable {
         let choice = try OSChoice.parse(spec.osType)
         if let family = choice.family {
             if spec.unattended != nil {
-                throw VMInstallError(
-                    .settings,
-                    "--unattended: the \(family.name) family has no install script; give an osinfo-db id with --os-type (see --os-type list), or --autoinstall FILE"
-                )
+                throw OSRefusal.familyHasNoScript(family)
             }
             return OSSettlement(defaults: family, os: nil, install: nil)
         }
         let media = spec.source.flatMap { InstallTree.isTree($0) ? nil : $0 }
         if choice.isRecognition, media == nil, tree?.treeinfo == nil {
-            let what =
-                spec.source.map { "\($0) has no ISO image and no .treeinfo to recognise" }
-                ?? "there are no install media to recognise"
             if choice == .detect || spec.unattended != nil {
-                throw VMInstallError(
-                    .settings, "--\(choice == .detect ? "os-type detect" : "unattended"): \(what); give --os-type ID")
+                throw OSRefusal.nothingToRecognise(spec, detect: choice == .detect)
             }
-            if spec.source != nil { log.write("OS: not recognised (\(what)); generic defaults") }
+            if spec.source != nil {
+                log.write("OS: not recognised (\(OSRefusal.nothingToRecogniseReason(spec))); generic defaults")
+            }
             return OSSettlement(defaults: .generic, os: nil, install: nil)
         }
         let request = Request(
@@ -84,17 +79,12 @@ extension OSInfoDatabase {
                 chosen = (id, os)
             } else if let family = OSInfoID.family(of: id) {
                 if request.unattended != nil {
-                    throw VMInstallError(
-                        .settings,
-                        "--unattended: \(database) has no \(id), so no install script for it; see vm-install(8) on osinfo-db-import for a newer database, or give --autoinstall FILE"
-                    )
+                    throw OSRefusal.noScriptForMissingID(id, database: database)
                 }
                 log.write("\(database) has no \(id): using the \(family.name) family's defaults")
                 return OSSettlement(defaults: family, os: nil, install: nil)
             } else {
-                throw VMInstallError(
-                    .settings,
-                    "--os-type \(id) is neither in \(database) nor a family; 'vm-install --os-type list' shows them")
+                throw OSRefusal.unknownID(id, database: database)
             }
         case .detect, .unspecified:
             if let identification, let id = identification.shortID, let os = systems[id] {

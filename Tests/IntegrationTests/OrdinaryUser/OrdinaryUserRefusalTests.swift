@@ -97,14 +97,19 @@ struct OrdinaryUserRefusalTests {
     @Test func stateDirectoriesThatCannotBeMadeAreNamed() async throws {
         try await Fixture.with { fx in
             try await OrdinaryUser.with(fx) { user in
-                // A path someone gives is made when its parent exists...
+                // A path someone gives is made when its parent exists (by a job: a refusal
+                // before the job makes nothing)...
                 let given = "\(user.home)/given"
                 user.uses(stateDirectory: given)
-                let made = try await user.vmInstall([
+                let refused = try await user.vmInstall([
                     "--state-dir", given, "--name", "x", "--source", "\(user.home)/missing.iso", "--disk",
                     "\(user.home)/x.qcow2,size=1M",
                 ])
-                #expect(made.code == JobExitCode.settings.rawValue, "\(made.stderr)")
+                #expect(refused.code == JobExitCode.settings.rawValue, "\(refused.stderr)")
+                #expect(!FileIO.exists(given))
+                let guest = try await user.reach(try await Guest.quick.guest())
+                let made = try await user.vmInstall(["--state-dir", given] + user.vmArguments(name: "x", guest: guest))
+                #expect(made.code == 0, "\(made.stderr)")
                 expectPrivate(given, of: user)
                 #expect(FileIO.isDirectory("\(given)/jobs/1"))
 
@@ -148,14 +153,19 @@ struct OrdinaryUserRefusalTests {
     }
 }
 
-/// A refusal in SETTINGS: the exit code, one failure line holding all of `words`, and no
-/// sign of a later phase or of QEMU's own error.
+/// A refusal before the job exists: the exit code, one line holding all of `words`, no job,
+/// and no sign of a later phase or of QEMU's own error.
 func expectRefusal(
     _ result: ToolResult, _ code: JobExitCode, _ words: [String], sourceLocation: SourceLocation = #_sourceLocation
 ) {
     #expect(result.code == code.rawValue, "\(result.stderr)", sourceLocation: sourceLocation)
-    let failures = result.stderr.split(separator: "\n").filter { $0.contains(" failed: ") }
-    #expect(failures.count == 1, "\(result.stderr)", sourceLocation: sourceLocation)
+    let failures = result.stderr.split(separator: "\n").filter { $0.hasPrefix("vm-install: ") }
+    #expect(
+        failures.count == 1 && result.stderr.split(separator: "\n").count == 1, "\(result.stderr)",
+        sourceLocation: sourceLocation)
+    #expect(
+        !result.stderr.contains("vm-install: job "), "no job for a refusal: \(result.stderr)",
+        sourceLocation: sourceLocation)
     for word in words {
         #expect(
             failures.first?.contains(word) == true, "'\(word)' not in: \(result.stderr)", sourceLocation: sourceLocation
