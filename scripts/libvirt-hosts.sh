@@ -125,6 +125,14 @@ processes_in() { # K
   done
   return 0
 }
+# Any sshd alive on the machine (pgrep would count the zombies of ours that PID 1 has not reaped).
+sshd_runs() {
+  local p
+  for p in /proc/[0-9]*; do
+    [ "$(cat "$p/comm" 2>/dev/null)" = sshd ] && ! ended "${p#/proc/}" && return 0
+  done
+  return 1
+}
 terminate() { # pid...
   local pid
   [ $# -gt 0 ] || return 0
@@ -323,7 +331,7 @@ stop_host() { # K
 # ROOT, once no host is left; /run/sshd, when this script made it and no sshd runs.
 remove_root() {
   [ -z "$(hosts)" ] || return 0
-  if [ -f "$root/made-run-sshd" ] && ! pgrep -x sshd >/dev/null; then rmdir /run/sshd 2>/dev/null || true; fi
+  if [ -f "$root/made-run-sshd" ] && ! sshd_runs; then rmdir /run/sshd 2>/dev/null || true; fi
   [ -d "$root" ] || return 0
   rm -f -- "$root"/id_ed25519 "$root"/id_ed25519.pub "$root"/ssh_host_ed25519_key "$root"/ssh_host_ed25519_key.pub \
     "$root"/authorized_keys "$root"/known_hosts "$root"/ssh "$root"/ssh_config "$root"/made-run-sshd \
