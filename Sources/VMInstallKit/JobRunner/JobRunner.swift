@@ -5,7 +5,8 @@ import Glibc
 public final class JobRunner {
     let store: JobStore
     let id: JobID
-    let driver: any HypervisorDriver
+    /// The job's host: from its settings, then the one it is placed on in SETTINGS.
+    var driver: any HypervisorDriver
     let log: JobLog
     let cancel: CancelSignal
     private var spec: VMSpec?
@@ -43,11 +44,9 @@ public final class JobRunner {
         self.spec = spec
 
         log.write("job \(id): gathering the settings of VM \(spec.name)")
-        let settings = try await SettingsPhase(store: store, id: id, driver: driver, log: log).run(spec)
+        let settings = try await SettingsPhase(store: store, id: id, log: log, cancel: cancel).run(spec)
+        driver = settings.driver
         vmFiles = settings.files
-        try Admission.waitForRoom(
-            id, spec: spec, memoryMiB: settings.config.memoryMiB, driver: driver, store: store, log: log, cancel: cancel
-        )
         try advance(to: .prepInstall) { $0.uuid = settings.config.uuid }
 
         log.write("preparing the install: creating disks")

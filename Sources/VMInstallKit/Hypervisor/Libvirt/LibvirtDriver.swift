@@ -57,6 +57,11 @@ public struct LibvirtDriver: HypervisorDriver {
         }
     }
 
+    public func capacity() throws(VMInstallError) -> HostCapacity? {
+        guard isRemote else { return nil }
+        return try connection().capacity(stateDirectory: stateDirectory)
+    }
+
     public func prepare(_ spec: VMSpec) throws(VMInstallError) -> ResolvedHost {
         let c = try connection()
         if try c.domain(named: spec.name) != nil {
