@@ -9,6 +9,9 @@ public protocol HypervisorDriver: Sendable {
     /// asking the hypervisor.
     var runsOnThisMachine: Bool { get }
 
+    /// The host the driver reaches, for messages: a libvirt URI; nil for QEMU itself.
+    var host: String? { get }
+
     /// Checks what can be checked from the command line and this machine's files alone,
     /// without the hypervisor's answer: vm-install runs it before the job exists, and
     /// SETTINGS again.
@@ -64,6 +67,8 @@ extension HypervisorDriver {
     public func preflight(_ spec: VMSpec) throws(VMInstallError) {}
 
     public func capacity() throws(VMInstallError) -> HostCapacity? { nil }
+
+    public var host: String? { nil }
 
     /// libvirt finds the firmware itself.
     public func checkFirmware(_ firmware: Firmware) throws(VMInstallError) {}

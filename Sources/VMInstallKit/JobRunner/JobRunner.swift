@@ -83,6 +83,9 @@ public final class JobRunner {
         log.write("job \(id) finished; VM \(spec.name) is running")
     }
 
+    /// " on qemu+ssh://kvm7/system" for a VM on a libvirt host, for the failures that name it.
+    private var onHost: String { driver.host.map { " on \($0)" } ?? "" }
+
     /// Moves to the next state, unless a cancel arrived first: as a signal, or recorded by
     /// vm-install-jobs --cancel (checked under the update lock, so no cancel slips between).
     private func advance(to state: JobState, _ extra: (inout JobRecord) -> Void = { _ in }) throws(VMInstallError) {
@@ -123,7 +126,7 @@ public final class JobRunner {
             installVM = nil
             throw VMInstallError(
                 .installFailed,
-                "the install VM ended without the guest powering off (it crashed, or was destroyed or killed)")
+                "the install VM\(onHost) ended without the guest powering off (it crashed, or was destroyed or killed)")
         case .canceled:
             throw VMInstallError(.canceled, "the job was canceled during the install")
         case .timedOut:
@@ -182,7 +185,7 @@ public final class JobRunner {
             session.stop(deadline: .after(seconds: 5))
             throw VMInstallError(.canceled, "the job was canceled while the VM was booting")
         case .guestShutdown, .vanished:
-            throw VMInstallError(.runtimeFailed, "the VM stopped during its first \(settle) seconds")
+            throw VMInstallError(.runtimeFailed, "the VM\(onHost) stopped during its first \(settle) seconds")
         case .lostConnection(let why):
             throw VMInstallError(.runtimeFailed, why)
         }

@@ -52,6 +52,8 @@ public struct LibvirtDriver: HypervisorDriver {
 
     public var runsOnThisMachine: Bool { !isRemote }
 
+    public var host: String? { uri }
+
     public func preflight(_ spec: VMSpec) throws(VMInstallError) {
         if spec.nics.contains(where: { !$0.hostForwards.isEmpty }) {
             throw VMInstallError(
