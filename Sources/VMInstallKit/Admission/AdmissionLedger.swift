@@ -48,7 +48,9 @@ public struct AdmissionLedger: Sendable {
             let text = entries.map {
                 "\($0.id) \($0.memoryMiB) \($0.admitted ? "admitted" : "waiting")\($0.host.map { " \($0)" } ?? "")\n"
             }.joined()
-            do { try FileIO.writeAtomically(path, text) } catch {
+            // Coordination between live runners only: after a crash none is left, and the entries
+            // of jobs whose runners are gone are dropped by whoever reads next. No fsync.
+            do { try FileIO.writeAtomically(path, text, durable: false) } catch {
                 throw VMInstallError(.stateDirectory, "cannot write \(path): \(error)")
             }
         }
