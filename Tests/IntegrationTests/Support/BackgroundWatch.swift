@@ -30,12 +30,8 @@ final class BackgroundWatch: Sendable {
                 ["-c", #"out=$1; shift; exec "$@" >"$out""#, "sh", output, "/usr/bin/timeout", "-s", "INT", "120"]
                     + command)
         }
-        do {
-            return BackgroundWatch(output: output, pid: try await waitUntilWatching(marker, uid: uid), run: run)
-        } catch {
-            _ = try? await run.value
-            throw error
-        }
+        // A watcher that never watches is ended by its timeout.
+        return BackgroundWatch(output: output, pid: try await waitUntilWatching(marker, uid: uid), run: run)
     }
 
     /// The lines printed so far, each a JSON object; a line still being written is left out.
