@@ -52,7 +52,7 @@ import VMInstallKit
             var most = 0
             var finished = Set<JobID>()
             var admitted: [(JobID, Int64)] = []
-            let deadline = Deadline.after(seconds: 240)
+            let deadline = Deadline.after(seconds: 2 * Fixture.patience)
             while finished.count < ids.count {
                 try #require(!deadline.hasPassed, "only \(finished.count) of 20 finished")
                 most = max(most, qemuCount(fx))
@@ -153,7 +153,7 @@ import VMInstallKit
             #expect(Set(ids).count == 200)
             #expect(try fx.store.listIDs().count == 200, "every job is listed")
             var finished = Set<JobID>()
-            let deadline = Deadline.after(seconds: 180)
+            let deadline = Deadline.after(seconds: 2 * Fixture.patience)
             while finished.count < 6 {
                 try #require(!deadline.hasPassed, "only \(finished.count) finished")
                 #expect(qemuCount(fx) <= 2)

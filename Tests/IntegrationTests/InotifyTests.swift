@@ -58,7 +58,7 @@ import VMInstallKit
             let control = JobControl(store: fx.store)
             var seen: [JobState: String?] = [:]
             var release: Task<Void, any Error>?
-            let deadline = Deadline.after(seconds: 60)
+            let deadline = Deadline.after(seconds: Fixture.patience)
             while !deadline.hasPassed {
                 var pfd = pollfd(fd: watch.fd, events: Int16(POLLIN), revents: 0)
                 guard poll(&pfd, 1, 1000) > 0 else { continue }

@@ -29,7 +29,7 @@ import VMInstallKit
             let typescript = "\(fx.root)/typescript"
             let elapsed = try Regex("installing, [0-9]+:[0-9][0-9] elapsed")
             async let terminal = fx.run("/usr/bin/script", ["-qfec", command, typescript])
-            try await fx.waitUntil(seconds: 60) {
+            try await fx.waitUntil {
                 ((try? FileIO.readString(typescript)) ?? "").contains(elapsed)
             }
             try await fx.release("shown")
@@ -42,9 +42,9 @@ import VMInstallKit
             async let piped = fx.vmInstall(fx.vmArguments(name: "plain", guest: guest))
             let id = try await fx.job(named: "plain")
             let log = fx.store.paths(id).log
-            try await fx.waitUntil(seconds: 60) { logTime(log, "state 2 (INSTALL)") != nil }
+            try await fx.waitUntil { logTime(log, "state 2 (INSTALL)") != nil }
             let installing = try #require(logTime(log, "state 2 (INSTALL)"))
-            try await fx.waitUntil(seconds: 60) { nowMilliseconds() - installing > 2500 }
+            try await fx.waitUntil { nowMilliseconds() - installing > 2500 }
             try await fx.release("plain")
             let plain = try await piped
             #expect(plain.code == 0)
@@ -76,7 +76,7 @@ import VMInstallKit
             let files = fx.vmFiles("orphan")
             try await fx.waitFor(id) { _ in QEMUDriver().isRunning(files: files) }
             kill(try #require(record.runnerPID), SIGKILL)
-            try await fx.waitFor(id, seconds: 10) { _ in !fx.store.runnerIsAlive(id) }
+            try await fx.waitFor(id) { _ in !fx.store.runnerIsAlive(id) }
 
             let cancel = try await fx.jobs(["--cancel", id.description])
             #expect(cancel.code == 0, "\(cancel.stderr)")
@@ -98,7 +98,7 @@ import VMInstallKit
             let files = fx.vmFiles("dies")
             try await fx.waitFor(id) { _ in QEMUDriver().isRunning(files: files) }
             kill(try #require(record.runnerPID), SIGKILL)
-            try await fx.waitFor(id, seconds: 10) { _ in !fx.store.runnerIsAlive(id) }
+            try await fx.waitFor(id) { _ in !fx.store.runnerIsAlive(id) }
 
             for _ in 0..<2 {
                 let status = try await fx.jobs(["--status", id.description]).keys

@@ -14,7 +14,7 @@ import VMInstallKit
     /// Milliseconds from INSTALL to the job's end, by the stamps of the job's own log, so they
     /// do not depend on when the test looks.
     static func millisecondsFromInstallToEnd(_ fx: Fixture, _ id: JobID) async throws -> (Int64, JobRecord) {
-        let record = try await fx.waitFor(id, seconds: 120) { $0.state.isTerminal }
+        let record = try await fx.waitFor(id) { $0.state.isTerminal }
         let log = fx.store.paths(id).log
         let installing = try #require(logTime(log, "state 2 (INSTALL)"), "job \(id) logged no INSTALL")
         let ended = try #require(logTime(log, "job \(id) failed"), "job \(id) logged no failure")
@@ -88,9 +88,9 @@ import VMInstallKit
             #expect(!stalled.stderr.contains("--accel tcg"))
             let (stalling, _) = try await Self.millisecondsFromInstallToEnd(fx, try await fx.job(named: "checked"))
             let log = fx.store.paths(try await fx.job(named: "unchecked")).log
-            try await fx.waitUntil(seconds: 60) { logTime(log, "state 2 (INSTALL)") != nil }
+            try await fx.waitUntil { logTime(log, "state 2 (INSTALL)") != nil }
             let installing = try #require(logTime(log, "state 2 (INSTALL)"))
-            try await fx.waitUntil(seconds: 120) { nowMilliseconds() - installing > stalling + 2000 }
+            try await fx.waitUntil { nowMilliseconds() - installing > stalling + 2000 }
             try await fx.release("unchecked")
             let finished = try await unchecked
             #expect(finished.code == 0, "\(finished.stderr)")

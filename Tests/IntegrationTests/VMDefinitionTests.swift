@@ -206,7 +206,7 @@ import VMInstallKit
             #expect(fileContains(files.config, "firmware=uefi"))
             #expect(FileIO.exists("\(files.directory)/uefi-vars.fd"))
             // OVMF under TCG takes its time; the limit only ends a VM that never gets there.
-            try await fx.waitUntil(seconds: 300) { fileContains(files.serialLog, "BdsDxe") }
+            try await fx.waitUntil { fileContains(files.serialLog, "BdsDxe") }
             let pid = try #require(Int32(try FileIO.readString(files.pidFile).trimmed))
             let cmdline = String(
                 decoding: try FileIO.read("/proc/\(pid)/cmdline").map { $0 == 0 ? 32 : $0 }, as: UTF8.self)

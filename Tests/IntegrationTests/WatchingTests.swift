@@ -89,8 +89,9 @@ import VMInstallKit
             let typescript = "\(fx.root)/typescript"
             let watcher = "\(Fixture.buildDirectory)/vm-install-jobs --state-dir \(fx.stateDir) --watch"
             let command = "\(watcher) & p=$!; read go < \(go.path); kill -INT $p; wait $p; echo watcher-exit=$?"
-            async let run = fx.run("/usr/bin/timeout", ["120", "/usr/bin/script", "-qfec", command, typescript])
-            try await fx.waitUntil(seconds: 60) { fileContains(typescript, "1   rec   7 FAILED") }
+            async let run = fx.run(
+                "/usr/bin/timeout", ["\(Int(3 * Fixture.patience))", "/usr/bin/script", "-qfec", command, typescript])
+            try await fx.waitUntil { fileContains(typescript, "1   rec   7 FAILED") }
             HeldFIFO.release(try await go.waitForReader(), writing: "go\n")
             let result = try await run
             #expect(result.stdout.contains("watcher-exit=0"), "\(result.stdout)")

@@ -132,7 +132,8 @@ import VMInstallKit
                 + fx.vmArguments(name: "piped", guest: guest) + ["--background"]).joined(separator: " ")
             // The endless job never ends: a pipe its runner held would never close, and the
             // timeout is only there to end that.
-            let result = try await fx.run("/usr/bin/timeout", ["120", "/bin/sh", "-c", "\(command) 9>&1 | cat"])
+            let result = try await fx.run(
+                "/usr/bin/timeout", ["\(Int(Fixture.patience))", "/bin/sh", "-c", "\(command) 9>&1 | cat"])
             #expect(result.code == 0, "timed out: the pipe stayed open (\(result.code))")
             #expect(JobID(parsing: result.stdout.trimmed) != nil)
         }

@@ -31,11 +31,11 @@ extension LibvirtInstallTests {
             let old = try #require(libvirtdPID())
             kill(old, SIGTERM)
             // It is not our child: gone is when its /proc entry is.
-            try await fx.waitUntil(seconds: 30) { self.hasEnded(old) }
+            try await fx.waitUntil { self.hasEnded(old) }
             let restarted = try await fx.run("/usr/sbin/libvirtd", ["--daemon", "--listen"])
             try #require(restarted.code == 0, "\(restarted.stderr)")
-            try await fx.waitUntil(seconds: 30) { self.libvirtdPID() != nil && self.libvirtdPID() != old }
-            try await fx.waitUntil(seconds: 150) { fileContains(fx.store.paths(id).log, "reconnected to libvirt") }
+            try await fx.waitUntil { self.libvirtdPID() != nil && self.libvirtdPID() != old }
+            try await fx.waitUntil { fileContains(fx.store.paths(id).log, "reconnected to libvirt") }
             try await fx.releaseDomain(name)
             let end = try await fx.waitForEnd(id)
             #expect(end.state == .finished, "\(end.error ?? "")")
@@ -57,7 +57,7 @@ extension LibvirtInstallTests {
             let args = [
                 "--name", name, "--source", guest.iso, "--disk", "pool=default,size=16M", "--memory", "64", "--accel",
                 "tcg",
-                "--settle", "0.5", "--install-timeout", "120", "--connect", Fixture.tcpURI, "--vnc", "--background",
+                "--settle", "0.5", "--install-timeout", "600", "--connect", Fixture.tcpURI, "--vnc", "--background",
             ]
             let local = try await fx.vmInstall(
                 args.filter { $0 != "--background" }.map {
@@ -136,23 +136,23 @@ extension LibvirtInstallTests {
             let r = try await fx.run("/usr/bin/env", Array(command.dropFirst()))
             let id = try #require(JobID(parsing: r.stdout.trimmed), "\(r.stderr)")
             try await fx.waitFor(id) { $0.state == .install }
-            try await fx.waitUntil(seconds: 30) { fileContains(fx.vmFiles(fx.domainName("away")).serialLog, "START") }
+            try await fx.waitUntil { fileContains(fx.vmFiles(fx.domainName("away")).serialLog, "START") }
             let old = try #require(libvirtdPID())
             kill(old, SIGTERM)
-            try await fx.waitUntil(seconds: 30) { self.hasEnded(old) }
+            try await fx.waitUntil { self.hasEnded(old) }
             let end: JobRecord
             do {
-                end = try await fx.waitFor(id, seconds: 60) { $0.state.isTerminal }
+                end = try await fx.waitFor(id) { $0.state.isTerminal }
             } catch {
                 _ = try? await fx.run("/usr/sbin/libvirtd", ["--daemon", "--listen"])
                 throw error
             }
             let restarted = try await fx.run("/usr/sbin/libvirtd", ["--daemon", "--listen"])
             try #require(restarted.code == 0, "\(restarted.stderr)")
-            try await fx.waitUntil(seconds: 30) {
+            try await fx.waitUntil {
                 (try? FileIO.readString("/run/libvirtd.pid")) != nil && self.libvirtdPID() != old
             }
-            try await fx.waitUntil(seconds: 30) { tcpConnects(port: 16509) }
+            try await fx.waitUntil { tcpConnects(port: 16509) }
             #expect(end.state == .failed)
             #expect(
                 end.error

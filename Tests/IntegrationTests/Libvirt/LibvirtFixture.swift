@@ -51,7 +51,7 @@ extension Fixture {
             try await waitForSerial(vmFiles(name), Guest.goMark, "the held installer did not get its key")
             return
         }
-        let deadline = Deadline.after(seconds: 60)
+        let deadline = Deadline.after(seconds: Self.patience)
         while try store.read(job).state == .install {
             try #require(!deadline.hasPassed, "job \(job) stayed in INSTALL after each key press")
             guard try await press() else { return }

@@ -26,7 +26,7 @@ struct OrdinaryUserJobTests {
                 // Held in INSTALL until --watch follows the job.
                 let watcher = try await user.watch(id)
                 try await fx.release(user.store.vmPaths("first"))
-                let waited = try await user.jobs(["--wait", id.description, "--timeout", "120"])
+                let waited = try await user.jobs(["--wait", id.description, "--timeout", "\(Int(Fixture.patience))"])
                 #expect(waited.code == 0, "\(waited.stderr)")
                 #expect(waited.keys["state"] == "6")
 
@@ -94,7 +94,9 @@ struct OrdinaryUserJobTests {
 
                 let quick = try await user.reach(try await Guest.quick.guest())
                 let kept = try await user.startJob(name: "kept", guest: quick)
-                #expect(try await user.jobs(["--wait", kept.description, "--timeout", "120"]).code == 0)
+                #expect(
+                    try await user.jobs(["--wait", kept.description, "--timeout", "\(Int(Fixture.patience))"]).code == 0
+                )
                 let detach = try await user.jobs(["--detach", kept.description])
                 #expect(detach.code == 0, "\(detach.stderr)")
                 #expect(try await user.jobs(["--list"]).stdout == "\(id)\n")
@@ -135,7 +137,7 @@ func expectPrivate(_ dir: String, of user: OrdinaryUser, sourceLocation: SourceL
 }
 
 /// True once the file holds `text` (any content, for ""), within some seconds.
-func showsSoon(_ path: String, _ text: String, seconds: Double = 30) async -> Bool {
+func showsSoon(_ path: String, _ text: String, seconds: Double = Fixture.patience) async -> Bool {
     let deadline = Deadline.after(seconds: seconds)
     while !deadline.hasPassed {
         if let content = try? FileIO.readString(path), text.isEmpty ? !content.isEmpty : content.contains(text) {

@@ -27,7 +27,10 @@ final class BackgroundWatch: Sendable {
         let run = Task {
             try await fx.run(
                 "/bin/sh",
-                ["-c", #"out=$1; shift; exec "$@" >"$out""#, "sh", output, "/usr/bin/timeout", "-s", "INT", "120"]
+                [
+                    "-c", #"out=$1; shift; exec "$@" >"$out""#, "sh", output, "/usr/bin/timeout", "-s", "INT",
+                    "\(Int(3 * Fixture.patience))",
+                ]
                     + command)
         }
         // A watcher that never watches is ended by its timeout.
@@ -42,10 +45,9 @@ final class BackgroundWatch: Sendable {
         }
     }
 
-    /// Waits until the watcher has printed a line that `match` accepts (60 s at most, as a
-    /// safety net).
+    /// Waits until the watcher has printed a line that `match` accepts.
     func waitForLine(_ what: String, _ match: ([String: Any]) -> Bool) async throws {
-        let deadline = Deadline.after(seconds: 60)
+        let deadline = Deadline.after(seconds: Fixture.patience)
         while true {
             let printed = try lines()
             if printed.contains(where: match) { return }

@@ -19,7 +19,7 @@ struct HeldFIFO {
     /// Waits until the job has opened the FIFO for reading, so everything it did before is
     /// done, and returns the write end. The job then reads until that is closed: it stays
     /// where it is until `release(_:writing:)`.
-    func waitForReader(seconds: Double = 60) async throws -> Int32 {
+    func waitForReader(seconds: Double = Fixture.patience) async throws -> Int32 {
         let deadline = Deadline.after(seconds: seconds)
         while true {
             // Without a reader, a non-blocking open for writing fails with ENXIO.
@@ -51,9 +51,9 @@ extension Fixture {
         try await waitForSerial(files, Guest.goMark, "the held installer did not get its key")
     }
 
-    /// Waits until the VM's serial console shows `text` (60 s at most, as a safety net).
+    /// Waits until the VM's serial console shows `text`.
     func waitForSerial(_ files: VMPaths, _ text: String, _ failure: String) async throws {
-        let deadline = Deadline.after(seconds: 60)
+        let deadline = Deadline.after(seconds: Self.patience)
         while !fileContains(files.serialLog, text) {
             try #require(!deadline.hasPassed, "\(failure): \(files.serialLog) has no '\(text)'")
             try await Task.sleep(for: .milliseconds(20))
@@ -61,7 +61,7 @@ extension Fixture {
     }
 
     /// The job of the VM `name` (the first one, in id order), once it exists.
-    func job(named name: String, in store: JobStore? = nil, seconds: Double = 60) async throws -> JobID {
+    func job(named name: String, in store: JobStore? = nil, seconds: Double = patience) async throws -> JobID {
         let store = store ?? self.store
         let deadline = Deadline.after(seconds: seconds)
         while true {

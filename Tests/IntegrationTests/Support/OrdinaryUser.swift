@@ -139,7 +139,7 @@ final class OrdinaryUser: Sendable {
     func vmArguments(name vm: String, guest: Guest, accel: String = "tcg") -> [String] {
         [
             "--name", vm, "--source", guest.iso, "--disk", "\(home)/\(vm).qcow2,size=16M",
-            "--memory", "64", "--accel", accel, "--settle", "0.5", "--install-timeout", "60",
+            "--memory", "64", "--accel", accel, "--settle", "0.5", "--install-timeout", "\(Int(2 * Fixture.patience))",
         ]
     }
 

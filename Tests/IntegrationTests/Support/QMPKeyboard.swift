@@ -7,7 +7,9 @@ import VMInstallKit
 /// the greeting, capabilities negotiation and one command, with replies read to the line.
 enum QMPKeyboard {
     /// Sends `send-key` with one QEMU key code (`ret` is Enter) on the unix socket at `socket`.
-    static func press(_ qcode: String = "ret", socket path: String, deadline: Deadline = .after(seconds: 30)) throws {
+    static func press(
+        _ qcode: String = "ret", socket path: String, deadline: Deadline = .after(seconds: Fixture.patience)
+    ) throws {
         let fd = try connect(path)
         defer { close(fd) }
         var pending: [UInt8] = []
