@@ -181,7 +181,8 @@ extension LibvirtHostsTests {
     @Test func aHostRestartedMidInstallReconnects() async throws {
         try await withHosts(1) { fx, hosts in
             try writeHosts(fx, [(hosts[0], 512)])
-            let guest = try await Guest.longer.guest()
+            // The installer waits for a key: the install lasts until the test lets it go.
+            let guest = try await Guest.held.guest()
             let id = try await submit(fx, placedArguments(fx, name: "restart", guest: guest))
             try await fx.waitFor(id, seconds: 120) { $0.state == .install }
             let pidFile = "\(hosts[0].directory)/libvirtd.pid"
@@ -189,6 +190,8 @@ extension LibvirtHostsTests {
             kill(old, SIGTERM)
             try await fx.waitUntil(seconds: 30) { LibvirtInstallTests().hasEnded(old) }
             _ = try await fx.restartLibvirtHosts(1)
+            try await fx.waitUntil(seconds: Fixture.patience) { self.log(fx, id).contains("reconnected to libvirt") }
+            try await fx.releaseDomain(fx.domainName("restart"), uri: hosts[0].tcpURI, job: id)
             let end = try await fx.waitForEnd(id)
             #expect(end.state == .finished, "\(end.error ?? "")")
             #expect(log(fx, id).contains("reconnected to libvirt"), "\(log(fx, id))")
