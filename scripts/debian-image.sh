@@ -29,17 +29,8 @@ if cached; then
 fi
 [ "$(id -u)" -eq 0 ] || { say "needs root (debootstrap, loop devices, mount)"; exit 1; }
 
-# What the build runs on the host, installed only when something is missing.
-packages=(debootstrap debian-archive-keyring qemu-utils extlinux syslinux-common e2fsprogs fdisk)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  say "installing: ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# What the build runs on the host (scripts/packages, group image).
+"$(dirname "$self")/install-deps.sh" image
 
 outdir=$(dirname "$output")
 mkdir -p "$outdir"

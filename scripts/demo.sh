@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Sets everything up, then installs a VM from the tiny bundled guest in the background and
-# shows the job's status as it goes. The state lives in ./out/state; the VM is left running:
+# Sets everything up (scripts/packages, groups build run guests), then installs a VM from the
+# tiny bundled guest in the background and shows the job's status as it goes. The state lives in ./out/state; the VM is left running:
 # stop and remove it with: .build/debug/vm-install-jobs --state-dir out/state --delete ID
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh build run guests
 swift build -q
 bin=.build/debug
 out=$PWD/out

@@ -3,20 +3,11 @@
 # container, CI): libvirt's QEMU driver as root without cgroups, namespaces or a security
 # driver, virtlogd for the VMs' consoles, TCP on 127.0.0.1 only (no auth: loopback tests
 # of remote URIs), and the storage pool "default". Safe to run again: a running libvirtd is
-# left as it is once it answers. libxml2-utils gives virt-xml-validate its xmllint.
+# left as it is once it answers. The packages are scripts/packages' group libvirtd.
 set -euo pipefail
-packages=(libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev libxml2-utils)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+"$(dirname "$0")/install-deps.sh" libvirtd
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing: ${missing[*]}" >&2
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
 
 # key = value in a libvirt config file: replaced where set, added where not.
 set_key() {
