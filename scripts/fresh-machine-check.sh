@@ -13,10 +13,11 @@
 # programs load); the host's toolchain (the folder of `swift` on the PATH) and the Swift
 # package mirrors that git's url.*.insteadOf settings name, bind-mounted read-only at their
 # paths, with the same git settings; apt with the host's mirror (scripts/lib.sh). It gets
-# /proc, /sys, /dev (so /dev/kvm where there is one), a /run of its own, and a network
-# namespace of its own, so that its libvirtd, loopback servers, tap devices and bridges never
-# meet the host's; there the mirror's host name resolves to 127.0.0.1, where a forwarder (socat,
-# through a socket in the work folder) reaches the mirror. The base is debootstrapped once and
+# /proc, /dev (so /dev/kvm where there is one), a /run of its own, and a network namespace of
+# its own with its own /sys, so that its libvirtd, loopback servers, tap devices and bridges
+# never meet the host's; there the mirror's host name resolves to 127.0.0.1, where a forwarder
+# (socat, through a socket in the work folder) reaches the mirror. The clone is /srv/vm-install,
+# where the ordinary users that the tests make can reach it. The base is debootstrapped once and
 # kept in /var/cache/vm-install-tests (made again when its definition changes); every run
 # starts from a new copy of it.
 #
@@ -153,16 +154,15 @@ for dir in "$toolchain" $(awk '$1 ~ /^\// { print $1 }' <<<"$rewrites" | sort -u
   mkdir -p "$root$dir"
   mount -o bind,ro "$dir" "$root$dir"
 done
+ip netns add "$ns"
+ip -n "$ns" link set lo up
 mount -t proc proc "$root/proc"
-mount --rbind /sys "$root/sys"
-mount --make-rslave "$root/sys"
+# A sysfs mounted in the namespace shows the namespace's network devices in /sys/class/net.
+nsenter --net="/run/netns/$ns" mount -t sysfs sysfs "$root/sys"
 mount --rbind /dev "$root/dev"
 mount --make-rslave "$root/dev"
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$root/run"
 mkdir -m 1777 "$root/run/lock"
-
-ip netns add "$ns"
-ip -n "$ns" link set lo up
 setsid socat UNIX-LISTEN:"$work/mirror.sock",fork,mode=600 TCP:"$mirror_host:$mirror_port" &
 forwarders+=($!)
 for _ in $(seq 100); do [ -S "$work/mirror.sock" ] && break; sleep 0.1; done
@@ -174,8 +174,10 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-git clone -q "$repo" "$root/root/vm-install"
-say "cloned $repo at $head into the chroot's /root/vm-install"
+# Where every user can reach it, as the tests need (scripts/test.sh), not under /root.
+clone=/srv/vm-install
+git clone -q "$repo" "$root$clone"
+say "cloned $repo at $head into the chroot's $clone"
 
 # Runs a command in the chroot's clone as a newcomer would: root, a plain environment with the
 # toolchain on the PATH, no input. Its output goes to results/NAME.log.
@@ -184,7 +186,7 @@ run() {
   say "$name: $command (log: $results/$name.log)"
   timeout 7200 nsenter --net="/run/netns/$ns" chroot "$root" /usr/bin/env -i HOME=/root USER=root LOGNAME=root \
     LANG=C.UTF-8 TERM=dumb PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$swift_bin" \
-    /bin/bash -c "cd /root/vm-install && $command" </dev/null >"$results/$name.log" 2>&1 || rc=$?
+    /bin/bash -c "cd $clone && $command" </dev/null >"$results/$name.log" 2>&1 || rc=$?
   local line
   line="$name: $command: exit $rc after $((SECONDS - started)) s"
   echo "$line" >>"$results/summary"
