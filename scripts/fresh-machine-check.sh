@@ -53,6 +53,9 @@ for arg in "$@"; do
   esac
 done
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, mount, chroot, network namespaces)"
+# A signal ends the script through its EXIT trap, which cleans up.
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
 
 # The host's toolchain: swift in TOOLCHAIN/usr/bin.
 swift=$(command -v swift) || die "no swift on the PATH"
@@ -138,8 +141,6 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
 
 say "a new machine from $(basename "$base") in $root"
 mkdir "$root"
