@@ -181,13 +181,15 @@ git clone -q "$repo" "$root$clone"
 say "cloned $repo at $head into the chroot's $clone"
 
 # Runs a command in the chroot's clone as a newcomer would: root, a plain environment with the
-# toolchain on the PATH, no input. Its output goes to results/NAME.log.
+# toolchain on the PATH, no input (at most two hours). Its output goes to results/NAME.log.
 run() {
   local name=$1 command=$2 started=$SECONDS rc=0
   say "$name: $command (log: $results/$name.log)"
   timeout 7200 nsenter --net="/run/netns/$ns" chroot "$root" /usr/bin/env -i HOME=/root USER=root LOGNAME=root \
     LANG=C.UTF-8 TERM=dumb PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$swift_bin" \
-    /bin/bash -c "cd $clone && $command" </dev/null >"$results/$name.log" 2>&1 || rc=$?
+    /bin/bash -c "cd $clone && $command" </dev/null >"$results/$name.log" 2>&1 &
+  # In the background, so that a signal reaches the trap at once rather than when it ends.
+  wait $! || rc=$?
   local line
   line="$name: $command: exit $rc after $((SECONDS - started)) s"
   echo "$line" >>"$results/summary"
