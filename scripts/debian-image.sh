@@ -11,12 +11,14 @@
 # is kept in OUTPUT.script-sha256). The build happens in a folder beside OUTPUT and the
 # image is renamed into place at the end, so an interrupted build never leaves a half image;
 # loop devices and mounts are always released. Prints OUTPUT's path on stdout; progress on
-# stderr. Needs root. DEBIAN_MIRROR overrides the mirror.
+# stderr. Needs root. The mirror is the host's own (its apt sources); DEBIAN_MIRROR overrides it.
 set -euo pipefail
 
 self=$(readlink -f "${BASH_SOURCE[0]}")
+here=$(dirname "$self")
+# shellcheck source=scripts/lib.sh
+. "$here/lib.sh"
 output=$(readlink -m "${1:-/var/cache/vm-install-tests/debian-12-cloud.qcow2}")
-mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 size=4G   # the guest's disk; the qcow2 holds only what is written
 
 say() { echo "debian-image: $*" >&2; }
@@ -29,17 +31,8 @@ if cached; then
 fi
 [ "$(id -u)" -eq 0 ] || { say "needs root (debootstrap, loop devices, mount)"; exit 1; }
 
-# What the build runs on the host, installed only when something is missing.
-packages=(debootstrap debian-archive-keyring qemu-utils extlinux syslinux-common e2fsprogs fdisk)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  say "installing: ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# What the build runs on the host (scripts/packages, group image).
+"$here/install-deps.sh" image
 
 outdir=$(dirname "$output")
 mkdir -p "$outdir"
@@ -51,23 +44,18 @@ if cached; then
   exit 0
 fi
 
-# Lines of /proc/mounts below a folder, deepest first.
-mounts_under() { awk -v d="$1/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r; }
-# Removes a build folder, but never while anything is mounted below it (a bind mount would
-# let rm reach the host's files) and after detaching loop devices on its disk.
+# Removes a build folder (remove_tree: never while anything is mounted below it), after
+# unmounting its disk and detaching the loop devices on it.
 remove_build() {
   local dir=$1 m l
   for m in $(mounts_under "$dir"); do umount "$m" || umount -l "$m" || true; done
   for l in $(losetup -j "$dir/disk.raw" -O NAME -n 2>/dev/null); do losetup -d "$l" || true; done
-  if [ -n "$(mounts_under "$dir")" ]; then
-    say "left $dir: something is still mounted below it"
-    return 1
-  fi
-  rm -rf "$dir"
+  remove_tree "$dir"
 }
 # Builds that were killed before their trap ran (we hold the lock, so none is running).
 for stale in "$outdir"/.debian-image.*; do
-  [ -d "$stale" ] && remove_build "$stale" || true
+  [ -d "$stale" ] || continue
+  remove_build "$stale" || true
 done
 
 work=$(mktemp -d "$outdir/.debian-image.XXXXXX")
@@ -90,6 +78,7 @@ fail() {
 }
 started=$SECONDS
 
+mirror=$(debian_mirror)
 say "debootstrap bookworm from $mirror (minutes)"
 include=linux-image-amd64,initramfs-tools,kmod,systemd-sysv,udev,e2fsprogs
 # cloud-init's init and config stages set up SSH (host keys, authorized keys): a server is
@@ -98,7 +87,7 @@ include+=,cloud-init,python3-cffi-backend,ifupdown,iproute2,netbase,openssh-serv
 debootstrap --variant=minbase --include="$include" bookworm "$root" "$mirror" >"$log" 2>&1 \
   || fail "debootstrap failed"
 
-kernel=$(cd "$root/boot" && ls vmlinuz-* | sed 's/^vmlinuz-//' | sort -V | tail -n 1)
+kernel=$(find "$root/boot" -maxdepth 1 -name 'vmlinuz-*' -printf '%f\n' | sed 's/^vmlinuz-//' | sort -V | tail -n 1)
 [ -f "$root/boot/initrd.img-$kernel" ] || fail "no initrd for kernel $kernel"
 # What the guest needs to find its root, as modules in the initramfs or built into the kernel.
 initramfs=$(chroot "$root" lsinitramfs "/boot/initrd.img-$kernel")

@@ -3,20 +3,11 @@
 # container, CI): libvirt's QEMU driver as root without cgroups, namespaces or a security
 # driver, virtlogd for the VMs' consoles, TCP on 127.0.0.1 only (no auth: loopback tests
 # of remote URIs), and the storage pool "default". Safe to run again: a running libvirtd is
-# left as it is once it answers. libxml2-utils gives virt-xml-validate its xmllint.
+# left as it is once it answers. The packages are scripts/packages' group libvirtd.
 set -euo pipefail
-packages=(libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev libxml2-utils)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+"$(dirname "$0")/install-deps.sh" libvirtd
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing: ${missing[*]}" >&2
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
 
 # key = value in a libvirt config file: replaced where set, added where not.
 set_key() {
@@ -41,13 +32,27 @@ set_key $daemon listen_tcp 1
 set_key $daemon listen_tls 0
 set_key $daemon listen_addr '"127.0.0.1"'
 set_key $daemon auth_tcp '"none"'
+log=/var/log/libvirt/libvirtd.log   # warnings and errors: why a libvirtd did not start
+set_key $daemon log_outputs "\"3:file:$log\""
 
 answers() { timeout 10 virsh -q -c qemu:///system version >/dev/null 2>&1; }
+# Whether the daemon NAME that wrote /run/NAME.pid runs: a process of that name, not a zombie.
+# Not pgrep: in a container or chroot it also sees the daemons of the host, whose sockets are
+# elsewhere.
+runs() {
+  local pid
+  pid=$(cat "/run/$1.pid" 2>/dev/null) && [ -n "$pid" ] || return 1
+  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null
+}
 if ! answers; then
-  pgrep -x virtlogd >/dev/null || "${sudo[@]}" virtlogd --daemon
-  pgrep -x libvirtd >/dev/null || "${sudo[@]}" libvirtd --daemon --listen
+  runs virtlogd || "${sudo[@]}" virtlogd --daemon
+  runs libvirtd || "${sudo[@]}" libvirtd --daemon --listen
   for _ in $(seq 100); do answers && break; sleep 0.1; done
-  answers || { echo "libvirtd did not start" >&2; exit 1; }
+  if ! answers; then
+    echo "libvirtd did not start; the end of $log:" >&2
+    "${sudo[@]}" tail -n 5 "$log" >&2 || true
+    exit 1
+  fi
 fi
 
 virsh=(virsh -q -c qemu:///system)
