@@ -14,8 +14,17 @@ struct BootTyping {
     let serialLog: String
     let log: JobLog
 
-    /// How long each key is held down: half the interval, at most 50 ms.
-    var holdMilliseconds: Int { max(1, min(Int(intervalMilliseconds / 2), 50)) }
+    /// How long each key is held down: a fifth of the interval, at most 20 ms.
+    var holdMilliseconds: Int { max(1, min(Int(intervalMilliseconds / 5), 20)) }
+
+    /// The pause after pressing `keys` keys together: the interval, but at least the time the
+    /// hypervisor takes to play them. QEMU queues a press of n keys as n presses and n releases
+    /// each followed by the hold time, behind the keys sent before; keys sent faster than that
+    /// pile up in its input queue, which drops events past 50 (a lost Shift release leaves Shift
+    /// held: "a" arrives as "A", "1" as "!").
+    func pauseMilliseconds(keys: Int) -> Double {
+        max(intervalMilliseconds, Double((2 * keys + 1) * holdMilliseconds))
+    }
 
     /// Types the keys; nil once they are typed, or how the VM ended meanwhile.
     func run(_ session: any VMSession, cancel: CancelSignal, deadline: Deadline) throws(VMInstallError) -> VMEnd? {
@@ -40,7 +49,8 @@ struct BootTyping {
                 if let end = pause(session, seconds: seconds, cancel: cancel, deadline: deadline) { return end }
             case .press(let combination):
                 try session.sendKeys(combination.map(\.code), holdMilliseconds: holdMilliseconds)
-                if let end = pause(session, seconds: intervalMilliseconds / 1000, cancel: cancel, deadline: deadline) {
+                let wait = pauseMilliseconds(keys: combination.count) / 1000
+                if let end = pause(session, seconds: wait, cancel: cancel, deadline: deadline) {
                     return end
                 }
             }

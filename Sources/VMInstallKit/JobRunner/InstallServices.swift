@@ -14,6 +14,10 @@ final class InstallServices {
         if let serve = spec.serve, !FileIO.isDirectory(serve) {
             throw VMInstallError(.settings, "--serve \(serve) is not a directory")
         }
+        if spec.bootWaitFor != nil, !driver.runsOnThisMachine {
+            throw VMInstallError(
+                .settings, "--boot-wait-for reads the serial console's log, which a VM on another host does not write here")
+        }
         let servers = try spec.templateServers()
         let bootsOwnLoader = spec.source.map { !InstallTree.isTree($0) } ?? false && spec.kernel == nil
         let needsServer = try spec.needsAnswerServer(bootsOwnLoader: bootsOwnLoader)
