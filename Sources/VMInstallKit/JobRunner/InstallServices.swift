@@ -16,7 +16,8 @@ final class InstallServices {
         }
         if spec.bootWaitFor != nil, !driver.runsOnThisMachine {
             throw VMInstallError(
-                .settings, "--boot-wait-for reads the serial console's log, which a VM on another host does not write here")
+                .settings,
+                "--boot-wait-for reads the serial console's log, which a VM on another host does not write here")
         }
         let servers = try spec.templateServers()
         let bootsOwnLoader = spec.source.map { !InstallTree.isTree($0) } ?? false && spec.kernel == nil
