@@ -51,7 +51,9 @@ struct InstallPreparation {
             extraCDROM = delivered.cdrom
             // The plan's arguments win over ours of the same name (libosinfo's inst.repo=).
             let names = Set(plan.kernelArguments.map(Self.argumentName))
-            arguments = arguments.filter { !names.contains(Self.argumentName($0)) } + plan.kernelArguments
+            arguments =
+                arguments.filter { !names.contains(Self.argumentName($0)) }
+                + plan.kernelArguments.map { guestView(of: tree, in: $0) }
         }
         arguments += services?.logArguments(for: tree.layout.installer) ?? []
         if spec.vnc == nil { arguments.append(Installer.serialConsoleArgument) }
@@ -71,13 +73,25 @@ struct InstallPreparation {
     /// The tree's source arguments; a tree on this host's loopback is named as the guest
     /// on QEMU's user network reaches it (10.0.2.2), and the log says so.
     private func sourceArguments(_ tree: InstallTree) -> [String] {
-        guard tree.access == .url, services?.reach?.guest == GuestReach.userNetworkHost,
-            let reachable = GuestReach.userNetworkURL(for: tree.location)
-        else { return tree.sourceArguments }
+        guard let reachable = reachableLocation(of: tree) else { return tree.sourceArguments }
         log.write(
             "the install tree \(tree.location) is on this host's loopback, which means nothing inside the guest: the installer is told \(reachable), which QEMU's user network forwards there"
         )
         return tree.layout.installer.sourceArguments(location: reachable, access: .url)
+    }
+
+    /// A loopback tree's URL as the guest on QEMU's user network reaches it; nil otherwise.
+    private func reachableLocation(of tree: InstallTree) -> String? {
+        guard tree.access == .url, services?.reach?.guest == GuestReach.userNetworkHost else { return nil }
+        return GuestReach.userNetworkURL(for: tree.location)
+    }
+
+    /// An argument of an answer plan (libosinfo's inst.repo=URL) with a loopback tree's URL
+    /// as the guest reaches it.
+    private func guestView(of tree: InstallTree, in argument: String) -> String {
+        guard let reachable = reachableLocation(of: tree) else { return argument }
+        let bare = { (url: String) in url.hasSuffix("/") ? String(url.dropLast()) : url }
+        return argument.replacingOccurrences(bare(tree.location), with: bare(reachable))
     }
 
     /// "inst.repo" of "inst.repo=cdrom".
