@@ -14,6 +14,20 @@ struct BootTyping {
     let serialLog: String
     let log: JobLog
 
+    /// What --boot-keys asks to type, with the placeholders filled in; nil without it.
+    static func forInstall(_ spec: VMSpec, services: InstallServices?, serialLog: String, log: JobLog)
+        throws(VMInstallError) -> BootTyping?
+    {
+        guard let text = spec.bootKeys else { return nil }
+        let keys: BootKeys
+        do { keys = try BootKeys(parsing: try services?.expand(text) ?? text) } catch let error as BootKeys.Failure {
+            throw VMInstallError(.usage, "--boot-keys: \(error.message)")
+        } catch let error as VMInstallError { throw error } catch { throw VMInstallError(.internal, "\(error)") }
+        return BootTyping(
+            keys: keys, waitSeconds: spec.effectiveBootWaitSeconds, waitFor: spec.bootWaitFor,
+            intervalMilliseconds: spec.bootKeyIntervalMilliseconds, serialLog: serialLog, log: log)
+    }
+
     /// How long each key is held down: a fifth of the interval, at most 20 ms.
     var holdMilliseconds: Int { max(1, min(Int(intervalMilliseconds / 5), 20)) }
 

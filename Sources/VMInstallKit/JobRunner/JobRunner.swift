@@ -126,18 +126,8 @@ public final class JobRunner {
         let deadline = Deadline.after(seconds: timeout)
         var stall = StallWatch(limit: spec.stallTimeoutSeconds, underKVM: vm.accel == "kvm")
         stall.installerLine = { [services] in services?.lastInstallerLine }
-        var typed: VMEnd?
-        if let text = spec.bootKeys {
-            let keys: BootKeys
-            do { keys = try BootKeys(parsing: try services?.expand(text) ?? text) } catch let error as BootKeys.Failure
-            {
-                throw VMInstallError(.usage, "--boot-keys: \(error.message)")
-            } catch let error as VMInstallError { throw error } catch { throw VMInstallError(.internal, "\(error)") }
-            typed = try BootTyping(
-                keys: keys, waitSeconds: spec.effectiveBootWaitSeconds, waitFor: spec.bootWaitFor,
-                intervalMilliseconds: spec.bootKeyIntervalMilliseconds, serialLog: files.serialLog, log: log
-            ).run(session, cancel: cancel, deadline: deadline)
-        }
+        let typed = try BootTyping.forInstall(spec, services: services, serialLog: files.serialLog, log: log)?
+            .run(session, cancel: cancel, deadline: deadline)
         // Canceled, timed out or stalled: end(with:) keeps the last screen and stops the VM.
         let end: VMEnd
         if let typed {
