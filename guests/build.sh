@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # build.sh - build the vm-install test guests.
 #
-# Usage: build.sh OUTDIR [--delay-ticks N] [--never-finish] [--reboot]
+# Usage: build.sh OUTDIR [--delay-ticks N] [--never-finish] [--reboot] [--wait-key]
 #
 # Produces in OUTDIR:
 #   runtime.bin    512-byte MBR boot sector ("the installed system")
@@ -12,7 +12,7 @@ set -euo pipefail
 
 die() { echo "build.sh: $*" >&2; exit 1; }
 
-usage() { die "usage: build.sh OUTDIR [--delay-ticks N] [--never-finish] [--reboot]"; }
+usage() { die "usage: build.sh OUTDIR [--delay-ticks N] [--never-finish] [--reboot] [--wait-key]"; }
 
 # Sources live next to this script, so callers may run it from anywhere.
 src_dir=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
@@ -23,6 +23,7 @@ shift
 delay_ticks=0
 never_finish=0
 reboot=0
+wait_key=0
 while [[ $# -gt 0 ]]; do
     case $1 in
         --delay-ticks)
@@ -37,6 +38,9 @@ while [[ $# -gt 0 ]]; do
             shift ;;
         --reboot)
             reboot=1
+            shift ;;
+        --wait-key)
+            wait_key=1
             shift ;;
         *) usage ;;
     esac
@@ -62,6 +66,9 @@ if (( never_finish )); then
 fi
 if (( reboot )); then
     installer_defs+=(-DREBOOT_AT_END)
+fi
+if (( wait_key )); then
+    installer_defs+=(-DWAIT_KEY)
 fi
 # RUNTIME_BIN must reach nasm as a quoted string literal.
 nasm -f bin "${installer_defs[@]}" -DRUNTIME_BIN="\"$out_dir/runtime.bin\"" \

@@ -8,18 +8,23 @@
 ;
 ; Behaviour, as seen on COM1:
 ;   "VM-INSTALL INSTALLER START"   as soon as it runs
+;   "VM-INSTALL INSTALLER GO"      with WAIT_KEY, once a key is pressed
 ;   ... waits INSTALL_DELAY_TICKS BIOS ticks (18.2/s) to simulate work ...
 ;   writes sector 2 to LBA 0 of BIOS drive 0x80 (the first hard disk)
 ;   "VM-INSTALL INSTALLER DONE"    then ACPI power-off (QEMU exits)
 ;   "VM-INSTALL INSTALLER WRITE FAILED" instead if INT 13h fails; then idles
 ; With NEVER_FINISH defined it idles forever right after START, so tests can
-; exercise cancelling an install that never completes.
+; exercise cancelling an install that never completes. With WAIT_KEY it waits
+; after START for a key press on the PS/2 keyboard (BIOS INT 16h), so a test
+; holds the job in INSTALL for exactly as long as it needs and then releases it
+; with a real key event (QMP send-key, virsh send-key).
 ;
 ; Defines (nasm -D):
 ;   RUNTIME_BIN          path of the assembled runtime sector, as a string:
 ;                        -DRUNTIME_BIN='"out/runtime.bin"'  (default "runtime.bin")
 ;   INSTALL_DELAY_TICKS  ticks to wait before writing          (default 0)
 ;   NEVER_FINISH         never write the disk, never power off
+;   WAIT_KEY             wait for a key press after START, then print GO
 ;   REBOOT_AT_END        reset the machine (keyboard controller pulse) instead
 ;                        of powering off, as installers do before first boot
 
@@ -52,12 +57,33 @@ start:
         sti                     ; the tick counter needs IRQ0
 
         call    serial_init
+%ifdef WAIT_KEY
+        ; Only a key pressed after START releases the install: empty the BIOS
+        ; keyboard buffer first.
+.flush:
+        mov     ah, 0x01        ; INT 16h AH=01h: is a key waiting? (ZF=1: no)
+        int     0x16
+        jz      .flushed
+        xor     ah, ah          ; AH=00h: take it
+        int     0x16
+        jmp     .flush
+.flushed:
+%endif
         mov     si, msg_start
         call    serial_puts
 
 %ifdef NEVER_FINISH
         jmp     idle            ; an install that never completes
 %else
+
+%ifdef WAIT_KEY
+        ; INT 16h AH=00h sleeps (SeaBIOS halts between interrupts) until the
+        ; keyboard's IRQ 1 brings a key press.
+        xor     ah, ah
+        int     0x16
+        mov     si, msg_go
+        call    serial_puts
+%endif
 
 %if INSTALL_DELAY_TICKS > 0
         ; Simulated install work.  Only the low word of the counter is used;
@@ -179,6 +205,9 @@ dap:
 
 msg_start:  db "VM-INSTALL INSTALLER START", 13, 10, 0
 msg_done:   db "VM-INSTALL INSTALLER DONE", 13, 10, 0
+%ifdef WAIT_KEY
+msg_go:     db "VM-INSTALL INSTALLER GO", 13, 10, 0
+%endif
 msg_failed: db "VM-INSTALL INSTALLER WRITE FAILED", 13, 10, 0
 
 %if ($ - $$) > 512

@@ -3,9 +3,10 @@
 ; A 512-byte MBR boot sector.  The installer guest (installer.asm) writes it to
 ; LBA 0 of the first hard disk, so booting that disk later proves the install
 ; really reached the disk image.  It:
-;   * prints "VM-INSTALL RUNTIME OK\r\n" on COM1 (tests grep the serial log),
 ;   * writes "vm-install runtime guest" into VGA text memory (so a VNC
 ;     screenshot shows something recognisable),
+;   * then prints "VM-INSTALL RUNTIME OK\r\n" on COM1 (tests grep the serial
+;     log; once it is there, so is the banner on the screen),
 ;   * then idles with sti/hlt, so a running test VM costs (almost) no host CPU.
 ;
 ; Build: nasm -f bin -o runtime.bin runtime.asm
@@ -45,26 +46,11 @@ start:
         mov     al, 0x03
         out     dx, al          ; LCR = 8N1, DLAB off again
 
-        mov     si, serial_msg
-.serial_next:
-        lodsb
-        test    al, al
-        jz      .vga
-        mov     ah, al          ; keep the byte while DX/AL poll the LSR
-        mov     dx, LSR
-.serial_wait:
-        in      al, dx
-        test    al, 0x20        ; wait until the transmit register is free,
-        jz      .serial_wait    ; otherwise bytes can be dropped
-        mov     dx, COM1
-        mov     al, ah
-        out     dx, al
-        jmp     .serial_next
-
-.vga:
         ; Clear the 80x25 text screen (the BIOS left its boot messages
         ; there), then write our banner on the first line.  Harmless when
-        ; there is no VGA device: the writes just go nowhere.
+        ; there is no VGA device: the writes just go nowhere.  The screen
+        ; comes before the serial line, so once a test sees the line in the
+        ; serial log, the banner is on the screen too.
         mov     ax, 0xB800
         mov     es, ax
         xor     di, di
@@ -77,9 +63,26 @@ start:
 .vga_next:
         lodsb
         test    al, al
-        jz      idle
+        jz      .serial
         stosw
         jmp     .vga_next
+
+.serial:
+        mov     si, serial_msg
+.serial_next:
+        lodsb
+        test    al, al
+        jz      idle
+        mov     ah, al          ; keep the byte while DX/AL poll the LSR
+        mov     dx, LSR
+.serial_wait:
+        in      al, dx
+        test    al, 0x20        ; wait until the transmit register is free,
+        jz      .serial_wait    ; otherwise bytes can be dropped
+        mov     dx, COM1
+        mov     al, ah
+        out     dx, al
+        jmp     .serial_next
 
 idle:
         sti                     ; hlt with interrupts on: the vCPU sleeps

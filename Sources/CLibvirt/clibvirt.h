@@ -61,6 +61,11 @@ static const char *const vmi_libvirt_functions[] = {
     "virStorageVolDelete",
     "virStorageVolUpload",
     "virStorageVolFree",
+    "virNodeGetInfo",
+    "virNodeGetFreeMemory",
+    "virConnectListAllDomains",
+    "virDomainGetInfo",
+    "virDomainGetMetadata",
     "virStreamNew",
     "virStreamSend",
     "virStreamRecv",
@@ -122,6 +127,13 @@ VMI_LIBVIRT_FN(int, virDomainFree, (virDomainPtr d), (d))
 VMI_LIBVIRT_FN(char *, virDomainScreenshot, (virDomainPtr d, virStreamPtr s, unsigned int screen, unsigned int flags), (d, s, screen, flags))
 VMI_LIBVIRT_FN(int, virDomainSendKey, (virDomainPtr d, unsigned int codeset, unsigned int holdtime, unsigned int *keycodes, int nkeycodes, unsigned int flags), (d, codeset, holdtime, keycodes, nkeycodes, flags))
 VMI_LIBVIRT_FN(int, virDomainBlockStats, (virDomainPtr d, const char *disk, virDomainBlockStatsPtr stats, size_t size), (d, disk, stats, size))
+
+/* Placement: the host's memory and what its domains use. */
+VMI_LIBVIRT_FN(int, virNodeGetInfo, (virConnectPtr c, virNodeInfoPtr info), (c, info))
+VMI_LIBVIRT_FN(unsigned long long, virNodeGetFreeMemory, (virConnectPtr c), (c))
+VMI_LIBVIRT_FN(int, virConnectListAllDomains, (virConnectPtr c, virDomainPtr **domains, unsigned int flags), (c, domains, flags))
+VMI_LIBVIRT_FN(int, virDomainGetInfo, (virDomainPtr d, virDomainInfoPtr info), (d, info))
+VMI_LIBVIRT_FN(char *, virDomainGetMetadata, (virDomainPtr d, int type, const char *uri, unsigned int flags), (d, type, uri, flags))
 
 /* Storage. */
 VMI_LIBVIRT_FN(virStoragePoolPtr, virStoragePoolLookupByName, (virConnectPtr c, const char *name), (c, name))

@@ -34,9 +34,10 @@ enum JobsWatch {
         let exit: Int32?
         let vnc: String?
         let waiting: String?
+        let host: String?
 
         enum CodingKeys: String, CodingKey {
-            case time, event, id, state, name, exit, vnc, waiting
+            case time, event, id, state, name, exit, vnc, waiting, host
             case stateName = "state_name"
         }
 
@@ -51,6 +52,7 @@ enum JobsWatch {
             try c.encode(exit, forKey: .exit)
             try c.encode(vnc, forKey: .vnc)
             try c.encode(waiting, forKey: .waiting)
+            try c.encode(host, forKey: .host)
         }
     }
 
@@ -60,7 +62,7 @@ enum JobsWatch {
             Event(
                 time: now, event: kind, id: job.status.id.value, state: job.status.state.rawValue,
                 stateName: job.status.state.name, name: job.name, exit: job.status.exit, vnc: job.status.vnc,
-                waiting: job.waiting)
+                waiting: job.waiting, host: job.host)
         }
         let e: Event
         switch change {
@@ -71,23 +73,24 @@ enum JobsWatch {
         case .removed(let id):
             e = Event(
                 time: now, event: "removed", id: id.value, state: nil, stateName: nil, name: nil, exit: nil, vnc: nil,
-                waiting: nil)
+                waiting: nil, host: nil)
         }
         return JobReport.json(e, pretty: false)
     }
 
     static func table(_ jobs: [JobID: JobWatch.Job], width: Int) -> String {
         let now = Int64(time(nil))
-        var rows = [["ID", "NAME", "STATE", "IN STATE", "VNC"]]
+        var rows = [["ID", "NAME", "STATE", "IN STATE", "HOST", "VNC"]]
         for id in jobs.keys.sorted() {
             let job = jobs[id]!
             rows.append([
                 id.description, job.name,
                 "\(job.status.state.rawValue) \(job.status.state.name)" + (job.waiting == nil ? "" : " (waiting)"),
-                elapsed(max(0, now.subtractingReportingOverflow(job.stateSince).partialValue)), job.status.vnc ?? "-",
+                elapsed(max(0, now.subtractingReportingOverflow(job.stateSince).partialValue)), job.host ?? "-",
+                job.status.vnc ?? "-",
             ])
         }
-        let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
         var out = "\u{1B}[H\u{1B}[2J"
         for row in rows {
             var line = zip(row, widths).map { $0 + String(repeating: " ", count: $1 - $0.count) }.joined(

@@ -116,14 +116,32 @@ public struct VMInstallCommand: ParsableCommand {
         spec.accel = vm.accel
         spec.memoryBudgetMiB = try job.memoryBudget ?? MemoryBudget.fromEnvironment() ?? MemoryBudget.hostDefault()
         spec.maxInstalls = job.maxInstalls
-        // virsh's convention: LIBVIRT_DEFAULT_URI when --connect is not given.
-        spec.connect =
-            vm.connect ?? getenv("LIBVIRT_DEFAULT_URI").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+        spec.hosts = try hosts()
+        spec.hostGroup = vm.hostGroup
         spec.installTimeoutSeconds = job.installTimeout
         spec.stallTimeoutSeconds = job.stallTimeout
         spec.settleSeconds = job.settle
         try spec.validateSyntax()
         return spec
+    }
+
+    /// The libvirt hosts of --connect (repeated) and --host-group, with what the hosts file
+    /// configures for each; virsh's convention, $LIBVIRT_DEFAULT_URI, when neither is given.
+    func hosts() throws(VMInstallError) -> [PlacementHost] {
+        var uris = vm.connect
+        if uris.isEmpty, vm.hostGroup == nil,
+            let env = getenv("LIBVIRT_DEFAULT_URI").map({ String(cString: $0) }), !env.isEmpty
+        {
+            uris = [env]
+        }
+        guard !uris.isEmpty || vm.hostGroup != nil || vm.hostsFile != nil else { return [] }
+        let file = try HostsFile.load(
+            vm.hostsFile.map(StateDirectory.absolute) ?? HostsFile.defaultPath(), required: vm.hostsFile != nil)
+        var hosts = uris.map(file.host)
+        if let group = vm.hostGroup { hosts += try file.group(group) }
+        guard !hosts.isEmpty else { throw VMInstallError(.usage, "--hosts-file goes with --connect or --host-group") }
+        var seen = Set<String>()
+        return hosts.filter { seen.insert($0.uri).inserted }
     }
 
     public func validate() throws {
@@ -163,8 +181,8 @@ public struct VMInstallCommand: ParsableCommand {
         let spec = try spec()
         // What can be checked before the job exists is refused here, in the foreground and
         // with --background alike: the same line and exit status, and no job left behind.
-        let driver = HypervisorDrivers.driver(for: spec, job: nil, stateDirectory: store.root, log: nil)
-        try await Preflight(store: store, driver: driver).check(spec)
+        let drivers = HypervisorDrivers.candidates(for: spec, job: nil, stateDirectory: store.root, log: nil)
+        try await Preflight(store: store, drivers: drivers).check(spec)
         // In the foreground this process is the runner; in the background the runner records itself.
         let (id, lock) = try store.create(spec, runnerPID: job.background ? nil : getpid())
         defer { lock.release() }

@@ -33,9 +33,21 @@ struct VMOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Install into libvirt at this URI (qemu:///system, qemu+ssh://HOST/system, …); default $LIBVIRT_DEFAULT_URI, else QEMU itself.",
+            "Install into libvirt at this URI (qemu:///system, qemu+ssh://HOST/system, …); repeated: on one of these hosts, placed by memory; default $LIBVIRT_DEFAULT_URI, else QEMU itself.",
             valueName: "uri"))
-    var connect: String?
+    var connect: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "Install on one of the libvirt hosts of this group of the hosts file, placed by memory.",
+            valueName: "name"))
+    var hostGroup: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The hosts file (groups, and each host's memory budget and install slots); default $VM_INSTALL_HOSTS_FILE, else /etc/vm-install/hosts (root) or ~/.config/vm-install/hosts.",
+            valueName: "file"))
+    var hostsFile: String?
 }
 
 struct InstallOptions: ParsableArguments {

@@ -16,18 +16,37 @@ import VMInstallKit
     }
 
     /// A person at a terminal sees the install's elapsed time; a log or pipe gets plain lines.
+    /// Each install is held in INSTALL until the runner has shown (or, off a terminal, would
+    /// have shown) its elapsed time.
     @Test func foregroundProgressOnATerminalAndPlainLinesElsewhere() async throws {
         try await Fixture.with { fx in
-            let guest = try await Guest.slow.guest()
+            let guest = try await Guest.held.guest()
             let command =
                 ([Fixture.buildDirectory + "/vm-install", "--state-dir", fx.stateDir]
                 + fx.vmArguments(name: "shown", guest: guest)).joined(separator: " ")
-            let tty = try await fx.run("/usr/bin/script", ["-qfec", command, "/dev/null"])
+            // script(1) records the terminal's output in a file as it comes. The first status
+            // comes after the runner's first one-second step: 0:01, or later on a busy machine.
+            let typescript = "\(fx.root)/typescript"
+            let elapsed = try Regex("installing, [0-9]+:[0-9][0-9] elapsed")
+            async let terminal = fx.run("/usr/bin/script", ["-qfec", command, typescript])
+            try await fx.waitUntil {
+                ((try? FileIO.readString(typescript)) ?? "").contains(elapsed)
+            }
+            try await fx.release("shown")
+            let tty = try await terminal
             #expect(tty.code == 0, "\(tty.stdout)")
-            #expect(tty.stdout.contains("installing, 0:01 elapsed"), "\(tty.stdout)")
+            #expect(tty.stdout.contains(elapsed), "\(tty.stdout)")
             #expect(tty.stdout.contains("\u{1B}[2K"))
 
-            let plain = try await fx.vmInstall(fx.vmArguments(name: "plain", guest: guest))
+            // Off a terminal: held for more than two of the runner's one-second steps.
+            async let piped = fx.vmInstall(fx.vmArguments(name: "plain", guest: guest))
+            let id = try await fx.job(named: "plain")
+            let log = fx.store.paths(id).log
+            try await fx.waitUntil { logTime(log, "state 2 (INSTALL)") != nil }
+            let installing = try #require(logTime(log, "state 2 (INSTALL)"))
+            try await fx.waitUntil { nowMilliseconds() - installing > 2500 }
+            try await fx.release("plain")
+            let plain = try await piped
             #expect(plain.code == 0)
             #expect(!plain.stderr.contains("\u{1B}"), "escape codes on a non-terminal")
             #expect(plain.stderr.contains("state 6 (FINISHED)"))
@@ -57,7 +76,7 @@ import VMInstallKit
             let files = fx.vmFiles("orphan")
             try await fx.waitFor(id) { _ in QEMUDriver().isRunning(files: files) }
             kill(try #require(record.runnerPID), SIGKILL)
-            try await fx.waitFor(id, seconds: 10) { _ in !fx.store.runnerIsAlive(id) }
+            try await fx.waitFor(id) { _ in !fx.store.runnerIsAlive(id) }
 
             let cancel = try await fx.jobs(["--cancel", id.description])
             #expect(cancel.code == 0, "\(cancel.stderr)")
@@ -79,7 +98,7 @@ import VMInstallKit
             let files = fx.vmFiles("dies")
             try await fx.waitFor(id) { _ in QEMUDriver().isRunning(files: files) }
             kill(try #require(record.runnerPID), SIGKILL)
-            try await fx.waitFor(id, seconds: 10) { _ in !fx.store.runnerIsAlive(id) }
+            try await fx.waitFor(id) { _ in !fx.store.runnerIsAlive(id) }
 
             for _ in 0..<2 {
                 let status = try await fx.jobs(["--status", id.description]).keys

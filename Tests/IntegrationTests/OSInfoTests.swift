@@ -99,7 +99,8 @@ import VMInstallKit
             let guest = try await Guest.quick.guest()
             let r = try await fx.vmInstall([
                 "--name", "f37", "--os-type", "fedora37", "--source", guest.iso, "--disk", "\(fx.root)/f37.qcow2",
-                "--machine", "pc", "--accel", "tcg", "--settle", "0.3", "--install-timeout", "60",
+                "--machine", "pc", "--accel", "tcg", "--settle", "0.3", "--install-timeout",
+                "\(Int(2 * Fixture.patience))",
             ])
             #expect(r.code == 0, "\(r.stderr)")
             let config = try FileIO.readString(fx.vmFiles("f37").config)
@@ -125,7 +126,8 @@ import VMInstallKit
             let guest = try await Guest.quick.guest()
             let r = try await fx.vmInstall([
                 "--name", "w10", "--os-type", "win10", "--memory", "64", "--source", guest.iso,
-                "--disk", "\(fx.root)/w10.qcow2", "--accel", "tcg", "--settle", "0.3", "--install-timeout", "60",
+                "--disk", "\(fx.root)/w10.qcow2", "--accel", "tcg", "--settle", "0.3", "--install-timeout",
+                "\(Int(2 * Fixture.patience))",
             ])
             #expect(r.code == 0, "\(r.stderr)")
             let config = try FileIO.readString(fx.vmFiles("w10").config)

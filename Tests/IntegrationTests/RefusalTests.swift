@@ -188,7 +188,7 @@ import VMInstallKit
                         case .cancel:
                             // The stand-in runner dies of the SIGTERM without recording; the
                             // cancel it was asked for is what the job then reads as.
-                            try await fx.waitFor(id, seconds: 10) { _ in !fx.store.runnerIsAlive(id) }
+                            try await fx.waitFor(id) { _ in !fx.store.runnerIsAlive(id) }
                             #expect(try await fx.jobs(["--status", id.description]).keys["state"] == "8")
                         case .delete, .detach: #expect(!FileIO.exists(fx.store.paths(id).directory))
                         }

@@ -7,12 +7,16 @@ import VMInstallKit
 @Suite(.serialized) struct WatchingTests {
     @Test func waitBlocksUntilTheEndAndSaysHowItEnded() async throws {
         try await Fixture.with { fx in
-            let slow = try await Guest.slow.guest()
-            let id = try await fx.startJob(name: "waited", guest: slow)
+            // Held in INSTALL until the test has seen --wait block.
+            let held = try await Guest.held.guest()
+            let id = try await fx.startJob(name: "waited", guest: held)
             let reached = try await fx.jobs(["--wait", id.description, "--until", "INSTALL"])
             #expect(reached.code == 0, "\(reached.stderr)")
-            #expect(Int(reached.keys["state"] ?? "") ?? -1 >= 2)
-            let done = try await fx.jobs(["--wait", id.description])
+            #expect(reached.keys["state"] == "2")
+            async let waitingForTheEnd = fx.jobs(["--wait", id.description])
+            try await waitUntilWatching("\(fx.stateDir) --wait \(id)")
+            try await fx.release("waited")
+            let done = try await waitingForTheEnd
             #expect(done.code == 0, "\(done.stderr)")
             #expect(done.keys["state"] == "6")
             #expect(done.keys["exit"] == "0")
@@ -55,19 +59,15 @@ import VMInstallKit
 
     @Test func watchStreamsOneJSONLinePerStateChange() async throws {
         try await Fixture.with { fx in
-            let slow = try await Guest.slow.guest()
-            async let watcher = fx.run(
-                "/usr/bin/timeout",
-                ["-s", "INT", "30", "\(Fixture.buildDirectory)/vm-install-jobs", "--state-dir", fx.stateDir, "--watch"])
-            let watcherPID = try await waitUntilWatching("\(fx.stateDir) --watch")
-            let id = try await fx.startJob(name: "streamed", guest: slow)
+            // INSTALL lasts until --watch has printed it; RUNTIME the 3 s of --settle.
+            let held = try await Guest.held.guest()
+            let watcher = try await fx.watch()
+            let id = try await fx.startJob(name: "streamed", guest: held, extra: ["--settle", "3"])
+            try await watcher.waitForState(id, .install)
+            try await fx.release("streamed")
             _ = try await fx.waitForEnd(id)
-            // Time for the watcher to print the last change before it is interrupted.
-            try await Task.sleep(for: .milliseconds(300))
-            kill(watcherPID, SIGINT)
-            let lines = try await watcher.stdout.split(separator: "\n").map {
-                try JSONSerializationFree.object(String($0))
-            }
+            try await watcher.waitForState(id, .finished)
+            let lines = try await watcher.stop()
             let events = lines.filter { $0["id"] as? Int == Int(id.value) }
             #expect(events.first?["event"] as? String == "created")
             let states = events.compactMap { $0["state"] as? Int }
@@ -83,9 +83,17 @@ import VMInstallKit
     @Test func watchDrawsATableOnATerminal() async throws {
         try await Fixture.with { fx in
             _ = try fx.recordJob(in: .failed)
+            // Ctrl-C once the table is on the terminal: the shell waits for the test's word on
+            // a FIFO, and the test reads the terminal's output as script(1) records it.
+            let go = try HeldFIFO("\(fx.root)/go")
+            let typescript = "\(fx.root)/typescript"
             let watcher = "\(Fixture.buildDirectory)/vm-install-jobs --state-dir \(fx.stateDir) --watch"
-            let command = "\(watcher) & p=$!; sleep 1.5; kill -INT $p; wait $p; echo watcher-exit=$?"
-            let result = try await fx.run("/usr/bin/script", ["-qfec", command, "/dev/null"])
+            let command = "\(watcher) & p=$!; read go < \(go.path); kill -INT $p; wait $p; echo watcher-exit=$?"
+            async let run = fx.run(
+                "/usr/bin/timeout", ["\(Int(3 * Fixture.patience))", "/usr/bin/script", "-qfec", command, typescript])
+            try await fx.waitUntil { fileContains(typescript, "1   rec   7 FAILED") }
+            HeldFIFO.release(try await go.waitForReader(), writing: "go\n")
+            let result = try await run
             #expect(result.stdout.contains("watcher-exit=0"), "\(result.stdout)")
             #expect(result.stdout.contains("ID  NAME  STATE"))
             #expect(result.stdout.contains("1   rec   7 FAILED"))
@@ -96,9 +104,13 @@ import VMInstallKit
 
     @Test func logFollowEndsWithTheJob() async throws {
         try await Fixture.with { fx in
-            let slow = try await Guest.slow.guest()
-            let id = try await fx.startJob(name: "logged", guest: slow)
-            let log = try await fx.jobs(["--log", id.description, "--follow"])
+            // Held in INSTALL until the log is being followed.
+            let held = try await Guest.held.guest()
+            let id = try await fx.startJob(name: "logged", guest: held)
+            async let following = fx.jobs(["--log", id.description, "--follow"])
+            try await waitUntilWatching("\(fx.stateDir) --log \(id) --follow")
+            try await fx.release("logged")
+            let log = try await following
             #expect(log.code == 0)
             #expect(log.stdout.contains("state 2 (INSTALL)"))
             #expect(log.stdout.contains("job \(id) finished"))

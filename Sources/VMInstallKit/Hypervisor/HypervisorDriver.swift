@@ -9,6 +9,9 @@ public protocol HypervisorDriver: Sendable {
     /// asking the hypervisor.
     var runsOnThisMachine: Bool { get }
 
+    /// The host the driver reaches, for messages: a libvirt URI; nil for QEMU itself.
+    var host: String? { get }
+
     /// Checks what can be checked from the command line and this machine's files alone,
     /// without the hypervisor's answer: vm-install runs it before the job exists, and
     /// SETTINGS again.
@@ -16,6 +19,10 @@ public protocol HypervisorDriver: Sendable {
 
     /// Checks, in SETTINGS, that the host can run this VM and settles the accelerator.
     func prepare(_ spec: VMSpec) throws(VMInstallError) -> ResolvedHost
+
+    /// The host's memory, for placement; nil for this machine, where the state directory's
+    /// memory budget applies. Throws when the host cannot be reached.
+    func capacity() throws(VMInstallError) -> HostCapacity?
 
     /// Checks, in SETTINGS once the OS is settled, that the VM's firmware can be had.
     func checkFirmware(_ firmware: Firmware) throws(VMInstallError)
@@ -59,6 +66,10 @@ public protocol HypervisorDriver: Sendable {
 extension HypervisorDriver {
     public func preflight(_ spec: VMSpec) throws(VMInstallError) {}
 
+    public func capacity() throws(VMInstallError) -> HostCapacity? { nil }
+
+    public var host: String? { nil }
+
     /// libvirt finds the firmware itself.
     public func checkFirmware(_ firmware: Firmware) throws(VMInstallError) {}
 
@@ -93,6 +104,14 @@ public struct ResolvedHost: Sendable, Equatable {
     public var accel: String
     /// A line for the job's log about how the host was settled (KVM that could not be used).
     public var notice: String?
+}
+
+/// A host's memory as its hypervisor reports it, in MiB.
+public struct HostCapacity: Sendable, Equatable {
+    public let totalMiB: Int
+    public let freeMiB: Int
+    /// What the running VMs that are not this state directory's use.
+    public let othersMiB: Int
 }
 
 /// Whether a VM runs: one question with three answers. Every caller treats `.unknown` as
@@ -156,35 +175,4 @@ public protocol VMSession: AnyObject {
 /// driver's business.
 public struct VMActivity: Equatable, Sendable {
     let marks: [UInt64]
-}
-
-public enum HypervisorDrivers {
-    /// The driver for a job: libvirt when it names a URI (--connect), else QEMU itself. The
-    /// choice is made here and nowhere else.
-    /// `job` is nil before the job exists (vm-install's checks).
-    public static func driver(for spec: VMSpec?, job: JobID?, stateDirectory: String, log: JobLog?)
-        -> any HypervisorDriver
-    {
-        if let uri = spec?.connect {
-            return LibvirtDriver(
-                uri: uri, job: job, stateDirectory: stateDirectory, log: log, reconnectDeadline: reconnectTimeout)
-        }
-        return QEMUDriver()
-    }
-
-    /// The driver for what no job's settings name: QEMU itself.
-    public static var plain: any HypervisorDriver { QEMUDriver() }
-
-    /// `$VM_INSTALL_RECONNECT_TIMEOUT`: seconds a lost hypervisor connection is retried.
-    static var reconnectTimeout: Double {
-        getenv("VM_INSTALL_RECONNECT_TIMEOUT").flatMap { Double(String(cString: $0)) }.flatMap {
-            $0 >= 0 && $0.isFinite ? $0 : nil
-        } ?? 120
-    }
-
-    /// The driver of a recorded job, from its settings (QEMU when they cannot be read: a job
-    /// that never had settings never reached a hypervisor).
-    public static func driver(forJob id: JobID, in store: JobStore, log: JobLog?) -> any HypervisorDriver {
-        driver(for: try? store.readSettings(id), job: id, stateDirectory: store.root, log: log)
-    }
 }

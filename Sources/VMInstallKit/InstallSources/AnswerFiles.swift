@@ -29,7 +29,11 @@ enum AnswerDelivery: Sendable, Equatable {
 struct AnswerPlan: Sendable {
     /// Where the files come from: they name the initrd copy (install-initrd-ks.cfg,
     /// install-initrd-unattended).
-    enum Origin: Sendable { case autoinstall, unattended }
+    enum Origin: Sendable, Equatable {
+        /// The --autoinstall file at this path.
+        case autoinstall(String)
+        case unattended
+    }
 
     let origin: Origin
     let delivery: AnswerDelivery
@@ -55,7 +59,12 @@ struct AnswerPlan: Sendable {
             guard let initrd else { throw VMInstallError(.internal, "no initrd to add \(names) to") }
             let copy = "\(vm.directory)/install-initrd-\(origin == .unattended ? "unattended" : files[0].name)"
             try AutoinstallImage.initrd(initrd, adding: files.map { ($0.name, $0.contents) }, into: copy)
-            log.write("added \(files.map { "/\($0.name)" }.joined(separator: ", ")) to the installer's initrd")
+            let added = files.map { "/\($0.name)" }.joined(separator: ", ")
+            if case .autoinstall(let path) = origin {
+                log.write("added \(path) to the installer's initrd as \(added)")
+            } else {
+                log.write("added \(added) to the installer's initrd")
+            }
             return Delivered(initrd: copy)
         case .cdrom(let label):
             let image = AutoinstallImage.imagePath(in: vm, label: label)
@@ -88,7 +97,7 @@ struct AnswerPlan: Sendable {
     static func autoinstall(_ file: String, for installer: Installer) throws(VMInstallError) -> AnswerPlan? {
         guard let automation = installer.automation else { return nil }
         return AnswerPlan(
-            origin: .autoinstall, delivery: automation.delivery,
+            origin: .autoinstall(file), delivery: automation.delivery,
             files: [AnswerFile(name: automation.fileName, contents: try read(file))],
             kernelArguments: automation.arguments)
     }
@@ -98,7 +107,7 @@ struct AnswerPlan: Sendable {
     static func autoinstallCDROM(_ file: String) throws(VMInstallError) -> AnswerPlan {
         let contents = try read(file)
         return AnswerPlan(
-            origin: .autoinstall, delivery: .cdrom(label: AutoinstallImage.label),
+            origin: .autoinstall(file), delivery: .cdrom(label: AutoinstallImage.label),
             files: AutoinstallImage.names.map { AnswerFile(name: $0, contents: contents) }, kernelArguments: [])
     }
 
@@ -109,7 +118,7 @@ struct AnswerPlan: Sendable {
         let own = String(file.split(separator: "/").last ?? "autoinstall")
         let names = [own] + AutoinstallImage.names.filter { $0 != own }
         return AnswerPlan(
-            origin: .autoinstall, delivery: .http, files: names.map { AnswerFile(name: $0, contents: contents) },
+            origin: .autoinstall(file), delivery: .http, files: names.map { AnswerFile(name: $0, contents: contents) },
             kernelArguments: [])
     }
 

@@ -47,29 +47,32 @@ struct URLTreeFetcher: TreeFetcher {
 }
 
 /// An ISO image or CD/DVD device read with xorriso (`stdio:` makes it read a device as a
-/// file instead of driving it as a burner). The files near the top are listed once, which is where
-/// every known layout keeps its kernel; deeper paths (from a .treeinfo) are looked up alone.
+/// file instead of driving it as a burner). The files and directories near the top are listed
+/// once; a deeper path is looked up alone, and only when the directory it is in at the listed
+/// depth exists (most layouts' kernels are deeper than that, and most images lack them).
 struct ISOTreeFetcher: TreeFetcher {
     static let binary = "xorriso"
     static let listedDepth = 4
 
     let image: String
     private let files: Set<String>
+    private let directories: Set<String>
 
     init(image: String) async throws(VMInstallError) {
         self.image = image
-        files = try await Self.list(image, at: "/", maxDepth: Self.listedDepth)
+        (files, directories) = try await Self.list(image, at: "/", maxDepth: Self.listedDepth)
     }
 
-    private static func list(_ image: String, at path: String, maxDepth: Int?) async throws(VMInstallError) -> Set<
-        String
-    > {
+    /// The regular files and the directories at and below `path`, as `ls -l` types them.
+    private static func list(_ image: String, at path: String, maxDepth: Int?) async throws(VMInstallError) -> (
+        files: Set<String>, directories: Set<String>
+    ) {
         let result: CommandResult
         do {
             result = try await CommandResult.run(
                 binary,
                 ["-indev", "stdio:" + image, "-find", path] + (maxDepth.map { ["-maxdepth", String($0)] } ?? []) + [
-                    "-type", "f",
+                    "-exec", "lsdl",
                 ])
         } catch {
             throw VMInstallError(
@@ -78,7 +81,18 @@ struct ISOTreeFetcher: TreeFetcher {
         guard result.succeeded else {
             throw VMInstallError(.settings, "cannot read the ISO image \(image): \(result.errorSummary)")
         }
-        return Set(result.standardOutput.split(separator: "\n").compactMap { unquote(String($0)) })
+        var files = Set<String>()
+        var directories = Set<String>()
+        // "-rw-r--r--    1 0        0    1024 Dec  3 16:22 '/installer.bin'": the type, then the path quoted.
+        for line in result.standardOutput.split(separator: "\n") {
+            guard let quote = line.firstIndex(of: "'"), let name = unquote(String(line[quote...])) else { continue }
+            switch line.first {
+            case "-": files.insert(name)
+            case "d": directories.insert(name)
+            default: break
+            }
+        }
+        return (files, directories)
     }
 
     /// xorriso prints each path in shell quotes: 'a'"'"'b' is a'b.
@@ -94,8 +108,11 @@ struct ISOTreeFetcher: TreeFetcher {
     func exists(_ path: String) async -> Bool {
         let full = Self.absolute(path)
         if files.contains(full) { return true }
-        guard full.split(separator: "/").count > Self.listedDepth else { return false }
-        return (try? await Self.list(image, at: full, maxDepth: 0))?.contains(full) ?? false
+        let parts = full.split(separator: "/")
+        guard parts.count > Self.listedDepth,
+            directories.contains("/" + parts.prefix(Self.listedDepth).joined(separator: "/"))
+        else { return false }
+        return (try? await Self.list(image, at: full, maxDepth: 0))?.files.contains(full) ?? false
     }
 
     func text(_ path: String) async -> String? {

@@ -34,9 +34,11 @@ public struct JobReport: Encodable, Sendable {
     public let waiting: String?
     /// The OS by osinfo-db's id and name, once SETTINGS has settled it.
     public let os: RecordedOS?
+    /// The libvirt host the job was placed on (its URI), once placed.
+    public let host: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, state, exit, pid, uuid, vnc, inotify, log, name, created, updated, disks, error, waiting, os
+        case id, state, exit, pid, uuid, vnc, inotify, log, name, created, updated, disks, error, waiting, os, host
         case stateName = "state_name"
         case lastScreen = "last_screen"
     }
@@ -63,6 +65,7 @@ public struct JobReport: Encodable, Sendable {
         waiting = record.waiting
         self.lastScreen = lastScreen
         os = record.os
+        host = record.host
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -84,6 +87,7 @@ public struct JobReport: Encodable, Sendable {
         try c.encode(lastScreen, forKey: .lastScreen)
         try c.encode(waiting, forKey: .waiting)
         try c.encode(os, forKey: .os)
+        try c.encode(host, forKey: .host)
     }
 
     /// One JSON document; `pretty` for people, one line for JSON-lines streams.

@@ -12,6 +12,8 @@ public final class JobWatch {
         public let stateSince: Int64
         /// Why it waits in SETTINGS for room; nil when it does not.
         public let waiting: String?
+        /// The libvirt host it was placed on.
+        public let host: String?
     }
 
     public enum Change: Equatable, Sendable {
@@ -85,7 +87,7 @@ public final class JobWatch {
         guard let status = try? control.status(id), let record = try? control.store.read(id) else { return nil }
         return Job(
             status: status, name: record.name, stateSince: record.stateSince,
-            waiting: status.state.isTerminal ? nil : record.waiting)
+            waiting: status.state.isTerminal ? nil : record.waiting, host: record.host)
     }
 
     private func watch(_ id: JobID) {

@@ -5,7 +5,8 @@ import Glibc
 public final class JobRunner {
     let store: JobStore
     let id: JobID
-    let driver: any HypervisorDriver
+    /// The job's host: from its settings, then the one it is placed on in SETTINGS.
+    var driver: any HypervisorDriver
     let log: JobLog
     let cancel: CancelSignal
     private var spec: VMSpec?
@@ -46,11 +47,9 @@ public final class JobRunner {
         self.spec = spec
 
         log.write("job \(id): gathering the settings of VM \(spec.name)")
-        let settings = try await SettingsPhase(store: store, id: id, driver: driver, log: log).run(spec)
+        let settings = try await SettingsPhase(store: store, id: id, log: log, cancel: cancel).run(spec)
+        driver = settings.driver
         vmFiles = settings.files
-        try Admission.waitForRoom(
-            id, spec: spec, memoryMiB: settings.config.memoryMiB, driver: driver, store: store, log: log, cancel: cancel
-        )
         try advance(to: .prepInstall) { $0.uuid = settings.config.uuid }
 
         log.write("preparing the install: creating disks")
@@ -91,6 +90,9 @@ public final class JobRunner {
         try advance(to: .finished) { $0.exit = JobExitCode.success.rawValue }
         log.write("job \(id) finished; VM \(spec.name) is running")
     }
+
+    /// " on qemu+ssh://kvm7/system" for a VM on a libvirt host, for the failures that name it.
+    private var onHost: String { driver.host.map { " on \($0)" } ?? "" }
 
     /// Moves to the next state, unless a cancel arrived first: as a signal, or recorded by
     /// vm-install-jobs --cancel (checked under the update lock, so no cancel slips between).
@@ -142,7 +144,7 @@ public final class JobRunner {
             installVM = nil
             throw VMInstallError(
                 .installFailed,
-                "the install VM ended without the guest powering off (it crashed, or was destroyed or killed)")
+                "the install VM\(onHost) ended without the guest powering off (it crashed, or was destroyed or killed)")
         case .canceled:
             throw VMInstallError(.canceled, "the job was canceled during the install")
         case .timedOut:
@@ -201,7 +203,7 @@ public final class JobRunner {
             session.stop(deadline: .after(seconds: 5))
             throw VMInstallError(.canceled, "the job was canceled while the VM was booting")
         case .guestShutdown, .vanished:
-            throw VMInstallError(.runtimeFailed, "the VM stopped during its first \(settle) seconds")
+            throw VMInstallError(.runtimeFailed, "the VM\(onHost) stopped during its first \(settle) seconds")
         case .lostConnection(let why):
             throw VMInstallError(.runtimeFailed, why)
         }

@@ -27,6 +27,9 @@ public struct JobRecord: Sendable, Equatable {
     public var waiting: String?
     /// The OS osinfo-db knows the VM by, given or recognised in SETTINGS.
     public var os: RecordedOS?
+    /// The libvirt host the job was placed on (a URI of its settings); every request acts
+    /// through it from then on.
+    public var host: String?
     /// Set by --cancel, so a runner that dies before it records the cancel still ends CANCELED.
     public var cancelRequested = false
 
@@ -61,6 +64,7 @@ public struct JobRecord: Sendable, Equatable {
         for volume in createdVolumes { kv.append("created-volume", volume.encoded) }
         kv.append("os-id", os?.id)
         kv.append("os-name", os?.name)
+        kv.append("host", host)
         if cancelRequested { kv.append("cancel-requested", "1") }
         kv.append(Self.endMarker, "1")
         return kv.render()
@@ -68,7 +72,7 @@ public struct JobRecord: Sendable, Equatable {
 
     static let knownKeys: Set<String> = [
         "id", "state", "name", "uuid", "exit", "pid", "vnc", "created", "updated", "state-since", "error", "waiting",
-        "vm-directory", "created-disk", "created-volume", "os-id", "os-name", "cancel-requested", endMarker,
+        "vm-directory", "created-disk", "created-volume", "os-id", "os-name", "host", "cancel-requested", endMarker,
     ]
 
     public static func decode(_ text: String, expected id: JobID) throws(VMInstallError) -> JobRecord {
@@ -111,6 +115,7 @@ public struct JobRecord: Sendable, Equatable {
         record.waiting = kv.first("waiting")
         record.vmDirectory = kv.first("vm-directory")
         record.cancelRequested = kv.first("cancel-requested") == "1"
+        record.host = kv.first("host")
         if let osID = kv.first("os-id") { record.os = RecordedOS(id: osID, name: kv.first("os-name") ?? osID) }
         for d in kv.all("created-disk") {
             guard let disk = CreatedDisk(encoded: d) else { throw damaged("has a bad created-disk entry") }

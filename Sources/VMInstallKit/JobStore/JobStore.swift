@@ -174,7 +174,7 @@ public struct JobStore: Sendable {
         new.updated = Int64(time(nil))
         if new.state != old.state { new.stateSince = new.updated }
         do {
-            try FileIO.writeAtomically(p.record, new.encoded())
+            try FileIO.writeAtomically(p.record, new.encoded(), durable: Self.mustSurviveACrash(old, new))
             if new.state != old.state {
                 try FileIO.writeInPlace(p.inotify, "\(new.state.rawValue)\n")
             }
@@ -182,6 +182,18 @@ public struct JobStore: Sendable {
             throw VMInstallError(.stateDirectory, "cannot write job \(id): \(error)")
         }
         return new
+    }
+
+    /// What the job owns (its VM directory, disks, volumes, host), how it ended and the cancel
+    /// asked for are on the disk before a change is visible. How far a running job got, its
+    /// pid, VNC address or why it waits need not be: after a crash every runner is gone and
+    /// the job is settled as FAILED whatever state it read, so those changes skip the fsync
+    /// (milliseconds each, on every state change of every job of a batch).
+    static func mustSurviveACrash(_ old: JobRecord, _ new: JobRecord) -> Bool {
+        new.state.isTerminal != old.state.isTerminal || new.exit != old.exit || new.uuid != old.uuid
+            || new.vmDirectory != old.vmDirectory || new.createdDisks != old.createdDisks
+            || new.createdVolumes != old.createdVolumes || new.host != old.host
+            || new.cancelRequested != old.cancelRequested || new.error != old.error
     }
 
     /// Runs `body` holding the job's update lock, for requests that must not interleave

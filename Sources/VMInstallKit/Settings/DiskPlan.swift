@@ -25,26 +25,14 @@ struct DiskPlan {
         try checkAttachments(spec)
     }
 
-    /// Settles every disk: formats probed, volumes planned by the driver, the same rules
-    /// applied with the OS's default size known.
-    static func make(_ spec: VMSpec, diskBus: DiskBus, defaultSize: UInt64?, driver: any HypervisorDriver)
-        async throws(VMInstallError) -> DiskPlan
-    {
+    /// Settles every disk file: formats probed, the same rules applied with the OS's default
+    /// size known. Storage-pool volumes wait for the host (`planVolumes`).
+    static func make(_ spec: VMSpec, diskBus: DiskBus, defaultSize: UInt64?) async throws(VMInstallError) -> DiskPlan {
         var plan = DiskPlan(disks: [], newDisks: [])
         var seen = Set<String>()
         for (index, disk) in spec.disks.enumerated() {
             if disk.pool != nil {
-                let volume = try driver.planVolume(disk, vmName: spec.name, index: index)
-                if volume.existingPath == nil {
-                    plan.newDisks.append(
-                        NewDisk(
-                            path: "", format: volume.format, size: volume.size, backing: nil, volume: volume,
-                            index: index))
-                }
-                plan.disks.append(
-                    VMConfig.Disk(
-                        path: volume.existingPath ?? "", format: volume.format, bus: disk.bus ?? diskBus,
-                        readonly: disk.readonly))
+                plan.disks.append(VMConfig.Disk(path: "", format: disk.format ?? .qcow2, bus: disk.bus ?? diskBus))
                 continue
             }
             try checkFile(disk, seen: &seen, defaultSize: .known(defaultSize))
@@ -69,6 +57,22 @@ struct DiskPlan {
         }
         try checkAttachments(spec)
         return plan
+    }
+
+    /// The `--disk pool=…` volumes on the host the job is placed on: existing ones used as they
+    /// are, new ones created in PREP_INSTALL.
+    mutating func planVolumes(_ spec: VMSpec, diskBus: DiskBus, driver: any HypervisorDriver) throws(VMInstallError) {
+        for (index, disk) in spec.disks.enumerated() where disk.pool != nil {
+            let volume = try driver.planVolume(disk, vmName: spec.name, index: index)
+            if volume.existingPath == nil {
+                newDisks.append(
+                    NewDisk(
+                        path: "", format: volume.format, size: volume.size, backing: nil, volume: volume, index: index))
+            }
+            disks[index] = VMConfig.Disk(
+                path: volume.existingPath ?? "", format: volume.format, bus: disk.bus ?? diskBus,
+                readonly: disk.readonly)
+        }
     }
 
     /// New raw disks by path with their sizes: the host must have room for them.

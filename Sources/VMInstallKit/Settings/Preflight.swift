@@ -8,11 +8,12 @@ import Glibc
 /// hypervisor's answers (libvirt's), waiting for room.
 public struct Preflight {
     let store: JobStore
-    let driver: any HypervisorDriver
+    /// The driver of each host the job may go to.
+    let drivers: [any HypervisorDriver]
 
-    public init(store: JobStore, driver: any HypervisorDriver) {
+    public init(store: JobStore, drivers: [any HypervisorDriver]) {
         self.store = store
-        self.driver = driver
+        self.drivers = drivers
     }
 
     /// Throws the first refusal, in the order SETTINGS would meet it.
@@ -25,12 +26,14 @@ public struct Preflight {
                 throw VMInstallError(.settings, "\(option) \(path) is missing or unreadable")
             }
         }
-        try driver.preflight(spec)
+        for driver in drivers { try driver.preflight(spec) }
         let tree = try await SourceSettlement(log: nil).check(spec)
-        try InstallServices.preflight(spec, driver: driver)
+        for driver in drivers { try InstallServices.preflight(spec, driver: driver) }
         let defaults = try await OSSettlement.preflight(spec, directoryTree: tree)
         if let unattended = spec.unattended { _ = try unattended.readPasswords() }
-        if let firmware = spec.firmware ?? defaults?.firmware { try driver.checkFirmware(firmware) }
+        if let firmware = spec.firmware ?? defaults?.firmware {
+            for driver in drivers { try driver.checkFirmware(firmware) }
+        }
         if spec.importDisk, let first = spec.disks.first, !FileIO.exists(first.path), first.backing == nil {
             throw VMInstallError(
                 .settings,
@@ -41,7 +44,7 @@ public struct Preflight {
         let defaultSize: DiskPlan.DefaultSize =
             defaults.map { .known(spec.osType != nil ? $0.diskSize : nil) } ?? .pending
         try DiskPlan.check(spec, defaultSize: defaultSize)
-        if driver.runsOnThisMachine {
+        if drivers.allSatisfy(\.runsOnThisMachine) {
             let files = spec.disks.filter { $0.pool == nil }
             var newRaw: [String: UInt64] = [:]
             for disk in files where (disk.format ?? .qcow2) == .raw && !FileIO.exists(disk.path) {

@@ -6,8 +6,8 @@ import Glibc
 struct SettingsPhase {
     let store: JobStore
     let id: JobID
-    let driver: any HypervisorDriver
     let log: JobLog
+    let cancel: CancelSignal
 
     struct Result {
         let config: VMConfig
@@ -18,35 +18,51 @@ struct SettingsPhase {
         let tree: InstallTree?
         /// The install script(s) of --unattended, for PREP_INSTALL to hand to the installer.
         let install: AnswerPlan?
+        /// The host the job was placed on.
+        let driver: any HypervisorDriver
     }
 
-    /// The steps of SETTINGS, in order: each throws the job's refusal.
+    /// The steps of SETTINGS, in order: each throws the job's refusal. The last waits for
+    /// room and places the job on one of its hosts (`Admission`), where the host's own checks
+    /// run; a host that refuses before anything exists there passes the job to the next.
     func run(_ spec: VMSpec) async throws(VMInstallError) -> Result {
+        let candidates = HypervisorDrivers.candidates(for: spec, job: id, stateDirectory: store.root, log: log)
         // What vm-install checked before the job existed may have changed since.
-        try await Preflight(store: store, driver: driver).check(spec)
-        let host = try driver.prepare(spec)
-        if let notice = host.notice { log.write(notice) }
+        try await Preflight(store: store, drivers: candidates).check(spec)
         let tree = try await SourceSettlement(log: log).tree(spec)
         let os = try await OSSettlement.settle(spec, tree: tree, log: log)
         if let recorded = os.os { try store.update(id) { $0.os = recorded } }
         let defaults = os.defaults
         let firmware = spec.firmware ?? defaults.firmware
-        try driver.checkFirmware(firmware)
         // The OS's disk size, unless it fell back to the generic defaults.
         let diskSize = os.os != nil || spec.osType != nil ? defaults.diskSize : nil
-        let disks = try await DiskPlan.make(spec, diskBus: defaults.diskBus, defaultSize: diskSize, driver: driver)
+        var disks = try await DiskPlan.make(spec, diskBus: defaults.diskBus, defaultSize: diskSize)
         let memoryMiB = spec.memoryMiB ?? defaults.memoryMiB
-        if driver.runsOnThisMachine {
+        if candidates.allSatisfy(\.runsOnThisMachine) {
             try HostChecks(store: store).check(
                 memoryMiB: memoryMiB, budgetMiB: spec.memoryBudgetMiB, newRawBytes: disks.newRawBytes,
                 disks: disks.disks.map(\.path).filter { !$0.isEmpty })
         }
+        let placed = try Admission.place(
+            id, spec: spec, memoryMiB: memoryMiB, store: store, log: log, cancel: cancel
+        ) { (driver) throws(VMInstallError) -> (ResolvedHost, DiskPlan) in
+            let host = try driver.prepare(spec)
+            try driver.checkFirmware(firmware)
+            var planned = disks
+            try planned.planVolumes(spec, diskBus: defaults.diskBus, driver: driver)
+            return (host, planned)
+        }
+        let host = placed.value.0
+        disks = placed.value.1
+        if let notice = host.notice { log.write(notice) }
         let files = try reserveName(spec.name)
         let config = VMConfig(
             settling: spec, defaults: defaults, accel: host.accel, firmware: firmware, memoryMiB: memoryMiB,
             disks: disks, files: files)
         log.write("settings complete: UUID \(config.uuid), accelerator \(host.accel)")
-        return Result(config: config, files: files, newDisks: disks.newDisks, tree: tree, install: os.install)
+        return Result(
+            config: config, files: files, newDisks: disks.newDisks, tree: tree, install: os.install,
+            driver: placed.driver)
     }
 
     /// The VM's directory is the name's reservation. It is made whole (with its owner file)

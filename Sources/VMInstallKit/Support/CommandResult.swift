@@ -1,4 +1,5 @@
 import Subprocess
+import SystemPackage
 
 /// A short-lived helper program run to its end with its output collected (qemu-img, and
 /// QEMU's daemonizing parent, which exits once the VM is up).
@@ -20,15 +21,23 @@ struct CommandResult: Sendable {
     /// for a person at the terminal (its error text is not collected then).
     static func runShowingProgress(_ program: String, _ arguments: [String]) async throws -> CommandResult {
         let result = try await Subprocess.run(
-            .name(program), arguments: Arguments(arguments), output: .discarded, error: .currentStandardError)
+            executable(program), arguments: Arguments(arguments), output: .discarded, error: .currentStandardError)
         var code: Int32?
         if case .exited(let c) = result.terminationStatus { code = Int32(c) }
         return CommandResult(exitCode: code, standardOutput: "", standardError: "")
     }
 
+    /// The program by its full path, found on $PATH here: by name, swift-subprocess tries to
+    /// start it in every $PATH directory in turn, a failed process each (7 on a typical
+    /// root PATH before /usr/bin).
+    private static func executable(_ program: String) -> Executable {
+        if program.hasPrefix("/") { return .path(FilePath(program)) }
+        return Executables.find(program).map { .path(FilePath($0)) } ?? .name(program)
+    }
+
     static func run(_ program: String, _ arguments: [String]) async throws -> CommandResult {
         let result = try await Subprocess.run(
-            .name(program), arguments: Arguments(arguments),
+            executable(program), arguments: Arguments(arguments),
             output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
         var code: Int32?
         if case .exited(let c) = result.terminationStatus { code = Int32(c) }

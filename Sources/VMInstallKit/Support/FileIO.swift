@@ -23,15 +23,17 @@ public enum FileIO {
     }
 
     /// Replaces `path` with `contents` so that readers see the old or the new file, never a part.
-    public static func writeAtomically(_ path: String, _ contents: String, mode: FilePermissions = [.ownerReadWrite])
-        throws(Errno)
-    {
-        try writeAtomically(path, bytes: Array(contents.utf8), mode: mode)
+    /// `durable`: on the disk before the rename (fsync), so a crash leaves the old or the new
+    /// file; else a crash may lose the change (readers never see a part either way).
+    public static func writeAtomically(
+        _ path: String, _ contents: String, mode: FilePermissions = [.ownerReadWrite], durable: Bool = true
+    ) throws(Errno) {
+        try writeAtomically(path, bytes: Array(contents.utf8), mode: mode, durable: durable)
     }
 
-    public static func writeAtomically(_ path: String, bytes: [UInt8], mode: FilePermissions = [.ownerReadWrite])
-        throws(Errno)
-    {
+    public static func writeAtomically(
+        _ path: String, bytes: [UInt8], mode: FilePermissions = [.ownerReadWrite], durable: Bool = true
+    ) throws(Errno) {
         let tmp = "\(path).tmp-\(getpid())"
         do throws(Errno) {
             let fd = try sys {
@@ -40,7 +42,7 @@ public enum FileIO {
             }
             do throws(Errno) {
                 _ = try sys { try fd.writeAll(bytes) }
-                if fsync(fd.rawValue) != 0 { throw Errno(rawValue: errno) }
+                if durable, fsync(fd.rawValue) != 0 { throw Errno(rawValue: errno) }
                 try sys { try fd.close() }
             } catch {
                 try? fd.close()

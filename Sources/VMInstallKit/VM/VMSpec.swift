@@ -49,8 +49,11 @@ public struct VMSpec: Sendable, Equatable {
     public var memoryBudgetMiB: Int?
     /// At most this many of the state directory's jobs in their install at once (--max-installs).
     public var maxInstalls: Int?
-    /// A libvirt URI (--connect): the VM is installed into libvirt there; nil: QEMU itself.
-    public var connect: String?
+    /// The libvirt hosts the VM may be installed on (--connect URI, repeated, or the hosts of
+    /// --host-group), in the order given; the job is placed on one of them. Empty: QEMU itself.
+    public var hosts: [PlacementHost] = []
+    /// The --host-group the hosts came from, for the log.
+    public var hostGroup: String?
     public var installTimeoutSeconds: Double = 3600
     /// An install whose VM shows no activity this long fails; 0: never.
     public var stallTimeoutSeconds: Double = 900
@@ -80,8 +83,9 @@ public struct VMSpec: Sendable, Equatable {
     /// Checks what can be checked without touching the host: the command line's own sense.
     public func validateSyntax() throws(VMInstallError) {
         try VMName.validate(name)
-        if let connect,
-            connect.isEmpty || !connect.contains(":") || connect.contains(where: { $0.isNewline || $0 == "\0" })
+        for connect in hosts.map(\.uri)
+        where connect.isEmpty || !connect.contains(":")
+            || connect.contains(where: { $0.isNewline || $0 == "\0" || $0 == " " || $0 == "\t" })
         {
             throw VMInstallError(
                 .usage, "--connect '\(connect)': give a libvirt URI such as qemu:///system or qemu+ssh://host/system")
@@ -92,7 +96,7 @@ public struct VMSpec: Sendable, Equatable {
         if let maxInstalls, maxInstalls < 1 {
             throw VMInstallError(.usage, "--max-installs \(maxInstalls): give 1 or more")
         }
-        if connect == nil, let disk = disks.first(where: { $0.pool != nil }) {
+        if hosts.isEmpty, let disk = disks.first(where: { $0.pool != nil }) {
             throw VMInstallError(.usage, "--disk pool=\(disk.pool!): storage pools are libvirt's; give --connect URI")
         }
         if importDisk, autoinstall != nil || unattended != nil {
@@ -200,7 +204,8 @@ public struct VMSpec: Sendable, Equatable {
             }
         }
         kv.append("accel", accel.rawValue)
-        kv.append("connect", connect)
+        for host in hosts { kv.append("connect", host.rendered) }
+        kv.append("host-group", hostGroup)
         kv.append("memory-budget-mib", memoryBudgetMiB.map { String($0) })
         kv.append("max-installs", maxInstalls.map { String($0) })
         kv.append("install-timeout", String(installTimeoutSeconds))
@@ -249,7 +254,8 @@ public struct VMSpec: Sendable, Equatable {
             spec.vnc = vnc
         }
         spec.accel = AccelChoice(rawValue: try need("accel")) ?? .auto
-        spec.connect = kv.first("connect")
+        spec.hosts = kv.all("connect").compactMap { PlacementHost(rendered: $0[...]) }
+        spec.hostGroup = kv.first("host-group")
         spec.memoryBudgetMiB = kv.first("memory-budget-mib").flatMap { Int($0) }
         spec.maxInstalls = kv.first("max-installs").flatMap { Int($0) }
         spec.installTimeoutSeconds = Double(try need("install-timeout")) ?? spec.installTimeoutSeconds

@@ -12,7 +12,7 @@ import VMInstallKit
             let state = JobState(rawValue: raw)!
             let id = try fx.recordJob(in: state)
             kill(try #require(try fx.store.read(id).runnerPID), SIGKILL)
-            try await fx.waitFor(id, seconds: 10) { _ in !fx.store.runnerIsAlive(id) }
+            try await fx.waitFor(id) { _ in !fx.store.runnerIsAlive(id) }
             for _ in 0..<2 {
                 let status = try await fx.jobs(["--status", id.description])
                 #expect(status.code == 0)
@@ -44,15 +44,17 @@ import VMInstallKit
     }
 
     /// The real thing in RUNTIME: the runner dies during the settle period; its VM is stopped.
+    /// The settle period is the test's time to see RUNTIME and kill the runner.
     @Test func runnerKilledWhileTheVMSettles() async throws {
         try await Fixture.with { fx in
             let guest = try await Guest.quick.guest()
-            let id = try await fx.startJob(name: "settling", guest: guest, extra: ["--settle", "60"])
+            let id = try await fx.startJob(
+                name: "settling", guest: guest, extra: ["--settle", "\(Int(Fixture.patience))"])
             let record = try await fx.waitFor(id) { $0.state == .runtime }
             let files = fx.vmFiles("settling")
             try await fx.waitFor(id) { _ in QEMUDriver().isRunning(files: files) }
             kill(try #require(record.runnerPID), SIGKILL)
-            try await fx.waitFor(id, seconds: 10) { _ in !fx.store.runnerIsAlive(id) }
+            try await fx.waitFor(id) { _ in !fx.store.runnerIsAlive(id) }
             let status = try await fx.jobs(["--status", id.description]).keys
             #expect(status["state"] == "7")
             #expect(status["exit"] == "11")
@@ -75,7 +77,7 @@ import VMInstallKit
             for id in [statusJob, cancelJob] {
                 let runner = try #require(try fx.store.read(id).runnerPID)
                 kill(runner, SIGKILL)
-                try await fx.waitFor(id, seconds: 10) { _ in !fx.store.runnerIsAlive(id) }
+                try await fx.waitFor(id) { _ in !fx.store.runnerIsAlive(id) }
                 try fx.store.update(id) { $0.runnerPID = stranger }
             }
             let status = try await fx.jobs(["--status", statusJob.description]).keys
@@ -95,7 +97,7 @@ import VMInstallKit
             for state in JobState.allCases { ids[state] = try fx.recordJob(in: state, name: "s\(state.rawValue)") }
             let before = try ids.mapValues { try FileIO.readString(fx.store.paths($0).record) }
             for (_, id) in ids { if let pid = try fx.store.read(id).runnerPID { kill(pid, SIGKILL) } }
-            for (_, id) in ids { try await fx.waitFor(id, seconds: 10) { _ in !fx.store.runnerIsAlive(id) } }
+            for (_, id) in ids { try await fx.waitFor(id) { _ in !fx.store.runnerIsAlive(id) } }
             #expect(try await fx.jobs(["--list"]).stdout.split(separator: "\n").count == JobState.allCases.count)
             for (state, id) in ids {
                 let status = try await fx.jobs(["--status", id.description]).keys
@@ -131,7 +133,7 @@ import VMInstallKit
             let asked = try fx.recordJob(in: .install, name: "asked")
             try fx.store.update(asked) { $0.cancelRequested = true }
             kill(try #require(try fx.store.read(asked).runnerPID), SIGKILL)
-            try await fx.waitFor(asked, seconds: 10) { _ in !fx.store.runnerIsAlive(asked) }
+            try await fx.waitFor(asked) { _ in !fx.store.runnerIsAlive(asked) }
             #expect(try await fx.jobs(["--list"]).stdout == "\(asked)\n")
             #expect(try await fx.jobs(["--cancel", asked.description]).code == 0)
             #expect(try await fx.jobs(["--status", asked.description]).keys["state"] == "8")

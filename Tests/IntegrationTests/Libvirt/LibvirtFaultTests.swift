@@ -2,11 +2,6 @@ import Glibc
 import Testing
 import VMInstallKit
 
-extension Guest {
-    /// About 20 s in INSTALL: time to restart libvirtd under it.
-    static let longer = Build(flags: ["--delay-ticks", "364"])
-}
-
 /// Faults the QEMU driver does not have, and a remote URI; in the same serialized suite as
 /// the other libvirt tests, since a libvirtd restart touches them all.
 extension LibvirtInstallTests {
@@ -23,22 +18,25 @@ extension LibvirtInstallTests {
         return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
     }
 
+    /// The install is held until the job has reconnected to the restarted libvirtd.
     @Test func anInstallGoesOnThroughALibvirtdRestart() async throws {
         try await Fixture.withLibvirt { fx in
-            let guest = try await Guest.longer.guest()
+            let guest = try await Guest.held.guest()
             let name = fx.domainName("restart")
             let r = try await fx.vmInstall(
-                fx.libvirtArguments(name: "restart", guest: guest, extra: ["--background", "--install-timeout", "180"]))
+                fx.libvirtArguments(name: "restart", guest: guest, extra: ["--background", "--install-timeout", "600"]))
             let id = try #require(JobID(parsing: r.stdout.trimmed), "\(r.stderr)")
             try await fx.waitFor(id) { $0.state == .install }
-            try await fx.waitUntil(seconds: 30) { fileContains(fx.vmFiles(name).serialLog, "START") }
+            try await fx.waitForSerial(fx.vmFiles(name), Guest.startMark, "the held installer did not start")
             let old = try #require(libvirtdPID())
             kill(old, SIGTERM)
             // It is not our child: gone is when its /proc entry is.
-            try await fx.waitUntil(seconds: 30) { self.hasEnded(old) }
+            try await fx.waitUntil { self.hasEnded(old) }
             let restarted = try await fx.run("/usr/sbin/libvirtd", ["--daemon", "--listen"])
             try #require(restarted.code == 0, "\(restarted.stderr)")
-            try await fx.waitUntil(seconds: 30) { self.libvirtdPID() != nil && self.libvirtdPID() != old }
+            try await fx.waitUntil { self.libvirtdPID() != nil && self.libvirtdPID() != old }
+            try await fx.waitUntil { fileContains(fx.store.paths(id).log, "reconnected to libvirt") }
+            try await fx.releaseDomain(name)
             let end = try await fx.waitForEnd(id)
             #expect(end.state == .finished, "\(end.error ?? "")")
             let log = try FileIO.readString(fx.store.paths(id).log)
@@ -51,14 +49,15 @@ extension LibvirtInstallTests {
 
     /// qemu+tcp:// to this host's libvirtd on loopback is a remote URI: the ISO goes up into
     /// the pool, the disk is a pool volume, and both go with the job.
+    /// The install is held while the test reads the install domain's definition.
     @Test func aRemoteURIUploadsTheMediaAndUsesPoolVolumes() async throws {
         try await Fixture.withLibvirt { fx in
-            let guest = try await Guest.slower.guest()
+            let guest = try await Guest.held.guest()
             let name = fx.domainName("remote")
             let args = [
                 "--name", name, "--source", guest.iso, "--disk", "pool=default,size=16M", "--memory", "64", "--accel",
                 "tcg",
-                "--settle", "0.5", "--install-timeout", "120", "--connect", Fixture.tcpURI, "--vnc", "--background",
+                "--settle", "0.5", "--install-timeout", "600", "--connect", Fixture.tcpURI, "--vnc", "--background",
             ]
             let local = try await fx.vmInstall(
                 args.filter { $0 != "--background" }.map {
@@ -84,6 +83,7 @@ extension LibvirtInstallTests {
             let isoVolume = "vmi-\(id)-\(name)-install.iso"
             #expect(installXML.contains("/var/lib/libvirt/images/\(isoVolume)"), "\(installXML)")
             #expect(!installXML.contains(guest.iso), "the client's path is not in the domain")
+            try await fx.releaseDomain(name, uri: Fixture.tcpURI, job: id)
             let end = try await fx.waitForEnd(id)
             #expect(end.state == .finished, "\(end.error ?? "")")
             let volumes = try await fx.virsh(["vol-list", "default"], uri: Fixture.tcpURI).stdout
@@ -136,23 +136,23 @@ extension LibvirtInstallTests {
             let r = try await fx.run("/usr/bin/env", Array(command.dropFirst()))
             let id = try #require(JobID(parsing: r.stdout.trimmed), "\(r.stderr)")
             try await fx.waitFor(id) { $0.state == .install }
-            try await fx.waitUntil(seconds: 30) { fileContains(fx.vmFiles(fx.domainName("away")).serialLog, "START") }
+            try await fx.waitUntil { fileContains(fx.vmFiles(fx.domainName("away")).serialLog, "START") }
             let old = try #require(libvirtdPID())
             kill(old, SIGTERM)
-            try await fx.waitUntil(seconds: 30) { self.hasEnded(old) }
+            try await fx.waitUntil { self.hasEnded(old) }
             let end: JobRecord
             do {
-                end = try await fx.waitFor(id, seconds: 60) { $0.state.isTerminal }
+                end = try await fx.waitFor(id) { $0.state.isTerminal }
             } catch {
                 _ = try? await fx.run("/usr/sbin/libvirtd", ["--daemon", "--listen"])
                 throw error
             }
             let restarted = try await fx.run("/usr/sbin/libvirtd", ["--daemon", "--listen"])
             try #require(restarted.code == 0, "\(restarted.stderr)")
-            try await fx.waitUntil(seconds: 30) {
+            try await fx.waitUntil {
                 (try? FileIO.readString("/run/libvirtd.pid")) != nil && self.libvirtdPID() != old
             }
-            try await fx.waitUntil(seconds: 30) { tcpConnects(port: 16509) }
+            try await fx.waitUntil { tcpConnects(port: 16509) }
             #expect(end.state == .failed)
             #expect(
                 end.error

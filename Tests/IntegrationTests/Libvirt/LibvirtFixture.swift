@@ -31,6 +31,37 @@ extension Fixture {
         }
     }
 
+    /// Lets the install of a `Guest.held` domain go on: Enter pressed with `virsh send-key`.
+    /// On a local daemon the domain's serial log is ours to read: the key goes once the
+    /// installer has started (an earlier one would not count), checked by its GO. A remote
+    /// domain's console is a pty nobody reads, so there, given its `job`, the key is pressed
+    /// again each second until the job leaves INSTALL, or the domain stops running (the key
+    /// before did it).
+    func releaseDomain(_ name: String, uri: String = systemURI, job: JobID? = nil) async throws {
+        func press() async throws -> Bool {
+            let sent = try await virsh(["send-key", name, "KEY_ENTER"], uri: uri)
+            if sent.code == 0 { return true }
+            let state = try await virsh(["domstate", name], uri: uri)
+            try #require(!state.stdout.contains("running"), "virsh send-key \(name): \(sent.stderr)")
+            return false
+        }
+        guard let job else {
+            try await waitForSerial(vmFiles(name), Guest.startMark, "the held installer did not start")
+            try #require(try await press(), "domain \(name) stopped before its key")
+            try await waitForSerial(vmFiles(name), Guest.goMark, "the held installer did not get its key")
+            return
+        }
+        let deadline = Deadline.after(seconds: Self.patience)
+        while try store.read(job).state == .install {
+            try #require(!deadline.hasPassed, "job \(job) stayed in INSTALL after each key press")
+            guard try await press() else { return }
+            let pressed = Deadline.after(seconds: 1)
+            while try store.read(job).state == .install, !pressed.hasPassed {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
+
     /// Destroys and undefines every domain made under this fixture's state directory.
     func removeDomains() async {
         guard let list = try? await virsh(["list", "--all", "--name"]) else { return }

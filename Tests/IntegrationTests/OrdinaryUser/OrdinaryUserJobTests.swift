@@ -9,7 +9,7 @@ struct OrdinaryUserJobTests {
     @Test func aFreshAccountInstallsInTheBackgroundAndFollowsTheJob() async throws {
         try await Fixture.with { fx in
             try await OrdinaryUser.with(fx) { user in
-                let guest = try await user.reach(try await Guest.slow.guest())
+                let guest = try await user.reach(try await Guest.held.guest())
                 try #require(!FileIO.exists("\(user.home)/.local/state"), "the account is not fresh")
                 let hadLocal = FileIO.exists("\(user.home)/.local")
 
@@ -23,12 +23,10 @@ struct OrdinaryUserJobTests {
                 if !hadLocal { made.insert(".local", at: 0) }
                 for dir in made { expectPrivate("\(user.home)/\(dir)", of: user) }
 
-                async let watcher = user.run(
-                    "/usr/bin/timeout",
-                    ["-s", "INT", "60", "\(Fixture.buildDirectory)/vm-install-jobs", "--watch", id.description])
-                let watcherPID = try await waitUntilWatching("vm-install-jobs --watch \(id)", uid: user.uid)
-
-                let waited = try await user.jobs(["--wait", id.description, "--timeout", "120"])
+                // Held in INSTALL until --watch follows the job.
+                let watcher = try await user.watch(id)
+                try await fx.release(user.store.vmPaths("first"))
+                let waited = try await user.jobs(["--wait", id.description, "--timeout", "\(Int(Fixture.patience))"])
                 #expect(waited.code == 0, "\(waited.stderr)")
                 #expect(waited.keys["state"] == "6")
 
@@ -58,11 +56,8 @@ struct OrdinaryUserJobTests {
                 #expect(processUID(qemu) == user.uid)
                 #expect(await showsSoon(files.serialLog, Guest.runtimeMark))
 
-                try await Task.sleep(for: .milliseconds(300))
-                kill(watcherPID, SIGINT)
-                let events = try await watcher.stdout.split(separator: "\n").map {
-                    try JSONSerializationFree.object(String($0))
-                }
+                try await watcher.waitForState(id, .finished)
+                let events = try await watcher.stop()
                 let states = events.filter { $0["id"] as? Int == Int(id.value) }.compactMap { $0["state"] as? Int }
                 #expect(states.last == 6, "\(events)")
                 #expect(states == states.sorted() && Set(states).count == states.count, "\(states)")
@@ -99,7 +94,9 @@ struct OrdinaryUserJobTests {
 
                 let quick = try await user.reach(try await Guest.quick.guest())
                 let kept = try await user.startJob(name: "kept", guest: quick)
-                #expect(try await user.jobs(["--wait", kept.description, "--timeout", "120"]).code == 0)
+                #expect(
+                    try await user.jobs(["--wait", kept.description, "--timeout", "\(Int(Fixture.patience))"]).code == 0
+                )
                 let detach = try await user.jobs(["--detach", kept.description])
                 #expect(detach.code == 0, "\(detach.stderr)")
                 #expect(try await user.jobs(["--list"]).stdout == "\(id)\n")
@@ -140,7 +137,7 @@ func expectPrivate(_ dir: String, of user: OrdinaryUser, sourceLocation: SourceL
 }
 
 /// True once the file holds `text` (any content, for ""), within some seconds.
-func showsSoon(_ path: String, _ text: String, seconds: Double = 30) async -> Bool {
+func showsSoon(_ path: String, _ text: String, seconds: Double = Fixture.patience) async -> Bool {
     let deadline = Deadline.after(seconds: seconds)
     while !deadline.hasPassed {
         if let content = try? FileIO.readString(path), text.isEmpty ? !content.isEmpty : content.contains(text) {

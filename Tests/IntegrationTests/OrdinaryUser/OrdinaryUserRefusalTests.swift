@@ -51,7 +51,9 @@ struct OrdinaryUserRefusalTests {
                     if try await user.run("/usr/bin/test", ["-r", "/dev/net/tun", "-a", "-w", "/dev/net/tun"]).code == 0
                     {
                         let id = try await user.startJob(name: "tapped", guest: guest, extra: ["--nic", "tap=\(tap)"])
-                        let waited = try await user.jobs(["--wait", id.description, "--timeout", "120"])
+                        let waited = try await user.jobs([
+                            "--wait", id.description, "--timeout", "\(Int(Fixture.patience))",
+                        ])
                         #expect(waited.code == 0, "\(waited.stdout)")
                         #expect(
                             try await user.jobs(["--delete", id.description]).code == 0, "the VM lets go of the tap")

@@ -43,6 +43,11 @@ final class Fixture: Sendable {
         return parts.joined(separator: "/")
     }()
 
+    /// How long a safety net waits for what a test waits on, so that a test whose event never
+    /// comes fails instead of hanging. Generous: the whole suite on two busy cores runs dozens
+    /// of VMs at once, and no test passes sooner or later for it.
+    static let patience: Double = 300
+
     init() throws {
         var template = Array("/tmp/vmi-test-XXXXXX".utf8CString)
         guard mkdtemp(&template) != nil else { throw VMInstallError(.internal, "mkdtemp failed") }
@@ -85,7 +90,7 @@ final class Fixture: Sendable {
     func vmArguments(name: String, guest: Guest, disk: String? = nil, extra: [String] = []) -> [String] {
         [
             "--name", name, "--source", guest.iso, "--disk", disk ?? "\(root)/\(name).qcow2,size=16M",
-            "--memory", "64", "--accel", "tcg", "--settle", "0.5", "--install-timeout", "60",
+            "--memory", "64", "--accel", "tcg", "--settle", "0.5", "--install-timeout", "\(Int(2 * Self.patience))",
         ] + extra
     }
 
@@ -100,7 +105,8 @@ final class Fixture: Sendable {
     /// Polls the record (in the fixture's state directory, or in `store`) until `done`
     /// holds or the time is up.
     @discardableResult
-    func waitFor(_ id: JobID, in store: JobStore? = nil, seconds: Double = 60, _ done: (JobRecord) -> Bool) async throws
+    func waitFor(_ id: JobID, in store: JobStore? = nil, seconds: Double = patience, _ done: (JobRecord) -> Bool)
+        async throws
         -> JobRecord
     {
         let store = store ?? self.store
@@ -114,7 +120,7 @@ final class Fixture: Sendable {
     }
 
     /// Polls any condition until it holds or the time is up.
-    func waitUntil(seconds: Double = 10, _ done: () -> Bool) async throws {
+    func waitUntil(seconds: Double = patience, _ done: () -> Bool) async throws {
         let deadline = Deadline.after(seconds: seconds)
         while !done() {
             try #require(!deadline.hasPassed, "condition not met in \(seconds) s")
@@ -126,7 +132,7 @@ final class Fixture: Sendable {
         let store = store ?? self.store
         let record = try await waitFor(id, in: store) { $0.state.isTerminal }
         // The runner writes the end last and then exits; wait for it to let go of its lock.
-        _ = try await waitFor(id, in: store, seconds: 10) { _ in !store.runnerIsAlive(id) }
+        _ = try await waitFor(id, in: store) { _ in !store.runnerIsAlive(id) }
         return record
     }
 
@@ -134,7 +140,7 @@ final class Fixture: Sendable {
 
     /// True once the VM's serial console shows `text`. A job can be FINISHED a moment before
     /// its guest has printed, when the machine is busy; give it some seconds.
-    func serialShows(_ name: String, _ text: String, seconds: Double = 30) async -> Bool {
+    func serialShows(_ name: String, _ text: String, seconds: Double = patience) async -> Bool {
         let deadline = Deadline.after(seconds: seconds)
         while !deadline.hasPassed {
             if fileContains(vmFiles(name).serialLog, text) { return true }

@@ -11,13 +11,16 @@ struct Guest: Sendable {
     let iso: String
 
     static let runtimeMark = "VM-INSTALL RUNTIME OK"
+    /// What the installer prints first, and what the held one prints when its key came.
+    static let startMark = "VM-INSTALL INSTALLER START"
+    static let goMark = "VM-INSTALL INSTALLER GO"
 
     /// Powers off right after writing the disk.
     static let quick = Build(flags: [])
-    /// Takes about 2 s in INSTALL, long enough to watch the state change.
-    static let slow = Build(flags: ["--delay-ticks", "36"])
-    /// About 5 s in INSTALL: room for a watcher to start even on a busy machine.
-    static let slower = Build(flags: ["--delay-ticks", "91"])
+    /// Waits in INSTALL, silent, until a key is pressed on its keyboard, then finishes like
+    /// `quick`: a test holds the job in INSTALL for as long as it needs and lets it go on
+    /// with `Fixture.release(_:)`.
+    static let held = Build(flags: ["--wait-key"])
     /// Never finishes its install: for cancel tests.
     static let endless = Build(flags: ["--never-finish"])
 

@@ -35,8 +35,10 @@ actor LibvirtHosts {
 
     private var known: [LibvirtHost] = []
 
-    func hosts(_ count: Int, in fx: Fixture) async throws -> [LibvirtHost] {
-        if known.count >= count { return Array(known.prefix(count)) }
+    /// `count` hosts; `checked`: asks the script again even when they were known (a test that
+    /// stopped one, or killed its libvirtd, has it started again).
+    func hosts(_ count: Int, in fx: Fixture, checked: Bool = false) async throws -> [LibvirtHost] {
+        if known.count >= count, !checked { return Array(known.prefix(count)) }
         try lease()
         let before = Set(try await script(fx, ["uris"]))
         let tcp = try await script(fx, ["start", "\(count)"])
@@ -102,5 +104,10 @@ extension Fixture {
     /// `count` independent libvirt hosts (127.0.0.2 on), started if they do not answer.
     func libvirtHosts(_ count: Int) async throws -> [LibvirtHost] {
         try await LibvirtHosts.shared.hosts(count, in: self)
+    }
+
+    /// The same, each started again if it no longer answers (its domains kept as they were).
+    func restartLibvirtHosts(_ count: Int) async throws -> [LibvirtHost] {
+        try await LibvirtHosts.shared.hosts(count, in: self, checked: true)
     }
 }

@@ -65,7 +65,7 @@ struct LoopbackServer {
         let portFile = "\(fx.root)/server-\(UInt32.random(in: 0...UInt32.max)).port"
         // Debian's python3, which has python3-pyftpdlib.
         let pid = try spawnQuietly(["/usr/bin/python3", "-c", script(kind, portFile: portFile)])
-        let deadline = Deadline.after(seconds: 60)
+        let deadline = Deadline.after(seconds: Fixture.patience)
         while !FileIO.exists(portFile) {
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid || deadline.hasPassed {

@@ -104,14 +104,27 @@ final class OrdinaryUser: Sendable {
 
     /// Runs a tool of the build directory (or an absolute path) as this user, from its home.
     func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> ToolResult {
+        let command = commandLine(tool, arguments, environment: environment)
+        return try await fixture.run(command[0], Array(command.dropFirst()))
+    }
+
+    /// The command line that runs a tool as this user (runuser, env).
+    func commandLine(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) -> [String] {
         let executable = tool.hasPrefix("/") ? tool : "\(Fixture.buildDirectory)/\(tool)"
         var variables = [
             "HOME": home, "USER": name, "LOGNAME": name, "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
         ]
         variables.merge(environment) { $1 }
         let env = variables.keys.sorted().map { "\($0)=\(variables[$0]!)" }
-        return try await fixture.run(
-            "/usr/sbin/runuser", ["-u", name, "--", "/usr/bin/env", "-i", "-C", home] + env + [executable] + arguments)
+        return ["/usr/sbin/runuser", "-u", name, "--", "/usr/bin/env", "-i", "-C", home] + env + [executable]
+            + arguments
+    }
+
+    /// `vm-install-jobs --watch ID` as this user, in the background.
+    func watch(_ id: JobID) async throws -> BackgroundWatch {
+        try await BackgroundWatch.start(
+            fixture, commandLine("vm-install-jobs", ["--watch", id.description]),
+            marker: "vm-install-jobs --watch \(id)", uid: uid)
     }
 
     func vmInstall(_ arguments: [String], environment: [String: String] = [:]) async throws -> ToolResult {
@@ -126,7 +139,7 @@ final class OrdinaryUser: Sendable {
     func vmArguments(name vm: String, guest: Guest, accel: String = "tcg") -> [String] {
         [
             "--name", vm, "--source", guest.iso, "--disk", "\(home)/\(vm).qcow2,size=16M",
-            "--memory", "64", "--accel", accel, "--settle", "0.5", "--install-timeout", "60",
+            "--memory", "64", "--accel", accel, "--settle", "0.5", "--install-timeout", "\(Int(2 * Fixture.patience))",
         ]
     }
 

@@ -115,7 +115,7 @@ func fileContains(_ path: String, _ text: String) -> Bool {
 /// given) holds an inotify descriptor, that is, until a waiter or watcher started by the
 /// test is really watching. Returns its pid.
 @discardableResult
-func waitUntilWatching(_ marker: String, uid: uid_t? = nil, seconds: Double = 20) async throws -> pid_t {
+func waitUntilWatching(_ marker: String, uid: uid_t? = nil, seconds: Double = Fixture.patience) async throws -> pid_t {
     let deadline = Deadline.after(seconds: seconds)
     while !deadline.hasPassed {
         for entry in (try? FileIO.listDirectory("/proc")) ?? [] where entry.allSatisfy(\.isNumber) {

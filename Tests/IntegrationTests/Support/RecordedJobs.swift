@@ -13,7 +13,7 @@ extension Fixture {
         var standIn: Int32?
         if !state.isTerminal {
             standIn = try RunnerLauncher.launch(
-                executable: "/bin/sleep", arguments: ["300"], logPath: store.paths(id).log, runnerLock: lock)
+                executable: "/bin/sleep", arguments: ["infinity"], logPath: store.paths(id).log, runnerLock: lock)
         }
         let path: [JobState] =
             state.isTerminal
@@ -34,7 +34,7 @@ extension Fixture {
 /// A process that is alive but holds no lock of ours: what a reused pid looks like.
 func startUnrelatedProcess() throws -> pid_t {
     var pid: pid_t = 0
-    var argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("300"), nil]
+    var argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("infinity"), nil]
     defer { for arg in argv { free(arg) } }
     guard posix_spawn(&pid, "/bin/sleep", nil, nil, &argv, environ) == 0 else {
         throw VMInstallError(.internal, "cannot start sleep")

@@ -28,6 +28,16 @@ public struct LibvirtDriver: HypervisorDriver {
 
     var isRemote: Bool { LibvirtConnection.isRemote(uri) }
 
+    /// The media this state directory uploaded to this host, shared by its jobs.
+    var sharedMedia: LibvirtSharedMedia {
+        LibvirtSharedMedia(uri: uri, stateDirectory: stateDirectory, pool: LibvirtMedia.pool)
+    }
+
+    /// `body` under this host's lock of `pool` (`LibvirtPoolLock`).
+    func holdingPool<T>(_ pool: String, _ body: () throws(VMInstallError) -> T) throws(VMInstallError) -> T {
+        try LibvirtPoolLock.holding(pool, uri: uri, stateDirectory: stateDirectory, body)
+    }
+
     /// One connection per driver, opened again when it has died.
     final class ConnectionCache: @unchecked Sendable {
         let current = Mutex<LibvirtConnection?>(nil)
@@ -42,6 +52,8 @@ public struct LibvirtDriver: HypervisorDriver {
 
     public var runsOnThisMachine: Bool { !isRemote }
 
+    public var host: String? { uri }
+
     public func preflight(_ spec: VMSpec) throws(VMInstallError) {
         if spec.nics.contains(where: { !$0.hostForwards.isEmpty }) {
             throw VMInstallError(
@@ -55,6 +67,11 @@ public struct LibvirtDriver: HypervisorDriver {
                 "--disk \(disk.path): a path on this machine means nothing to libvirt at \(uri); give --disk pool=NAME,size=SIZE"
             )
         }
+    }
+
+    public func capacity() throws(VMInstallError) -> HostCapacity? {
+        guard isRemote else { return nil }
+        return try connection().capacity(stateDirectory: stateDirectory)
     }
 
     public func prepare(_ spec: VMSpec) throws(VMInstallError) -> ResolvedHost {
@@ -93,7 +110,7 @@ public struct LibvirtDriver: HypervisorDriver {
         -> any VMSession
     {
         let c = try connection()
-        let media = try LibvirtMedia.upload(for: vm, medium: medium, files: files, driver: self, connection: c)
+        let media = try await LibvirtMedia.upload(for: vm, medium: medium, files: files, driver: self, connection: c)
         let xml = try xml(vm, files: files, media: media)
         let domain = try c.define(xml.install(medium))
         do {
@@ -111,7 +128,7 @@ public struct LibvirtDriver: HypervisorDriver {
     public func startRuntime(_ vm: VMConfig, files: VMPaths) async throws(VMInstallError) -> any VMSession {
         let c = try connection()
         var media = LibvirtMedia.recorded(in: files)
-        try media.removeInstallOnly(connection: c, log: log)
+        try media.removeInstallOnly(driver: self, connection: c)
         let domain = try c.define(try xml(vm, files: files, media: media).runtime())
         try domain.start(paused: true)
         return try session(domain, vm: vm, files: files, connection: c)
@@ -210,7 +227,7 @@ public struct LibvirtDriver: HypervisorDriver {
         let format = disk.format ?? .qcow2
         let name =
             disk.volume ?? (index == 0 ? "\(vmName).\(format.rawValue)" : "\(vmName)-\(index).\(format.rawValue)")
-        if let existing = try pool.volume(named: name) {
+        if let existing = try holdingPool(poolName, { () throws(VMInstallError) in try pool.volume(named: name) }) {
             guard disk.volume != nil else {
                 throw VMInstallError(
                     .settings,
@@ -239,20 +256,24 @@ public struct LibvirtDriver: HypervisorDriver {
     }
 
     public func createVolume(_ plan: VolumePlan) throws(VMInstallError) -> CreatedVolume {
-        let volume = try connection().pool(named: plan.pool).createVolume(
-            name: plan.name, bytes: plan.size ?? 0, format: plan.format.rawValue)
+        let pool = try connection().pool(named: plan.pool)
+        let volume = try holdingPool(plan.pool) { () throws(VMInstallError) in
+            try pool.createVolume(name: plan.name, bytes: plan.size ?? 0, format: plan.format.rawValue)
+        }
         return CreatedVolume(pool: plan.pool, name: plan.name, key: volume.key, path: volume.path)
     }
 
     public func deleteVolume(_ volume: CreatedVolume, log: JobLog) throws(VMInstallError) {
-        guard let current = try connection().pool(named: volume.pool).volume(named: volume.name),
-            current.key == volume.key
-        else {
-            log.write("volume \(volume.name) is no longer in pool \(volume.pool) as this job created it; left alone")
-            return
+        let pool = try connection().pool(named: volume.pool)
+        try holdingPool(volume.pool) { () throws(VMInstallError) in
+            guard let current = try pool.volume(named: volume.name), current.key == volume.key else {
+                log.write(
+                    "volume \(volume.name) is no longer in pool \(volume.pool) as this job created it; left alone")
+                return
+            }
+            try current.delete()
+            log.write("deleted volume \(volume.name) from pool \(volume.pool)")
         }
-        try current.delete()
-        log.write("deleted volume \(volume.name) from pool \(volume.pool)")
     }
 
     public func discard(files: VMPaths) throws(VMInstallError) {
@@ -262,6 +283,6 @@ public struct LibvirtDriver: HypervisorDriver {
             try domain.undefine()
             log?.write("undefined libvirt domain \(files.directory.split(separator: "/").last ?? "")")
         }
-        try LibvirtMedia.recorded(in: files).removeAll(connection: c, log: log)
+        try LibvirtMedia.recorded(in: files).removeAll(driver: self, connection: c)
     }
 }

@@ -2,9 +2,10 @@ import Glibc
 
 /// Files on this machine that a remote libvirt host needs: the ISO, kernel, initrd and
 /// autoinstall image of the install, and the cloud-init seed. Paths on the client mean
-/// nothing there, so each is uploaded into a volume of the pool `default` with the storage
-/// stream API, and recorded in the VM's directory (`libvirt-uploads`), so that the install's
-/// own are removed once it ends and the rest with the VM. Local URIs upload nothing.
+/// nothing there, so each goes into a volume of the pool `default` with the storage stream
+/// API, once per host and content (`LibvirtSharedMedia`), and the job's uses are recorded in
+/// the VM's directory (`libvirt-uploads`), so that the install's own are given back once it
+/// ends and the rest with the VM. Local URIs upload nothing.
 struct LibvirtMedia {
     struct Upload: Equatable {
         /// Only the install needs it.
@@ -57,61 +58,54 @@ struct LibvirtMedia {
 
     static func upload(
         for vm: VMConfig, medium: InstallMedium, files: VMPaths, driver: LibvirtDriver, connection: LibvirtConnection
-    ) throws(VMInstallError) -> LibvirtMedia {
+    ) async throws(VMInstallError) -> LibvirtMedia {
         var media = recorded(in: files)
         guard driver.isRemote else { return media }
+        let job = try driver.assignedJob()
         let installFiles = [medium.iso, medium.kernel, medium.initrd, medium.extraCDROM].compactMap { $0 }
         // Images vm-install made in the VM's directory (the cloud-init seed) stay with the VM.
         let vmFiles = vm.disks.map(\.path).filter { $0.hasPrefix(files.directory + "/") }
-        let pool = try connection.pool(named: Self.pool)
+        let shared = driver.sharedMedia
         for (file, installOnly) in installFiles.map({ ($0, true) }) + vmFiles.map({ ($0, false) })
         where media.paths[file] == nil {
-            var st = stat()
-            guard stat(file, &st) == 0 else {
-                throw VMInstallError(.settings, "cannot read \(file): \(String(cString: strerror(errno)))")
-            }
-            let name = "vmi-\(try driver.assignedJob())-\(vm.name)-\(file.split(separator: "/").last ?? "file")"
-            if try pool.volume(named: name) != nil {
-                throw VMInstallError(.settings, "pool \(Self.pool) at \(driver.uri) already has a volume \(name)")
-            }
-            driver.log?.write("uploading \(file) to pool \(Self.pool) at \(driver.uri)")
-            // Recorded as pending (no key yet) before it exists, then with its key.
+            let hash = try await ContentHash.sha256(file, stateDirectory: driver.stateDirectory)
+            let name = LibvirtSharedMedia.volumeName(hash: hash, stateDirectory: driver.stateDirectory)
+            // Recorded before the use is taken, so a runner that dies between leaves one that
+            // --delete gives back (a use it does not hold is no use).
             media.uploads.append(
-                Upload(installOnly: installOnly, pool: Self.pool, name: name, key: "", local: file, remote: ""))
+                Upload(installOnly: installOnly, pool: shared.pool, name: name, key: "", local: file, remote: ""))
             try media.save()
-            let volume = try pool.createVolume(name: name, bytes: UInt64(max(st.st_size, 512)), format: "raw")
+            let volume = try shared.acquire(
+                file, hash: hash, job: job, role: installOnly ? .install : .vm, connection: connection, log: driver.log)
+            if !volume.uploaded { driver.log?.write("\(file) is on \(driver.uri) already, as volume \(name)") }
             media.uploads[media.uploads.count - 1] = Upload(
-                installOnly: installOnly, pool: Self.pool, name: name, key: volume.key, local: file, remote: volume.path
-            )
+                installOnly: installOnly, pool: shared.pool, name: name, key: volume.key, local: file,
+                remote: volume.path)
             try media.save()
-            try volume.upload(file, connection: connection)
         }
         return media
     }
 
-    /// Removes the volumes that only served the install.
-    mutating func removeInstallOnly(connection: LibvirtConnection, log: JobLog?) throws(VMInstallError) {
-        try remove(uploads.filter(\.installOnly), connection: connection, log: log)
+    /// Gives back the uses that only served the install.
+    mutating func removeInstallOnly(driver: LibvirtDriver, connection: LibvirtConnection) throws(VMInstallError) {
+        try release(uploads.filter(\.installOnly), driver: driver, connection: connection)
     }
 
-    func removeAll(connection: LibvirtConnection, log: JobLog?) throws(VMInstallError) {
+    /// Gives back every use (the VM goes).
+    func removeAll(driver: LibvirtDriver, connection: LibvirtConnection) throws(VMInstallError) {
         var copy = self
-        try copy.remove(uploads, connection: connection, log: log)
+        try copy.release(uploads, driver: driver, connection: connection)
     }
 
-    /// A volume goes only while it is the one uploaded: same pool, name and key.
-    private mutating func remove(_ doomed: [Upload], connection: LibvirtConnection, log: JobLog?) throws(VMInstallError)
+    /// The last job to give back a volume's use removes it (`LibvirtSharedMedia`).
+    private mutating func release(_ doomed: [Upload], driver: LibvirtDriver, connection: LibvirtConnection)
+        throws(VMInstallError)
     {
-        guard !doomed.isEmpty else { return }
+        guard !doomed.isEmpty, let job = driver.job else { return }
         for upload in doomed {
-            // A pending entry's volume was made under a name that was free and carries the job's
-            // id; one with a key must still have it.
-            if let volume = try connection.pool(named: upload.pool).volume(named: upload.name),
-                upload.key.isEmpty || volume.key == upload.key
-            {
-                try volume.delete()
-                log?.write("removed volume \(upload.name) (\(upload.remote)) from pool \(upload.pool)")
-            }
+            try driver.sharedMedia.release(
+                upload.name, job: job, role: upload.installOnly ? .install : .vm, connection: connection,
+                log: driver.log)
         }
         uploads.removeAll { doomed.contains($0) }
         try save()

@@ -14,8 +14,16 @@ final class LibvirtPool: @unchecked Sendable {
 
     deinit { vmi_virStoragePoolFree(pointer) }
 
+    /// Looks a volume up after a refresh of the pool, so volumes made by others are seen. A
+    /// refresh fails while another client's volume is being created or uploaded ("pool has
+    /// asynchronous jobs running"): it is tried again a few times (this state directory's
+    /// jobs never collide, `LibvirtPoolLock`).
     func volume(named name: String) throws(VMInstallError) -> LibvirtVolume? {
-        _ = vmi_virStoragePoolRefresh(pointer, 0)
+        for attempt in 0..<5 {
+            if vmi_virStoragePoolRefresh(pointer, 0) == 0 { break }
+            vmi_virResetLastError()
+            if attempt < 4 { usleep(200_000) }
+        }
         guard let v = vmi_virStorageVolLookupByName(pointer, name) else {
             let error = LibvirtError.last()
             if error.code == LibvirtError.noStorageVolume { return nil }
