@@ -49,6 +49,7 @@ static const char *const vmi_libvirt_functions[] = {
     "virDomainFree",
     "virDomainScreenshot",
     "virDomainBlockStats",
+    "virDomainSendKey",
     "virStoragePoolLookupByName",
     "virStoragePoolRefresh",
     "virStoragePoolFree",
@@ -124,6 +125,7 @@ VMI_LIBVIRT_FN(int, virDomainGetUUIDString, (virDomainPtr d, char *buf), (d, buf
 VMI_LIBVIRT_FN(int, virDomainIsPersistent, (virDomainPtr d), (d))
 VMI_LIBVIRT_FN(int, virDomainFree, (virDomainPtr d), (d))
 VMI_LIBVIRT_FN(char *, virDomainScreenshot, (virDomainPtr d, virStreamPtr s, unsigned int screen, unsigned int flags), (d, s, screen, flags))
+VMI_LIBVIRT_FN(int, virDomainSendKey, (virDomainPtr d, unsigned int codeset, unsigned int holdtime, unsigned int *keycodes, int nkeycodes, unsigned int flags), (d, codeset, holdtime, keycodes, nkeycodes, flags))
 VMI_LIBVIRT_FN(int, virDomainBlockStats, (virDomainPtr d, const char *disk, virDomainBlockStatsPtr stats, size_t size), (d, disk, stats, size))
 
 /* Placement: the host's memory and what its domains use. */

@@ -31,6 +31,9 @@ public struct VMInstallCommand: ParsableCommand {
                 --autoinstall autoinst.xml --disk /vm/s1.qcow2,size=20G
               vm-install --name f1 --source Fedora-Server-dvd-x86_64-37-1.7.iso \\
                 --unattended admin-password-file=root.pw --disk /vm/f1.qcow2
+              vm-install --name k1 --source netinst.iso --autoinstall preseed.cfg \\
+                --disk /vm/k1.qcow2,size=20G --boot-wait 5 \\
+                --boot-keys 'install auto=true url=http://{{http}}/preseed.cfg<enter>'
               vm-install --connect qemu:///system --name l1 --source install.iso \\
                 --disk pool=default,size=20G --background
               vm-install --os-type list
@@ -77,6 +80,11 @@ public struct VMInstallCommand: ParsableCommand {
         spec.kernel = install.kernel.map(StateDirectory.absolute)
         spec.initrd = install.initrd.map(StateDirectory.absolute)
         spec.kernelArguments = install.extraArgs
+        spec.bootKeys = install.bootKeys
+        spec.bootWaitSeconds = install.bootWait
+        spec.bootWaitFor = install.bootWaitFor
+        spec.bootKeyIntervalMilliseconds = install.bootKeyInterval
+        spec.serve = install.serve.map(StateDirectory.absolute)
         if !storage.nics.isEmpty {
             spec.nics = try storage.nics.compactMap { try NICSpec.parse($0) }
             if storage.nics.contains("none") && storage.nics.count > 1 {

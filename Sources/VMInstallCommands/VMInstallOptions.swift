@@ -90,6 +90,32 @@ struct InstallOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
+            "Type this into the install VM's console once it runs, in Packer's boot_command syntax: text, <enter>, <tab>, <esc>, <bs>, <f1>…<f12>, <up>, <leftShiftOn>…<leftShiftOff>, <wait>, <wait5>, <wait2s>; {{http}} is the answer server as the guest reaches it, {{syslogIP}} and {{syslogPort}} the installer's syslog. Media then boot their own loader.",
+            valueName: "text"))
+    var bootKeys: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Seconds from the VM running to the first boot key (default 10, or 0 with --boot-wait-for).",
+            valueName: "seconds"))
+    var bootWait: Double?
+
+    @Option(
+        help: ArgumentHelp(
+            "Start typing once the serial console shows this text (after --boot-wait).", valueName: "text"))
+    var bootWaitFor: String?
+
+    @Option(help: ArgumentHelp("Milliseconds from one boot key to the next (default 100).", valueName: "ms"))
+    var bootKeyInterval: Double = 100
+
+    @Option(
+        help: ArgumentHelp(
+            "Serve this directory to the install VM over HTTP (GET and HEAD, files under it only), at {{http}}.",
+            valueName: "dir"))
+    var serve: String?
+
+    @Option(
+        help: ArgumentHelp(
             "A NoCloud seed (ISO labelled cidata) attached as a CD-ROM; with --import it turns a cloud image into a configured VM.",
             valueName: "user-data=FILE[,meta-data=FILE][,network-config=FILE]"))
     var cloudInit: String?

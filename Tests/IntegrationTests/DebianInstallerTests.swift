@@ -5,8 +5,9 @@ import VMInstallKit
 /// Debian's own installer (d-i, from Debian's debian-installer-12-netboot-amd64 package),
 /// from a mirror tree served on loopback and from a Debian-CD-layout ISO. The preseed's
 /// early command writes a mark on the serial console and powers off: d-i must get there
-/// without asking a single question. The guest cannot reach this host's loopback and
-/// Debian's mirror here serves no udebs, so the install stops there.
+/// without asking a single question. The mirror on loopback is told to d-i as 10.0.2.2
+/// (BootKeysInstallTests checks that d-i reaches it); it serves no udebs, so the install
+/// stops there.
 @Suite(.serialized) struct DebianInstallerTests {
     static let images = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64"
     static let mark = "VMI-DI-PRESEED-MARK"
@@ -95,7 +96,7 @@ import VMInstallKit
                 #expect(log.contains("Debian mirror layout"))
                 #expect(
                     log.contains(
-                        "mirror/http/hostname=127.0.0.1:\(port) mirror/http/directory=/debian mirror/suite=bookworm"),
+                        "mirror/http/hostname=10.0.2.2:\(port) mirror/http/directory=/debian mirror/suite=bookworm"),
                     "\(log)")
             }
         }

@@ -142,6 +142,16 @@ import VMInstallKit
                 name: "state-directory",
                 arguments: ["--state-dir", "\(r)/no/such/state"] + vm("state"), code: .stateDirectory,
                 words: "its parent directory \(r)/no/such does not exist", ownStateDirectory: true),
+            Case(
+                name: "serve-missing", arguments: vm("serve", nil, ["--serve", "\(r)/no-dir"]), code: .settings,
+                words: "--serve \(r)/no-dir is not a directory"),
+            Case(
+                name: "serve-unreachable", arguments: vm("serve", nil, ["--serve", r, "--nic", "none"]),
+                code: .settings, words: "--serve needs a guest that reaches this host: the VM has no network card"),
+            Case(
+                name: "boot-keys-extra-args",
+                arguments: vm("keys", nil, ["--boot-keys", "x<enter>", "--extra-args", "console=ttyS0"]),
+                code: .settings, words: "type them with --boot-keys"),
         ]
     }
 

@@ -159,6 +159,10 @@ public protocol VMSession: AnyObject {
     /// cannot be told (the VM is going away).
     func activity() -> VMActivity?
 
+    /// Presses the keys together and releases them after `holdMilliseconds` (`BootKeys`'
+    /// qnum codes, modifiers first), as if typed on the VM's keyboard.
+    func sendKeys(_ codes: [UInt32], holdMilliseconds: Int) throws(VMInstallError)
+
     /// Stops the VM and waits for its process to end.
     func stop(deadline: Deadline)
 

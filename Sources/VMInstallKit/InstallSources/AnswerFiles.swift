@@ -19,6 +19,9 @@ enum AnswerDelivery: Sendable, Equatable {
     case cdrom(label: String)
     /// As the user-data of a NoCloud seed, a CD-ROM labelled cidata (Subiquity).
     case noCloudSeed
+    /// Fetched by the installer from the job's answer server (`AnswerServer`), at `/NAME`:
+    /// for media that boot their own loader, whose installer is told the URL by --boot-keys.
+    case http
 }
 
 /// The answer files of one install, the way they go and the kernel arguments that make the
@@ -47,9 +50,9 @@ struct AnswerPlan: Sendable {
 
     /// Puts the files where the installer finds them. `initrd` is the installer's own initrd,
     /// needed for `.initrd`.
-    func deliver(initrd: String?, vm: VMPaths, name: String, uuid: String, log: JobLog) async throws(VMInstallError)
-        -> Delivered
-    {
+    func deliver(
+        initrd: String?, vm: VMPaths, name: String, uuid: String, log: JobLog, server: AnswerServer? = nil
+    ) async throws(VMInstallError) -> Delivered {
         let names = files.map(\.name).joined(separator: ", ")
         switch delivery {
         case .initrd:
@@ -79,6 +82,13 @@ struct AnswerPlan: Sendable {
                 userData: files.first?.contents ?? [], at: image, staging: "\(vm.directory)/.autoinstall", name: name,
                 uuid: uuid)
             return Delivered(cdrom: image)
+        case .http:
+            guard let server else { throw VMInstallError(.internal, "no answer server to serve \(names) from") }
+            for file in files { server.serve(file) }
+            log.write(
+                "the answer server serves the autoinstall file as \(files.map { "/\($0.name)" }.joined(separator: ", "))"
+            )
+            return Delivered()
         }
     }
 
@@ -99,6 +109,17 @@ struct AnswerPlan: Sendable {
         return AnswerPlan(
             origin: .autoinstall(file), delivery: .cdrom(label: AutoinstallImage.label),
             files: AutoinstallImage.names.map { AnswerFile(name: $0, contents: contents) }, kernelArguments: [])
+    }
+
+    /// `--autoinstall FILE` fetched over HTTP by an installer that --boot-keys points at the
+    /// answer server: at /NAME under its own name and each family's (as on OEMDRV).
+    static func autoinstallServed(_ file: String) throws(VMInstallError) -> AnswerPlan {
+        let contents = try read(file)
+        let own = String(file.split(separator: "/").last ?? "autoinstall")
+        let names = [own] + AutoinstallImage.names.filter { $0 != own }
+        return AnswerPlan(
+            origin: .autoinstall(file), delivery: .http, files: names.map { AnswerFile(name: $0, contents: contents) },
+            kernelArguments: [])
     }
 
     private static func read(_ file: String) throws(VMInstallError) -> [UInt8] {

@@ -14,6 +14,9 @@ public final class JobRunner {
     /// The install VM from the announcement of INSTALL until the guest has powered off:
     /// a job that ends while it runs keeps its last screen.
     private var installVM: (any VMSession)?
+    /// The answer server and the installer's syslog, from the end of PREP_INSTALL to the end
+    /// of the install.
+    private var services: InstallServices?
 
     public init(store: JobStore, id: JobID, driver: any HypervisorDriver, log: JobLog, cancel: CancelSignal) {
         self.store = store
@@ -58,12 +61,17 @@ public final class JobRunner {
             try await seed.build(
                 at: image, staging: "\(settings.files.directory)/.cidata", name: spec.name, uuid: settings.config.uuid)
         }
+        if spec.installMedium != nil {
+            services = try InstallServices(spec: spec, vm: config, tree: settings.tree, driver: driver, log: log)
+        }
         let medium = try await InstallPreparation(
-            log: log, spec: spec, files: settings.files, uuid: settings.config.uuid
+            log: log, spec: spec, files: settings.files, uuid: settings.config.uuid, services: services
         )
         .medium(tree: settings.tree, unattended: settings.install)
         if let medium {
             try await install(config, medium: medium, files: settings.files, spec: spec)
+            services?.stop()
+            services = nil
             try advance(to: .postInstall)
             log.write("install finished; the install medium is detached")
         } else {
@@ -117,9 +125,19 @@ public final class JobRunner {
         installVM = session
         log.write("installing from \(medium.description) (serial console: \(files.serialLog))")
         let timeout = spec.installTimeoutSeconds
+        let deadline = Deadline.after(seconds: timeout)
         var stall = StallWatch(limit: spec.stallTimeoutSeconds, underKVM: vm.accel == "kvm")
+        stall.installerLine = { [services] in services?.lastInstallerLine }
+        let typed = try BootTyping.forInstall(spec, services: services, serialLog: files.serialLog, log: log)?
+            .run(session, cancel: cancel, deadline: deadline)
         // Canceled, timed out or stalled: end(with:) keeps the last screen and stops the VM.
-        switch try waitShowingElapsedTime(session, deadline: .after(seconds: timeout), stall: &stall) {
+        let end: VMEnd
+        if let typed {
+            end = typed
+        } else {
+            end = try waitShowingElapsedTime(session, deadline: deadline, stall: &stall)
+        }
+        switch end {
         case .guestShutdown:
             installVM = nil
         case .vanished:
@@ -207,6 +225,8 @@ public final class JobRunner {
     /// runs on for a job that did not finish.
     private func end(with error: VMInstallError) -> JobExitCode {
         let code = JobExitCode(for: error.kind)
+        services?.stop()
+        services = nil
         if let session = installVM {
             keepLastScreen(of: session)
             session.stop(deadline: .after(seconds: 5))

@@ -7,6 +7,8 @@ struct StallWatch {
     let limit: Double
     /// The VM runs under KVM, which hangs some guests silently under nested virtualization.
     let underKVM: Bool
+    /// The installer's last log line, quoted in the report when it sent one.
+    var installerLine: () -> String? = { nil }
     private let interval: UInt64
     private var last: VMActivity?
     private var quietSince: UInt64
@@ -36,6 +38,9 @@ struct StallWatch {
         guard Double(quiet) >= limit else { return }
         var message =
             "the install stalled: no disk writes, screen changes or serial output for \(quiet) seconds (--stall-timeout \(limit < 1e15 && limit == limit.rounded() ? String(Int64(limit)) : String(limit)))"
+        if let line = installerLine() {
+            message += "; the installer's last log line: \(line.count > 200 ? line.prefix(200) + "…" : line)"
+        }
         if underKVM {
             message += "; under KVM, nested virtualization can hang guests silently: retry with --accel tcg"
         }

@@ -20,7 +20,18 @@ struct SourceSettlement {
             return tree
         }
         try checkReadable(source)
+        try checkBootKeys(source, spec)
         return nil
+    }
+
+    /// Media driven with --boot-keys boot their own loader, whose prompt the keys are typed
+    /// at: they are not read as a tree, and the installer's arguments are typed, not added.
+    private func checkBootKeys(_ source: String, _ spec: VMSpec) throws(VMInstallError) {
+        guard spec.bootKeys != nil, spec.kernel == nil, spec.kernelArguments != nil else { return }
+        throw VMInstallError(
+            .settings,
+            "--extra-args: with --boot-keys, \(source) boots its own boot loader, which takes no arguments from vm-install; type them with --boot-keys"
+        )
     }
 
     /// The tree, in SETTINGS: every file it names is checked, over the network too.
@@ -32,6 +43,11 @@ struct SourceSettlement {
             tree = try await InstallTree.detect(source, access: InstallTree.isURL(source) ? .url : .directory)
         } else {
             try checkReadable(source)
+            try checkBootKeys(source, spec)
+            if spec.bootKeys != nil, spec.kernel == nil {
+                log?.write("\(source) boots from its own boot loader, where --boot-keys are typed")
+                return nil
+            }
             guard spec.kernel == nil,
                 spec.autoinstall != nil || spec.unattended != nil || spec.kernelArguments != nil || spec.vnc == nil
             else { return nil }

@@ -58,6 +58,18 @@ public struct VMSpec: Sendable, Equatable {
     /// An install whose VM shows no activity this long fails; 0: never.
     public var stallTimeoutSeconds: Double = 900
     public var settleSeconds: Double = 3
+    /// Typed into the install VM's console once it runs (--boot-keys), in Packer's
+    /// boot_command syntax (`BootKeys`); it may hold a secret: logged only as a summary.
+    public var bootKeys: String?
+    /// Seconds from the VM running to the first key (--boot-wait); nil: 10, or 0 with
+    /// `bootWaitFor`.
+    public var bootWaitSeconds: Double?
+    /// Typing starts once the serial console has shown this text (--boot-wait-for).
+    public var bootWaitFor: String?
+    /// Milliseconds from one key press to the next (--boot-key-interval).
+    public var bootKeyIntervalMilliseconds: Double = 100
+    /// A directory the job's answer server serves to the install VM (--serve).
+    public var serve: String?
 
     public init(name: String, source: String?, disks: [DiskSpec]) {
         self.name = name
@@ -159,6 +171,7 @@ public struct VMSpec: Sendable, Equatable {
         guard settleSeconds >= 0, settleSeconds.isFinite, settleSeconds <= 3600 else {
             throw VMInstallError(.usage, "--settle: give seconds between 0 and 3600")
         }
+        try validateBootKeys()
     }
 
     func encoded() -> String {
@@ -198,6 +211,11 @@ public struct VMSpec: Sendable, Equatable {
         kv.append("install-timeout", String(installTimeoutSeconds))
         kv.append("stall-timeout", String(stallTimeoutSeconds))
         kv.append("settle", String(settleSeconds))
+        kv.append("boot-keys", bootKeys)
+        kv.append("boot-wait", bootWaitSeconds.map { String($0) })
+        kv.append("boot-wait-for", bootWaitFor)
+        kv.append("boot-key-interval", String(bootKeyIntervalMilliseconds))
+        kv.append("serve", serve)
         return kv.render(header: "Settings of this job as given to vm-install.")
     }
 
@@ -244,6 +262,12 @@ public struct VMSpec: Sendable, Equatable {
         // Absent in the settings of jobs recorded before the option existed.
         spec.stallTimeoutSeconds = kv.first("stall-timeout").flatMap { Double($0) } ?? spec.stallTimeoutSeconds
         spec.settleSeconds = Double(try need("settle")) ?? spec.settleSeconds
+        spec.bootKeys = kv.first("boot-keys")
+        spec.bootWaitSeconds = kv.first("boot-wait").flatMap { Double($0) }
+        spec.bootWaitFor = kv.first("boot-wait-for")
+        spec.bootKeyIntervalMilliseconds =
+            kv.first("boot-key-interval").flatMap { Double($0) } ?? spec.bootKeyIntervalMilliseconds
+        spec.serve = kv.first("serve")
         return spec
     }
 }

@@ -58,6 +58,17 @@ final class LibvirtDomain: @unchecked Sendable {
         }
     }
 
+    /// virDomainSendKey with QEMU's qnum codes (VIR_KEYCODE_SET_QNUM).
+    func sendKeys(_ codes: [UInt32], holdMilliseconds: Int) throws(VMInstallError) {
+        var keys = codes.map { UInt32($0) }
+        let sent = keys.withUnsafeMutableBufferPointer {
+            vmi_virDomainSendKey(
+                pointer, UInt32(VIR_KEYCODE_SET_QNUM.rawValue), UInt32(holdMilliseconds), $0.baseAddress,
+                Int32($0.count), 0)
+        }
+        guard sent == 0 else { throw LibvirtError.fail("libvirt could not send keys to the VM", kind: .host) }
+    }
+
     func resume() throws(VMInstallError) {
         guard vmi_virDomainResume(pointer) == 0 else {
             throw LibvirtError.fail("libvirt could not resume the VM", kind: .host)

@@ -138,6 +138,10 @@ final class LibvirtSession: VMSession {
         return VMActivity(marks: [stats.requests, stats.bytes, serialSize, screenChanges.count])
     }
 
+    func sendKeys(_ codes: [UInt32], holdMilliseconds: Int) throws(VMInstallError) {
+        try domain.sendKeys(codes, holdMilliseconds: holdMilliseconds)
+    }
+
     func stop(deadline: Deadline) {
         try? domain.destroy()
     }

@@ -95,6 +95,26 @@ final class QEMUSession: VMSession {
         ])
     }
 
+    /// QMP's send-key, with the keys as qnum numbers: QEMU presses them in order and
+    /// releases them in reverse after the hold time, queued behind the keys sent before.
+    func sendKeys(_ codes: [UInt32], holdMilliseconds: Int) throws(VMInstallError) {
+        struct KeyValue: Encodable {
+            let type = "number"
+            let data: UInt32
+        }
+        struct Arguments: Encodable {
+            let keys: [KeyValue]
+            let holdTime: Int
+            enum CodingKeys: String, CodingKey {
+                case keys
+                case holdTime = "hold-time"
+            }
+        }
+        _ = try qmp.execute(
+            "send-key", structured: Arguments(keys: codes.map { KeyValue(data: $0) }, holdTime: holdMilliseconds),
+            as: QMPClient.Empty.self, deadline: .after(seconds: 5))
+    }
+
     func stop(deadline: Deadline) {
         if !qmp.sawEOF {
             _ = try? qmp.execute("quit", as: QMPClient.Empty.self, deadline: deadline)

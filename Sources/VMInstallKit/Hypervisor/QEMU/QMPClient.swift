@@ -83,9 +83,9 @@ final class QMPClient {
         }
     }
 
-    private struct Request: Encodable {
+    private struct Request<Arguments: Encodable>: Encodable {
         let execute: String
-        let arguments: [String: String]?
+        let arguments: Arguments?
     }
 
     private struct Reply<T: Decodable>: Decodable {
@@ -95,6 +95,13 @@ final class QMPClient {
     /// Sends a command and returns its decoded `return`, skipping events that arrive first.
     func execute<T: Decodable>(
         _ command: String, arguments: [String: String]? = nil, as type: T.Type, deadline: Deadline
+    ) throws(VMInstallError) -> T {
+        try execute(command, structured: arguments, as: type, deadline: deadline)
+    }
+
+    /// The same, with arguments of any JSON shape (send-key's list of keys).
+    func execute<T: Decodable, A: Encodable>(
+        _ command: String, structured arguments: A?, as type: T.Type, deadline: Deadline
     ) throws(VMInstallError) -> T {
         guard let encoded = try? JSONEncoder().encode(Request(execute: command, arguments: arguments)) else {
             throw VMInstallError(.internal, "cannot encode the QMP command \(command)")

@@ -1,0 +1,109 @@
+import Glibc
+import Testing
+import VMInstallKit
+
+/// The job's answer server and syslog receiver, with the tiny guest that idles for ever: the
+/// server serves --serve's files only, GET and HEAD only, logs each request; the receiver
+/// puts the installer's lines into the job's log, and the stall report quotes the last one;
+/// both are gone once the job has ended.
+@Suite struct InstallServicesTests {
+    /// The port the job's log names after `prefix`, once it does.
+    func port(in log: String, after prefix: String) async throws -> Int {
+        var found: Int?
+        let deadline = Deadline.after(seconds: 120)
+        while found == nil {
+            let text = (try? FileIO.readString(log)) ?? ""
+            if let range = text.firstRange(of: prefix) { found = Int(text[range.upperBound...].prefix { $0.isNumber }) }
+            try #require(found != nil || !deadline.hasPassed, "\(prefix) not in the log: \(text)")
+            if found == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        return found!
+    }
+
+    func curl(_ fx: Fixture, _ arguments: [String]) async throws -> ToolResult {
+        try await fx.run("/usr/bin/curl", ["-s", "--max-time", "10", "--path-as-is"] + arguments)
+    }
+
+    func sendSyslog(_ text: String, port: Int) {
+        let s = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(s) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        let bytes = Array(text.utf8)
+        _ = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                sendto(s, bytes, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+    }
+
+    func connects(to port: Int) -> Bool {
+        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(s) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
+    @Test func theServersServeLogAndStopWithTheJob() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.endless.guest()
+            let served = "\(fx.root)/served"
+            _ = try FileIO.makeDirectory(served)
+            _ = try FileIO.makeDirectory("\(served)/sub")
+            try FileIO.writeAtomically("\(served)/sub/hello.txt", "hello\n")
+            try FileIO.writeAtomically("\(fx.root)/secret.txt", "secret\n")
+            symlink("\(fx.root)/secret.txt", "\(served)/out.txt")
+            let id = try await fx.startJob(
+                name: "served", guest: guest,
+                extra: [
+                    "--serve", served, "--boot-keys", "log {{syslogIP}}:{{syslogPort}} x<enter>", "--boot-wait", "0",
+                    "--stall-timeout", "20", "--install-timeout", "600",
+                ])
+            let log = fx.store.paths(id).log
+            let http = try await port(in: log, after: "answer server: http://10.0.2.2:")
+            let syslog = try await port(in: log, after: "installer syslog: 10.0.2.2:")
+
+            let hello = try await curl(fx, ["http://127.0.0.1:\(http)/sub/hello.txt"])
+            #expect(hello.stdout == "hello\n")
+            for (path, status) in [("/../secret.txt", "404"), ("/out.txt", "404"), ("/sub", "404"), ("/nope", "404")] {
+                let r = try await curl(
+                    fx, ["-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(http)\(path)"])
+                #expect(r.stdout == status, "\(path): \(r.stdout)")
+            }
+            let post = try await curl(
+                fx, ["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "http://127.0.0.1:\(http)/sub/hello.txt"])
+            #expect(post.stdout == "405")
+            let head = try await curl(fx, ["-I", "http://127.0.0.1:\(http)/sub/hello.txt"])
+            #expect(head.stdout.contains("Content-Length: 6"), "\(head.stdout)")
+
+            sendSyslog("<13>Jan  1 00:00:00 vmi-test[7]: Retrieving the preseed", port: syslog)
+            let record = try await fx.waitFor(id, seconds: 300) { $0.state.isTerminal }
+            #expect(record.exit == JobExitCode.installStalled.rawValue, "\(record.error ?? "")")
+            #expect(
+                record.error?.contains("the installer's last log line: vmi-test[7]: Retrieving the preseed") == true,
+                "\(record.error ?? "")")
+            let text = try FileIO.readString(log)
+            #expect(text.contains("installer: vmi-test[7]: Retrieving the preseed"), "\(text)")
+            #expect(text.contains("answer server: GET /sub/hello.txt 200 6 bytes"), "\(text)")
+            #expect(text.contains("answer server: GET /../secret.txt 404"), "\(text)")
+            #expect(text.contains("answer server: POST /sub/hello.txt 405"), "\(text)")
+            #expect(text.contains("answer server: HEAD /sub/hello.txt 200 0 bytes"), "\(text)")
+            #expect(text.contains("boot keys: typing ") && text.contains(" characters, <enter> ("), "\(text)")
+            #expect(!text.contains("log 10.0.2.2"), "the typed text is not logged")
+            _ = try await fx.waitForEnd(id)
+            #expect(!connects(to: http), "the answer server stopped with the job")
+            sendSyslog("<13>Jan  1 00:00:00 late: after the end", port: syslog)
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(!(try FileIO.readString(log)).contains("late: after the end"), "the receiver stopped")
+        }
+    }
+}
