@@ -1,4 +1,5 @@
 import Glibc
+import SystemPackage
 
 /// Everything about a job that can be checked from the command line and this machine's
 /// files alone, before anything is created. vm-install runs it before the job exists, in
@@ -20,6 +21,12 @@ public struct Preflight {
     public func check(_ spec: VMSpec) async throws(VMInstallError) {
         try spec.validateSyntax()
         try store.location.checkCanBeCreated()
+        // A state directory this user cannot write (another user's, a read-only mount) takes
+        // no job.
+        if FileIO.isDirectory(store.root), access(store.root, W_OK | X_OK) != 0 {
+            throw VMInstallError(
+                .stateDirectory, "cannot record a new job in \(store.jobsDirectory): \(Errno(rawValue: errno))")
+        }
         for (option, path) in [("--kernel", spec.kernel), ("--initrd", spec.initrd)] {
             guard let path else { continue }
             guard access(path, R_OK) == 0, !FileIO.isDirectory(path) else {

@@ -10,7 +10,9 @@ import VMInstallKit
                 for i in 0..<50 {
                     group.addTask {
                         try await fx.vmInstall([
-                            "--name", "many\(i)", "--source", "\(fx.root)/missing.iso",
+                            // A tree on a port nobody listens on: each job fails in SETTINGS
+                            // (fetching a tree is the job's), after vm-install has given its id.
+                            "--name", "many\(i)", "--source", "http://127.0.0.1:1/tree/",
                             "--disk", "\(fx.root)/d\(i).qcow2,size=1M", "--background",
                         ])
                     }

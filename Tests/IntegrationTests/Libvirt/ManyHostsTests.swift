@@ -209,8 +209,12 @@ extension LibvirtHostsTests {
             for i in 0..<10 { ids.append(try await submit(fx, placedArguments(fx, name: "m\(i)", guest: guest))) }
             for id in ids { try await fx.waitFor(id, seconds: 180) { $0.state == .install } }
             for host in hosts {
-                let uploads = ids.map { log(fx, $0) }.flatMap { $0.split(separator: "\n") }.filter {
-                    $0.contains("uploading \(guest.iso) (") && $0.contains(" at \(host.tcpURI) as ")
+                var uploads: [String] = []
+                for id in ids {
+                    for line in log(fx, id).split(separator: "\n")
+                    where line.contains("uploading ") && line.contains(" at \(host.tcpURI) as vmi-media-") {
+                        uploads.append(String(line))
+                    }
                 }
                 #expect(uploads.count == 1, "\(host.tcpURI): \(uploads)")
                 #expect(try await volumes(on: host.tcpURI, fx).filter { $0.hasPrefix("vmi-media-") }.count == 1)
