@@ -68,6 +68,9 @@ let package = Package(
         .executableTarget(
             name: "vm-install-watch-benchmark", dependencies: ["VMInstallKit"],
             path: "Benchmarks/WatchBenchmark"),
+        .executableTarget(
+            name: "vm-install-placement-benchmark", dependencies: ["VMInstallKit"],
+            path: "Benchmarks/PlacementBenchmark"),
         .testTarget(name: "VMInstallKitTests", dependencies: ["VMInstallKit"]),
         .testTarget(
             name: "IntegrationTests",
