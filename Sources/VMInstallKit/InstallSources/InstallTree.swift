@@ -53,11 +53,13 @@ public struct InstallTree: Sendable, Equatable {
         ["http://", "https://", "ftp://"].contains { source.lowercased().hasPrefix($0) }
     }
 
-    static func fetcher(for location: String, access: Access) async throws(VMInstallError) -> any TreeFetcher {
+    static func fetcher(for location: String, access: Access, cache: String? = nil) async throws(VMInstallError)
+        -> any TreeFetcher
+    {
         switch access {
         case .directory: DirectoryTreeFetcher(root: location)
         case .url: URLTreeFetcher(root: location)
-        case .iso: try await ISOTreeFetcher(image: location)
+        case .iso: try await ISOTreeFetcher(image: location, cache: cache)
         }
     }
 
@@ -69,8 +71,11 @@ public struct InstallTree: Sendable, Equatable {
     /// Finds the layout, in SETTINGS: every file it names is checked, over the network too.
     /// A directory or URL without one is an error; an ISO without one is not a tree (nil),
     /// and boots from its own boot loader.
-    public static func detect(_ source: String, access: Access) async throws(VMInstallError) -> InstallTree? {
-        let fetcher = try await fetcher(for: source, access: access)
+    /// `cache`: where ISO listings are kept (`ISOTreeFetcher`).
+    public static func detect(_ source: String, access: Access, cache: String? = nil) async throws(VMInstallError)
+        -> InstallTree?
+    {
+        let fetcher = try await fetcher(for: source, access: access, cache: cache)
         if let (layout, treeinfo) = await find(in: fetcher) {
             return InstallTree(location: source, access: access, layout: layout, treeinfo: treeinfo)
         }

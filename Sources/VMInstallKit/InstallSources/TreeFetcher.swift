@@ -58,9 +58,33 @@ struct ISOTreeFetcher: TreeFetcher {
     private let files: Set<String>
     private let directories: Set<String>
 
-    init(image: String) async throws(VMInstallError) {
+    /// `cache`: a directory where the listing of each image is kept by the image's identity
+    /// (device, inode, size, modification time), so the jobs of a batch from one ISO read it once.
+    init(image: String, cache: String? = nil) async throws(VMInstallError) {
         self.image = image
+        var st = stat()
+        let key =
+            stat(image, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+            ? "iso-\(st.st_dev)-\(st.st_ino)-\(st.st_size)-\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)" : nil
+        if let cache, let key, let text = try? FileIO.readString("\(cache)/\(key)", limit: 16 << 20) {
+            var files = Set<String>()
+            var directories = Set<String>()
+            for line in text.split(separator: "\n") where line.count > 2 {
+                if line.hasPrefix("f ") {
+                    files.insert(String(line.dropFirst(2)))
+                } else {
+                    directories.insert(String(line.dropFirst(2)))
+                }
+            }
+            (self.files, self.directories) = (files, directories)
+            return
+        }
         (files, directories) = try await Self.list(image, at: "/", maxDepth: Self.listedDepth)
+        if let cache, let key {
+            let text = (files.sorted().map { "f \($0)\n" } + directories.sorted().map { "d \($0)\n" }).joined()
+            _ = try? FileIO.makeDirectory(cache, mode: 0o700)
+            try? FileIO.writeAtomically("\(cache)/\(key)", text, durable: false)
+        }
     }
 
     /// The regular files and the directories at and below `path`, as `ls -l` types them.

@@ -120,6 +120,7 @@ public final class JobRunner {
     private func install(_ vm: VMConfig, medium: InstallMedium, files: VMPaths, spec: VMSpec)
         async throws(VMInstallError)
     {
+        log.write("starting the install VM")
         let session = try await driver.startInstall(vm, medium: medium, files: files)
         try announce(.install, startedPaused: session)
         installVM = session

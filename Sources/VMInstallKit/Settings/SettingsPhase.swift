@@ -29,7 +29,7 @@ struct SettingsPhase {
         let candidates = HypervisorDrivers.candidates(for: spec, job: id, stateDirectory: store.root, log: log)
         // What vm-install checked before the job existed may have changed since.
         try await Preflight(store: store, drivers: candidates).check(spec)
-        let tree = try await SourceSettlement(log: log).tree(spec)
+        let tree = try await SourceSettlement(log: log, cache: "\(store.root)/cache").tree(spec)
         let os = try await OSSettlement.settle(spec, tree: tree, log: log)
         if let recorded = os.os { try store.update(id) { $0.os = recorded } }
         let defaults = os.defaults

@@ -6,6 +6,8 @@ import Glibc
 /// a graphical one) and has a known layout.
 struct SourceSettlement {
     let log: JobLog?
+    /// Where ISO listings are kept for the state directory's jobs.
+    var cache: String? = nil
 
     /// What needs this machine's files alone: a source that can be read, a directory
     /// tree's layout and what its installer takes. A URL's tree and an ISO's contents wait
@@ -65,7 +67,7 @@ struct SourceSettlement {
         let required = spec.autoinstall != nil || spec.unattended != nil || spec.kernelArguments != nil
         let tree: InstallTree?
         do {
-            tree = try await InstallTree.detect(source, access: .iso)
+            tree = try await InstallTree.detect(source, access: .iso, cache: cache)
         } catch  where !required {
             // Only for a serial console: an image xorriso cannot read (or no xorriso)
             // boots from its own boot loader, as before.
