@@ -233,7 +233,8 @@ public final class JobRunner {
             session.stop(deadline: .after(seconds: 5))
             installVM = nil
         }
-        if let files = vmFiles {
+        // SETTINGS records the VM's directory when it reserves the name, before it places the job.
+        if let files = vmFiles ?? (try? store.read(id))?.vmDirectory.map({ VMPaths(directory: $0) }) {
             do {
                 if error.kind == .canceled {
                     // A canceled job's VM goes with what the hypervisor keeps of it.

@@ -43,6 +43,8 @@ struct SettingsPhase {
                 memoryMiB: memoryMiB, budgetMiB: spec.memoryBudgetMiB, newRawBytes: disks.newRawBytes,
                 disks: disks.disks.map(\.path).filter { !$0.isEmpty })
         }
+        // The name first: a job that waits holds it, and the slot it waits for is not spent on it.
+        let files = try reserveName(spec.name)
         let placed = try Admission.place(
             id, spec: spec, memoryMiB: memoryMiB, store: store, log: log, cancel: cancel
         ) { (driver) throws(VMInstallError) -> (ResolvedHost, DiskPlan) in
@@ -55,7 +57,6 @@ struct SettingsPhase {
         let host = placed.value.0
         disks = placed.value.1
         if let notice = host.notice { log.write(notice) }
-        let files = try reserveName(spec.name)
         let config = VMConfig(
             settling: spec, defaults: defaults, accel: host.accel, firmware: firmware, memoryMiB: memoryMiB,
             disks: disks, files: files)
