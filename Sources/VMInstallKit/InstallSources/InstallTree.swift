@@ -34,7 +34,7 @@ public struct InstallTree: Sendable, Equatable {
         Layout(name: "Ubuntu live-server", installer: .subiquity, kernel: "casper/vmlinuz", initrd: "casper/initrd"),
         Layout(name: "SUSE", installer: .yast, kernel: "boot/x86_64/loader/linux", initrd: "boot/x86_64/loader/initrd"),
         Layout(
-            name: "Fedora/RHEL", installer: .anaconda, kernel: "images/pxeboot/vmlinuz",
+            name: "Fedora/RHEL", installer: .anaconda(.prefixed), kernel: "images/pxeboot/vmlinuz",
             initrd: "images/pxeboot/initrd.img"),
     ]
 
@@ -91,7 +91,7 @@ public struct InstallTree: Sendable, Equatable {
             else { continue }
             return (
                 Layout(
-                    name: "\(file) (\(info.product))", installer: .forFamily(info.family), kernel: kernel,
+                    name: "\(file) (\(info.product))", installer: TreeFamily.installer(of: info), kernel: kernel,
                     initrd: initrd), text
             )
         }
