@@ -115,6 +115,34 @@ import Testing
         }
     }
 
+    /// A .treeinfo without an x86_64 kernel: a fixed layout gives the kernel, the .treeinfo
+    /// still gives Anaconda's era, and its text stays with the tree for recognition.
+    @Test func aTreeinfoWithoutAnX86KernelStaysWithTheTree() async throws {
+        try await Self.withDirectory { root in
+            let text = try Self.sample("centos-5.11-xen-only.treeinfo")
+            try Self.write(root, ".treeinfo", text)
+            try Self.write(root, Self.pxeboot.kernel, "kernel\n")
+            try Self.write(root, Self.pxeboot.initrd, "initrd\n")
+            let tree = try #require(try await InstallTree.detect(root, access: .directory))
+            #expect(tree.layout.name == "Fedora/RHEL (.treeinfo: CentOS 5.11)")
+            #expect(tree.layout.installer == .anaconda(.classic))
+            #expect(tree.layout.kernel == Self.pxeboot.kernel)
+            #expect(tree.treeinfo == text)
+        }
+        // The same with a treeinfo (no dot) whose kernel is not in the tree.
+        try await Self.withDirectory { root in
+            let text = try Self.sample("opensuse-tumbleweed.treeinfo").replacingOccurrences(
+                "kernel = boot/x86_64/loader/linux", with: "kernel = boot/x86_64/loader/linux-gone")
+            try Self.write(root, "treeinfo", text)
+            try Self.write(root, Self.suse.kernel, "kernel\n")
+            try Self.write(root, Self.suse.initrd, "initrd\n")
+            let tree = try #require(try await InstallTree.detect(root, access: .directory))
+            #expect(tree.layout.name == "SUSE (treeinfo: openSUSE Tumbleweed)")
+            #expect(tree.layout.installer == .yast)
+            #expect(tree.treeinfo == text)
+        }
+    }
+
     func installer(_ treeinfo: String) -> Installer {
         TreeFamily.installer(of: TreeInfo(parsing: treeinfo))
     }
