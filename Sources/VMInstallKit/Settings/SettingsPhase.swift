@@ -57,7 +57,7 @@ struct SettingsPhase {
         if let notice = host.notice { log.write(notice) }
         let files = try reserveName(spec.name)
         let config = VMConfig(
-            settling: spec, defaults: defaults, accel: host.accel, firmware: firmware, memoryMiB: memoryMiB,
+            settling: spec, defaults: defaults, os: os.os, accel: host.accel, firmware: firmware, memoryMiB: memoryMiB,
             disks: disks, files: files)
         log.write("settings complete: UUID \(config.uuid), accelerator \(host.accel)")
         return Result(
