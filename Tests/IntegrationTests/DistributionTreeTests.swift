@@ -25,7 +25,9 @@ import VMInstallKit
                     initrd: "current/images/netboot/debian-installer/amd64/initrd.gz", guest: guest)
                 let url = "http://127.0.0.1:\(port)/\(installer)/"
                 let r = try await fx.vmInstall(
-                    fx.vmArguments(name: "mirror", guest: guest).map { $0 == guest.iso ? url : $0 })
+                    fx.vmArguments(name: "mirror", guest: guest, extra: InstallTreeTests.noNetwork).map {
+                        $0 == guest.iso ? url : $0
+                    })
                 #expect(r.code == 0, "\(r.stderr)")
                 #expect(r.stderr.contains("Debian mirror layout, debian-installer"), "\(r.stderr)")
                 #expect(
@@ -61,7 +63,9 @@ import VMInstallKit
                 try FileIO.writeAtomically(ks, "rootpw --plaintext vmi\n")
                 let url = "http://127.0.0.1:\(port)/f37/"
                 let r = try await fx.vmInstall(
-                    fx.vmArguments(name: "f37", guest: guest).map { $0 == guest.iso ? url : $0 } + [
+                    fx.vmArguments(name: "f37", guest: guest, extra: InstallTreeTests.noNetwork).map {
+                        $0 == guest.iso ? url : $0
+                    } + [
                         "--autoinstall", ks,
                     ])
                 #expect(r.code == 0, "\(r.stderr)")
@@ -80,7 +84,9 @@ import VMInstallKit
                     "[general]\nfamily = Plan 9\n[images-x86_64]\nkernel = odd/place/kernel.img\ninitrd = odd/place/ramdisk.img\n",
                     mode: [.ownerReadWrite, .otherRead, .groupRead])
                 let unknown = try await fx.vmInstall(
-                    fx.vmArguments(name: "p9", guest: guest).map { $0 == guest.iso ? url : $0 } + ["--autoinstall", ks])
+                    fx.vmArguments(name: "p9", guest: guest, extra: InstallTreeTests.noNetwork).map {
+                        $0 == guest.iso ? url : $0
+                    } + ["--autoinstall", ks])
                 #expect(unknown.code == JobExitCode.settings.rawValue)
                 #expect(
                     unknown.stderr.contains("whose installer vm-install cannot hand a file to"), "\(unknown.stderr)")
@@ -119,14 +125,18 @@ import VMInstallKit
 
             // With a graphical console and nothing to pass, the ISO's own boot loader runs.
             let plain = try await fx.vmInstall(
-                fx.vmArguments(name: "plain", guest: guest).map { $0 == guest.iso ? iso : $0 } + ["--vnc"])
+                fx.vmArguments(name: "plain", guest: guest, extra: InstallTreeTests.noNetwork).map {
+                    $0 == guest.iso ? iso : $0
+                } + ["--vnc"])
             #expect(plain.code == 0, "\(plain.stderr)")
             #expect(await fx.serialShows("plain", Guest.runtimeMark))
             #expect(!fileContains(fx.vmFiles("plain").serialLog, "VM-INSTALL KERNEL"))
 
             // An autoinstall file: the kernel comes out of the ISO, the ISO stays attached.
             let auto = try await fx.vmInstall(
-                fx.vmArguments(name: "auto", guest: guest).map { $0 == guest.iso ? iso : $0 } + [
+                fx.vmArguments(name: "auto", guest: guest, extra: InstallTreeTests.noNetwork).map {
+                    $0 == guest.iso ? iso : $0
+                } + [
                     "--vnc", "--autoinstall", preseed,
                 ])
             #expect(auto.code == 0, "\(auto.stderr)")
@@ -142,12 +152,17 @@ import VMInstallKit
 
             // No graphical console: the installer gets the serial console.
             let serial = try await fx.vmInstall(
-                fx.vmArguments(name: "serial", guest: guest).map { $0 == guest.iso ? iso : $0 })
+                fx.vmArguments(name: "serial", guest: guest, extra: InstallTreeTests.noNetwork).map {
+                    $0 == guest.iso ? iso : $0
+                })
             #expect(serial.code == 0, "\(serial.stderr)")
             #expect(installerCommandLine(fx.vmFiles("serial").serialLog) == "console=ttyS0,115200n8")
 
             // --extra-args on an ISO without an installer kernel cannot be honoured.
-            let bare = try await fx.vmInstall(fx.vmArguments(name: "bare", guest: guest) + ["--extra-args", "quiet"])
+            let bare = try await fx.vmInstall(
+                fx.vmArguments(name: "bare", guest: guest, extra: InstallTreeTests.noNetwork) + [
+                    "--extra-args", "quiet",
+                ])
             #expect(bare.code == JobExitCode.settings.rawValue)
             #expect(bare.stderr.contains("has no installer kernel in a known layout"), "\(bare.stderr)")
         }
@@ -162,7 +177,9 @@ import VMInstallKit
             let userData = "\(fx.root)/autoinstall.yaml"
             try FileIO.writeAtomically(userData, "#cloud-config\nautoinstall:\n  version: 1\n")
             let r = try await fx.vmInstall(
-                fx.vmArguments(name: "jammy", guest: guest).map { $0 == guest.iso ? iso : $0 } + [
+                fx.vmArguments(name: "jammy", guest: guest, extra: InstallTreeTests.noNetwork).map {
+                    $0 == guest.iso ? iso : $0
+                } + [
                     "--autoinstall", userData,
                 ])
             #expect(r.code == 0, "\(r.stderr)")
@@ -179,7 +196,9 @@ import VMInstallKit
             #expect(try FileIO.readString(extracted) == "#cloud-config\nautoinstall:\n  version: 1\n")
 
             let both = try await fx.vmInstall(
-                fx.vmArguments(name: "both", guest: guest).map { $0 == guest.iso ? iso : $0 }
+                fx.vmArguments(name: "both", guest: guest, extra: InstallTreeTests.noNetwork).map {
+                    $0 == guest.iso ? iso : $0
+                }
                     + ["--autoinstall", userData, "--cloud-init", "user-data=\(userData)"])
             #expect(both.code == JobExitCode.settings.rawValue)
             #expect(both.stderr.contains("both make a NoCloud seed"), "\(both.stderr)")

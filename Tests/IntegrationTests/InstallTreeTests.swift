@@ -5,6 +5,12 @@ import VMInstallKit
 /// Install trees, local and served over HTTP on loopback by a server the test starts: the
 /// tree's "installer kernel" is the tiny multiboot kernel, which prints the command line it got.
 @Suite(.serialized) struct InstallTreeTests {
+    /// These VMs have no network: a loopback tree keeps its address and no installer log is
+    /// asked for, so each command line shows the tree's own arguments alone. On QEMU's user
+    /// network (the default) the tree is named as 10.0.2.2 and the installer is told where to
+    /// log (TreeFamilyBootTests, BootKeysInstallTests).
+    static let noNetwork = ["--nic", "none"]
+
     /// Lays out a tree in one of the known layouts.
     func makeTree(_ root: String, kernel: String, initrd: String, guest: Guest) throws {
         let kernelBytes = try FileIO.read(guest.iso.replacingSuffix("install.iso", with: "kernel.bin"))
@@ -29,7 +35,9 @@ import VMInstallKit
             let tree = "\(fx.root)/fedora-tree"
             try makeTree(tree, kernel: "images/pxeboot/vmlinuz", initrd: "images/pxeboot/initrd.img", guest: guest)
             let result = try await fx.vmInstall(
-                fx.vmArguments(name: "local", guest: guest).map { $0 == guest.iso ? tree : $0 }
+                fx.vmArguments(name: "local", guest: guest, extra: InstallTreeTests.noNetwork).map {
+                    $0 == guest.iso ? tree : $0
+                }
                     + ["--extra-args=vmi.extra=1"])
             #expect(result.code == 0, "\(result.stderr)")
             #expect(installerCommandLine(fx.vmFiles("local").serialLog) == "console=ttyS0,115200n8 vmi.extra=1")
@@ -39,7 +47,9 @@ import VMInstallKit
             let empty = "\(fx.root)/empty-tree"
             try FileIO.makeDirectory(empty)
             let none = try await fx.vmInstall(
-                fx.vmArguments(name: "empty", guest: guest).map { $0 == guest.iso ? empty : $0 })
+                fx.vmArguments(name: "empty", guest: guest, extra: InstallTreeTests.noNetwork).map {
+                    $0 == guest.iso ? empty : $0
+                })
             #expect(none.code == JobExitCode.settings.rawValue)
             #expect(
                 none.stderr.contains(
@@ -60,7 +70,9 @@ import VMInstallKit
             let port = server.port
             let url = "ftp://127.0.0.1:\(port)/debian/"
             let result = try await fx.vmInstall(
-                fx.vmArguments(name: "ftp", guest: guest).map { $0 == guest.iso ? url : $0 })
+                fx.vmArguments(name: "ftp", guest: guest, extra: InstallTreeTests.noNetwork).map {
+                    $0 == guest.iso ? url : $0
+                })
             #expect(result.code == 0, "\(result.stderr)")
             #expect(result.stderr.contains("Debian CD layout, debian-installer"), "\(result.stderr)")
             // d-i takes url= as preseed/url: a tree is never passed that way.
@@ -90,7 +102,9 @@ import VMInstallKit
                 let tree = "\(fx.root)/\(name)-tree"
                 try makeTree(tree, kernel: kernel, initrd: initrd, guest: guest)
                 let r = try await fx.vmInstall(
-                    fx.vmArguments(name: name, guest: guest).map { $0 == guest.iso ? tree : $0 } + [
+                    fx.vmArguments(name: name, guest: guest, extra: InstallTreeTests.noNetwork).map {
+                        $0 == guest.iso ? tree : $0
+                    } + [
                         "--autoinstall", answers,
                     ])
                 #expect(r.code == 0, "\(r.stderr)")
@@ -107,7 +121,10 @@ import VMInstallKit
             }
 
             // The tiny guest's ISO has no installer kernel: it boots its own boot loader.
-            let iso = try await fx.vmInstall(fx.vmArguments(name: "oemdrv", guest: guest) + ["--autoinstall", answers])
+            let iso = try await fx.vmInstall(
+                fx.vmArguments(name: "oemdrv", guest: guest, extra: InstallTreeTests.noNetwork) + [
+                    "--autoinstall", answers,
+                ])
             #expect(iso.code == 0, "\(iso.stderr)")
             #expect(iso.stderr.contains("has no installer kernel in a known layout"), "\(iso.stderr)")
             let image = AutoinstallImage.imagePath(in: fx.vmFiles("oemdrv"))
@@ -135,19 +152,23 @@ import VMInstallKit
             let url = "http://127.0.0.1:\(port)/suse/"
 
             let result = try await fx.vmInstall(
-                fx.vmArguments(name: "web", guest: guest).map { $0 == guest.iso ? url : $0 })
+                fx.vmArguments(name: "web", guest: guest, extra: InstallTreeTests.noNetwork).map {
+                    $0 == guest.iso ? url : $0
+                })
             #expect(result.code == 0, "\(result.stderr)")
             #expect(result.stderr.contains("SUSE layout, YaST"))
             #expect(installerCommandLine(fx.vmFiles("web").serialLog) == "install=\(url) console=ttyS0,115200n8")
             #expect(FileIO.exists("\(fx.vmFiles("web").directory)/install-kernel"))
 
             let missing = try await fx.vmInstall(
-                fx.vmArguments(name: "gone", guest: guest).map {
+                fx.vmArguments(name: "gone", guest: guest, extra: InstallTreeTests.noNetwork).map {
                     $0 == guest.iso ? "http://127.0.0.1:\(port)/nothing/" : $0
                 })
             #expect(missing.code == JobExitCode.settings.rawValue)
             let unreachable = try await fx.vmInstall(
-                fx.vmArguments(name: "far", guest: guest).map { $0 == guest.iso ? "http://127.0.0.1:1/" : $0 })
+                fx.vmArguments(name: "far", guest: guest, extra: InstallTreeTests.noNetwork).map {
+                    $0 == guest.iso ? "http://127.0.0.1:1/" : $0
+                })
             #expect(unreachable.code == JobExitCode.settings.rawValue)
             #expect(unreachable.stderr.contains("cannot be reached"), "\(unreachable.stderr)")
         }

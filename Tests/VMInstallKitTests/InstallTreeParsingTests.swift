@@ -22,17 +22,9 @@ import Testing
         #expect(info.kernel == "images/pxeboot/vmlinuz")
         #expect(info.initrd == "images/pxeboot/initrd.img")
         #expect(info.product == "Fedora 37")
+        #expect(info.names == ["Fedora"] && info.majorVersion == 37 && !info.hasStage2 && info.variant == nil)
         #expect(TreeInfo(parsing: "[general]\nfamily=openSUSE\n").family == "openSUSE")
         #expect(TreeInfo(parsing: "garbage\n=\n[").kernel == nil)
-    }
-
-    @Test func familiesPickTheirInstallers() {
-        #expect(Installer.forFamily("Red Hat Enterprise Linux") == .anaconda)
-        #expect(Installer.forFamily("CentOS Stream") == .anaconda)
-        #expect(Installer.forFamily("openSUSE") == .yast)
-        #expect(Installer.forFamily("SUSE Linux Enterprise Server") == .yast)
-        #expect(Installer.forFamily("Debian") == .debian)
-        #expect(Installer.forFamily(nil) == .unknown)
     }
 
     @Test func aDebianMirrorURLNamesMirrorAndSuite() {

@@ -70,4 +70,64 @@ import Testing
         #expect(try connection.domain(named: "web1") != nil)
         #expect(try connection.domain(named: "no-such-vm") == nil)
     }
+
+    /// The libosinfo metadata virt-install writes, beside ours: valid for libvirt's schema,
+    /// and kept by libvirt as given.
+    @Test func theOSIsNamedAsVirtInstallNamesIt() throws {
+        var vm = config(vnc: false)
+        vm.os = "fedora37"
+        #expect(vm.encoded().contains("\nos-id=fedora37\n"))
+        #expect(try VMConfig.decode(vm.encoded()) == vm)
+        var xml = LibvirtDomainXML(
+            vm: vm, job: JobID(parsing: "7")!, stateDirectory: "/var/lib/vm-install", serialLog: nil)
+        #expect(!xml.runtime().contains("libosinfo"), "no metadata without the full id")
+        xml.osinfoID = LibosinfoMetadata.fullID(of: try #require(vm.os))
+        #expect(xml.osinfoID == "http://fedoraproject.org/fedora/37")
+        let install = xml.install(InstallMedium(iso: "/iso/install.iso"))
+        _ = try validate(install)
+        _ = try validate(xml.runtime())
+        #expect(install.contains("<libosinfo:os id='http://fedoraproject.org/fedora/37'/>"), "\(install)")
+
+        let connection = try LibvirtConnection("test:///default")
+        let domain = try connection.define(xml.runtime())
+        defer { try? domain.undefine() }
+        let back = try domain.xml(inactive: true)
+        #expect(
+            back.contains(
+                "<libosinfo:libosinfo xmlns:libosinfo=\"http://libosinfo.org/xmlns/libvirt/domain/1.0\">"), "\(back)")
+        #expect(back.contains("<libosinfo:os id=\"http://fedoraproject.org/fedora/37\"/>"), "\(back)")
+        #expect(back.contains("<vmi:id>7</vmi:id>"), "\(back)")
+    }
+
+    /// Full ids from osinfo-db's own files (Debian's osinfo-db 20221203), without libosinfo:
+    /// by the file named as the short id, else by any file that has it.
+    @Test func fullIDsComeFromTheDatabasesFiles() throws {
+        for (short, full) in [
+            ("fedora37", "http://fedoraproject.org/fedora/37"), ("centos-stream9", "http://centos.org/centos-stream/9"),
+            ("rhel6.10", "http://redhat.com/rhel/6.10"), ("centos7", "http://centos.org/centos/7.0"),
+            ("sle15sp4", "http://suse.com/sle/15.4"), ("opensuse15.4", "http://opensuse.org/opensuse/15.4"),
+            ("win10", "http://microsoft.com/win/10"), ("debian11", "http://debian.org/debian/11"),
+        ] {
+            #expect(LibosinfoMetadata.fullID(of: short, in: ["/usr/share/osinfo"]) == full, "\(short)")
+        }
+        #expect(LibosinfoMetadata.fullID(of: "fedora99", in: ["/usr/share/osinfo"]) == nil)
+
+        // A copy that comes first (the user's, imported newer) wins, under any file name.
+        var template = Array("/tmp/vmi-osinfo-XXXXXX".utf8CString)
+        try #require(mkdtemp(&template) != nil)
+        let copy = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        defer { try? FileIO.removeTree(copy) }
+        _ = try FileIO.makeDirectory("\(copy)/os")
+        _ = try FileIO.makeDirectory("\(copy)/os/fedoraproject.org")
+        try FileIO.writeAtomically(
+            "\(copy)/os/fedoraproject.org/newest.xml",
+            "<libosinfo version='0.0.1'>\n  <os id='http://fedoraproject.org/fedora/99'>\n    <short-id>fedora99</short-id>\n  </os>\n</libosinfo>\n"
+        )
+        #expect(
+            LibosinfoMetadata.fullID(of: "fedora99", in: [copy, "/usr/share/osinfo"])
+                == "http://fedoraproject.org/fedora/99")
+        #expect(
+            LibosinfoMetadata.fullID(of: "fedora37", in: [copy, "/usr/share/osinfo"])
+                == "http://fedoraproject.org/fedora/37")
+    }
 }

@@ -34,14 +34,15 @@ public struct InstallTree: Sendable, Equatable {
         Layout(name: "Ubuntu live-server", installer: .subiquity, kernel: "casper/vmlinuz", initrd: "casper/initrd"),
         Layout(name: "SUSE", installer: .yast, kernel: "boot/x86_64/loader/linux", initrd: "boot/x86_64/loader/initrd"),
         Layout(
-            name: "Fedora/RHEL", installer: .anaconda, kernel: "images/pxeboot/vmlinuz",
+            name: "Fedora/RHEL", installer: .anaconda(.prefixed), kernel: "images/pxeboot/vmlinuz",
             initrd: "images/pxeboot/initrd.img"),
     ]
 
     public let location: String
     public let access: Access
     public let layout: Layout
-    /// The .treeinfo the layout came from, for osinfo-db to recognise the tree by.
+    /// The tree's .treeinfo (or treeinfo), for osinfo-db to recognise the tree by: also when
+    /// a fixed layout gave the kernel because the file names none for x86_64 that is there.
     public var treeinfo: String?
 
     /// True for what is a tree by its form rather than an ISO image.
@@ -88,20 +89,33 @@ public struct InstallTree: Sendable, Equatable {
     }
 
     private static func find(in fetcher: any TreeFetcher) async -> (Layout, treeinfo: String?)? {
+        var found: (file: String, text: String, info: TreeInfo)?
         for file in TreeInfo.fileNames {
             guard let text = await fetcher.text(file) else { continue }
             let info = TreeInfo(parsing: text)
+            if found == nil { found = (file, text, info) }
             guard let kernel = info.kernel, let initrd = info.initrd,
                 await fetcher.exists(kernel), await fetcher.exists(initrd)
             else { continue }
             return (
                 Layout(
-                    name: "\(file) (\(info.product))", installer: .forFamily(info.family), kernel: kernel,
+                    name: "\(file) (\(info.product))", installer: TreeFamily.installer(of: info), kernel: kernel,
                     initrd: initrd), text
             )
         }
         for layout in layouts where await fetcher.exists(layout.kernel) {
-            if await fetcher.exists(layout.initrd) { return (layout, nil) }
+            guard await fetcher.exists(layout.initrd) else { continue }
+            guard let found else { return (layout, nil) }
+            // The .treeinfo still says which release this is: Anaconda's era comes from it.
+            var installer = layout.installer
+            if case .anaconda = installer, case .anaconda(let era) = TreeFamily.installer(of: found.info) {
+                installer = .anaconda(era)
+            }
+            return (
+                Layout(
+                    name: "\(layout.name) (\(found.file): \(found.info.product))", installer: installer,
+                    kernel: layout.kernel, initrd: layout.initrd), found.text
+            )
         }
         return nil
     }

@@ -1,11 +1,11 @@
 /// The installer an install tree boots, and what it is told on its kernel command line:
 /// where its packages are, how it finds the --autoinstall file, where its console is.
-/// vm-install(8), UNATTENDED INSTALLS, has these as a table.
-public enum Installer: String, Sendable, Equatable {
+/// vm-install(8), INSTALL TREES, has these as a table.
+public enum Installer: Sendable, Equatable {
     /// debian-installer (d-i): Debian, and Ubuntu's legacy installer.
     case debian
-    /// Fedora, RHEL and their rebuilds.
-    case anaconda
+    /// Fedora, RHEL and their rebuilds, in the era of the tree's release.
+    case anaconda(AnacondaEra)
     /// SUSE: openSUSE, SLES.
     case yast
     /// Ubuntu's live-server installer.
@@ -13,27 +13,30 @@ public enum Installer: String, Sendable, Equatable {
     /// A .treeinfo of a family we do not know: the kernel boots, nothing is added.
     case unknown
 
+    /// Which boot options Anaconda takes. The inst. prefix came with Fedora 19 and RHEL 7;
+    /// before, Anaconda takes the plain names, and its source as method= (osinfo-db's
+    /// kernel-url-argument is method up to fedora18 and rhel6, inst.repo from fedora19 and
+    /// rhel7 on, and virt-install names the tree with it).
+    public enum AnacondaEra: Sendable, Equatable {
+        /// Fedora 19 and later, RHEL 7 and later and their rebuilds: inst.repo=, inst.ks=, inst.syslog=.
+        case prefixed
+        /// Fedora up to 18, RHEL and its rebuilds up to 6: method=, ks=, syslog=.
+        case classic
+
+        var repository: String { self == .classic ? "method" : "inst.repo" }
+        var kickstart: String { self == .classic ? "ks" : "inst.ks" }
+        var syslog: String { self == .classic ? "syslog" : "inst.syslog" }
+    }
+
     public var name: String {
         switch self {
         case .debian: "debian-installer"
-        case .anaconda: "Anaconda"
+        case .anaconda(.prefixed): "Anaconda"
+        case .anaconda(.classic): "Anaconda (method=, ks=)"
         case .yast: "YaST"
         case .subiquity: "Subiquity"
         case .unknown: "an unknown installer"
         }
-    }
-
-    /// By a .treeinfo family (virt-install's urldetect matches the same names).
-    static func forFamily(_ family: String?) -> Installer {
-        let f = (family ?? "").lowercased()
-        if ["fedora", "red hat", "centos", "rocky", "alma", "oracle", "scientific", "rhel"].contains(where: f.contains)
-        {
-            return .anaconda
-        }
-        if ["suse", "sle"].contains(where: f.contains) { return .yast }
-        if ["debian"].contains(where: f.contains) { return .debian }
-        if ["ubuntu"].contains(where: f.contains) { return .subiquity }
-        return .unknown
     }
 
     /// How an --autoinstall file reaches the installer, under which name, and the arguments
@@ -42,7 +45,7 @@ public enum Installer: String, Sendable, Equatable {
     var automation: (delivery: AnswerDelivery, fileName: String, arguments: [String])? {
         switch self {
         case .debian: (.initrd, "preseed.cfg", ["auto=true", "priority=critical"])
-        case .anaconda: (.initrd, "ks.cfg", ["inst.ks=file:/ks.cfg"])
+        case .anaconda(let era): (.initrd, "ks.cfg", ["\(era.kickstart)=file:/ks.cfg"])
         case .yast: (.initrd, "autoinst.xml", ["autoyast=file:///autoinst.xml"])
         case .subiquity: (.noCloudSeed, "user-data", ["autoinstall", "ds=nocloud"])
         case .unknown: nil
@@ -53,8 +56,8 @@ public enum Installer: String, Sendable, Equatable {
     /// host means nothing to the guest, so it gets none; an ISO is attached as a CD-ROM.
     func sourceArguments(location: String, access: InstallTree.Access) -> [String] {
         switch (self, access) {
-        case (.anaconda, .url): ["inst.repo=\(location)"]
-        case (.anaconda, .iso): ["inst.repo=cdrom"]
+        case (.anaconda(let era), .url): ["\(era.repository)=\(location)"]
+        case (.anaconda(let era), .iso): ["\(era.repository)=cdrom"]
         case (.yast, .url): ["install=\(location)"]
         case (.yast, .iso): ["install=cd:/"]
         case (.debian, .url): DebianMirror(treeURL: location)?.arguments ?? []

@@ -98,12 +98,12 @@ final class InstallServices {
 extension Installer {
     /// The kernel arguments that make the installer send its log to HOST:PORT over syslog,
     /// or nil where vm-install knows none: d-i's log_host=/log_port= (its busybox syslogd,
-    /// UDP), Anaconda's inst.syslog= (rsyslog, TCP). YaST's linuxrc and Subiquity take no
-    /// such argument that vm-install knows of.
+    /// UDP), Anaconda's inst.syslog= (rsyslog, TCP; syslog= before Fedora 19 and RHEL 7).
+    /// YaST's linuxrc and Subiquity take no such argument that vm-install knows of.
     func logArguments(host: String, port: UInt16) -> [String]? {
         switch self {
         case .debian: ["log_host=\(host)", "log_port=\(port)"]
-        case .anaconda: ["inst.syslog=\(host):\(port)"]
+        case .anaconda(let era): ["\(era.syslog)=\(host):\(port)"]
         case .yast, .subiquity, .unknown: nil
         }
     }

@@ -58,7 +58,7 @@ struct SettingsPhase {
         disks = placed.value.1
         if let notice = host.notice { log.write(notice) }
         let config = VMConfig(
-            settling: spec, defaults: defaults, accel: host.accel, firmware: firmware, memoryMiB: memoryMiB,
+            settling: spec, defaults: defaults, os: os.os, accel: host.accel, firmware: firmware, memoryMiB: memoryMiB,
             disks: disks, files: files)
         log.write("settings complete: UUID \(config.uuid), accelerator \(host.accel)")
         return Result(

@@ -1,10 +1,10 @@
 /// The VM's configuration as SETTINGS settles it: what was given, the OS's defaults for the
 /// rest, a new UUID, MACs derived from it, the cloud-init seed's CD-ROM, a generated VNC
-/// password.
+/// password, and the osinfo-db OS given or recognised.
 extension VMConfig {
     init(
-        settling spec: VMSpec, defaults: OSType, accel: String, firmware: Firmware, memoryMiB: Int, disks: DiskPlan,
-        files: VMPaths
+        settling spec: VMSpec, defaults: OSType, os: RecordedOS?, accel: String, firmware: Firmware, memoryMiB: Int,
+        disks: DiskPlan, files: VMPaths
     ) {
         let uuid = UUIDGenerator.random()
         let nics = spec.nics.enumerated().map { index, nic in
@@ -24,6 +24,7 @@ extension VMConfig {
         if vnc?.password == .generate { vnc?.password = .given(VNCSettings.generatePassword()) }
         self.init(
             name: spec.name, uuid: uuid, memoryMiB: memoryMiB, vcpus: spec.vcpus ?? defaults.vcpus, accel: accel,
-            machine: spec.machine ?? defaults.machine, firmware: firmware, vnc: vnc, disks: attached, nics: nics)
+            machine: spec.machine ?? defaults.machine, firmware: firmware, vnc: vnc, disks: attached, nics: nics,
+            os: os?.id)
     }
 }

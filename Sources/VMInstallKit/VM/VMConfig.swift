@@ -54,6 +54,9 @@ public struct VMConfig: Sendable, Equatable {
     public var disks: [Disk]
     /// Network cards, each with its MAC address settled.
     public var nics: [NICSpec] = []
+    /// The osinfo-db short id of the OS, given or recognised in SETTINGS ("fedora37"); a
+    /// libvirt domain names the OS to virt-manager and Cockpit by it (`LibosinfoMetadata`).
+    public var os: String?
 
     public func encoded() -> String {
         var kv = KeyValueFile()
@@ -72,6 +75,7 @@ public struct VMConfig: Sendable, Equatable {
         }
         for disk in disks { kv.append("disk", disk.encoded) }
         for nic in nics { kv.append("nic", nic.rendered) }
+        kv.append("os-id", os)
         return kv.render(
             header: "Configuration of VM \(name), written by vm-install.\nThe first disk is the boot disk.")
     }
@@ -119,6 +123,6 @@ public struct VMConfig: Sendable, Equatable {
             name: try need("name"), uuid: try need("uuid"), memoryMiB: memory, vcpus: vcpus,
             accel: try need("accel"), machine: machine,
             firmware: Firmware(rawValue: kv.first("firmware") ?? "bios") ?? .bios,
-            vnc: try need("vnc") == "yes" ? decodeVNC(kv) : nil, disks: disks, nics: nics)
+            vnc: try need("vnc") == "yes" ? decodeVNC(kv) : nil, disks: disks, nics: nics, os: kv.first("os-id"))
     }
 }

@@ -41,6 +41,30 @@ import VMInstallKit
         }
     }
 
+    /// The OS in the libosinfo metadata virt-install writes, beside ours, in the install's
+    /// definition and the one that stays: virt-manager and Cockpit show it.
+    @Test func theDomainNamesItsOSAsVirtInstallDoes() async throws {
+        try await Fixture.withLibvirt { fx in
+            let guest = try await Guest.quick.guest()
+            let name = fx.domainName("f37")
+            let r = try await fx.vmInstall(
+                fx.libvirtArguments(name: "f37", guest: guest, extra: ["--os-type", "fedora37"]))
+            #expect(r.code == 0, "\(r.stderr)")
+            #expect(fileContains(fx.vmFiles(name).config, "os-id=fedora37"))
+            for flags in [[], ["--inactive"]] {
+                let xml = try await fx.virsh(["dumpxml", name] + flags)
+                #expect(
+                    xml.stdout.contains(
+                        "<libosinfo:libosinfo xmlns:libosinfo=\"http://libosinfo.org/xmlns/libvirt/domain/1.0\">"),
+                    "\(xml.stdout)")
+                #expect(xml.stdout.contains("<libosinfo:os id=\"http://fedoraproject.org/fedora/37\"/>"), "\(flags)")
+                #expect(xml.stdout.contains("<vmi:id>1</vmi:id>"), "\(flags)")
+            }
+            #expect(try await fx.jobs(["--delete", "1"]).code == 0)
+            #expect(try await fx.virsh(["dominfo", name]).code != 0)
+        }
+    }
+
     @Test func aNameLibvirtHasAlreadyIsRefused() async throws {
         try await Fixture.withLibvirt { fx in
             let guest = try await Guest.quick.guest()

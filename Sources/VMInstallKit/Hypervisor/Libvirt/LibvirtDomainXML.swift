@@ -13,6 +13,8 @@ struct LibvirtDomainXML {
     let serialLog: String?
     /// Maps a file named in `vm` or the medium to where the daemon's host has it.
     var hostPath: (String) -> String = { $0 }
+    /// The OS's full osinfo-db id, for the libosinfo metadata virt-install writes.
+    var osinfoID: String?
 
     func install(_ medium: InstallMedium) -> String {
         var devices = disks(firstBootOrder: medium.kernel == nil && medium.iso != nil ? 2 : 1)
@@ -129,7 +131,7 @@ struct LibvirtDomainXML {
               <uuid>\(vm.uuid)</uuid>
               <description>vm-install job \(job) (\(XML.escape(stateDirectory)))</description>
               <metadata>
-                <\(Self.prefix):job xmlns:\(Self.prefix)='\(Self.namespace)'>
+            \(osinfoID.map(LibosinfoMetadata.element) ?? "")    <\(Self.prefix):job xmlns:\(Self.prefix)='\(Self.namespace)'>
                   <\(Self.prefix):id>\(job)</\(Self.prefix):id>
                   <\(Self.prefix):state-dir>\(XML.escape(stateDirectory))</\(Self.prefix):state-dir>
                 </\(Self.prefix):job>

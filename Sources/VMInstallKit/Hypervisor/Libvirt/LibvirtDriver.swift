@@ -103,6 +103,7 @@ public struct LibvirtDriver: HypervisorDriver {
         var xml = LibvirtDomainXML(
             vm: vm, job: job, stateDirectory: stateDirectory, serialLog: isRemote ? nil : files.serialLog)
         xml.hostPath = { media.paths[$0] ?? $0 }
+        xml.osinfoID = vm.os.flatMap { LibosinfoMetadata.fullID(of: $0) }
         return xml
     }
 
