@@ -66,7 +66,7 @@ import VMInstallKit
                 name: "served", guest: guest,
                 extra: [
                     "--serve", served, "--boot-keys", "log {{syslogIP}}:{{syslogPort}} x<enter>", "--boot-wait", "0",
-                    "--stall-timeout", "20", "--install-timeout", "600",
+                    "--stall-timeout", "60", "--install-timeout", "600",
                 ])
             let log = fx.store.paths(id).log
             let http = try await port(in: log, after: "answer server: http://10.0.2.2:")

@@ -25,7 +25,11 @@ struct UnattendedRequest: Sendable {
         firstDiskBus = spec.disks.first?.bus
         bootsKernel = tree != nil
         fromNetwork = tree.map { $0.access != .iso } ?? false
-        installationURL = tree.flatMap { $0.access == .url ? $0.location : nil }
+        // A tree on this host's loopback, as the guest on QEMU's user network reaches it
+        // (10.0.2.2): the script names it as the kernel's arguments do.
+        let url = tree.flatMap { $0.access == .url ? $0.location : nil }
+        let onUserNetwork = spec.nics.first.map { if case .user = $0.mode { true } else { false } } ?? false
+        installationURL = url.map { onUserNetwork ? GuestReach.userNetworkURL(for: $0) ?? $0 : $0 }
     }
 }
 
