@@ -370,7 +370,7 @@ case $command in
     [ "${1:-}" = --ssh ] && form=ssh_uri && shift
     [ $# -eq 0 ] || usage
     for k in $(hosts); do
-      answers "$(tcp_uri "$k")" && "$form" "$k"
+      if answers "$(tcp_uri "$k")"; then "$form" "$k"; fi
     done
     ;;
   status)
