@@ -175,7 +175,7 @@ public struct VMInstallCommand: ParsableCommand {
             .run().rawValue
         }
         if vm.osType == OSChoice.listKeyword {
-            FileDescriptorOutput.standardOutput(try await OSTypeList.render(json: vm.json))
+            FileDescriptorOutput.standardOutput(try await OSTypeList.render(json: vm.json, stateDirectory: store.root))
             return 0
         }
         let spec = try spec()

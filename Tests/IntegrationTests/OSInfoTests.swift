@@ -193,27 +193,80 @@ import VMInstallKit
     }
 
     /// vm-install-jobs never loads libosinfo or glib, nor does vm-install until the database is
-    /// needed: the dynamic loader's own account of what it loaded.
+    /// needed: the dynamic loader's own account of what it loaded. Once the state directory
+    /// has its osinfo index, --os-type list and a job from media seen before load neither.
     @Test func libosinfoIsLoadedOnlyWhereNeeded() async throws {
         try await Fixture.with { fx in
-            func loaded(_ tool: String, _ arguments: [String]) async throws -> String {
+            func loaded(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) async throws
+                -> (trace: String, output: String)
+            {
                 let result = try await Subprocess.run(
                     .path(FilePath("\(Fixture.buildDirectory)/\(tool)")), arguments: Arguments(arguments),
-                    environment: .inherit.updating(["LD_DEBUG": "files"]), output: .discarded,
-                    error: .string(limit: 1 << 22))
-                return result.standardError
+                    environment: .inherit.updating(
+                        Dictionary(
+                            uniqueKeysWithValues: (environment.merging(["LD_DEBUG": "files"]) { a, _ in a }).map {
+                                (Environment.Key(stringLiteral: $0.key), Optional($0.value))
+                            })),
+                    output: .string(limit: 1 << 22), error: .string(limit: 1 << 22))
+                return (result.standardError ?? "", result.standardOutput ?? "")
             }
             let libraries = ["libosinfo-1.0.so", "libglib-2.0.so", "libgobject-2.0.so"]
+            func loadsNone(_ trace: String) -> Bool { !libraries.contains { trace.contains($0) } }
+            func lists(_ output: String, _ id: String, _ name: String) -> Bool {
+                output.split(separator: "\n").contains { $0.hasPrefix("\(id) ") && $0.hasSuffix("  \(name)") }
+            }
             for (tool, arguments) in [
                 ("vm-install-jobs", ["--state-dir", fx.stateDir, "--list"]), ("vm-install-jobs", ["--version"]),
                 ("vm-install", ["--version"]),
             ] {
-                let trace = try await loaded(tool, arguments)
+                let trace = try await loaded(tool, arguments).trace
                 #expect(trace.contains("file="), "LD_DEBUG gave no trace")
-                for library in libraries { #expect(!trace.contains(library), "\(tool) \(arguments) loads \(library)") }
+                #expect(loadsNone(trace), "\(tool) \(arguments) loads libosinfo or glib")
             }
-            let list = try await loaded("vm-install", ["--os-type", "list"])
-            #expect(libraries.allSatisfy { list.contains($0) }, "--os-type list loads libosinfo")
+            // A job from an ISO seen before: neither vm-install nor its runner loads libosinfo.
+            // (The first job makes the state directory, where the index is kept.)
+            let guest = try await Guest.quick.guest()
+            let arguments = ["--state-dir", fx.stateDir]
+            let one = try await loaded("vm-install", arguments + fx.vmArguments(name: "first", guest: guest))
+            #expect(one.trace.contains("libosinfo-1.0.so"), "the first job asks libosinfo about the ISO")
+            let two = try await loaded("vm-install", arguments + fx.vmArguments(name: "second", guest: guest))
+            #expect(loadsNone(two.trace), "the second job of the same ISO does not")
+            #expect(one.output.isEmpty && two.output.isEmpty)
+            let second = try #require(try fx.store.listIDs().first { (try? fx.store.read($0))?.name == "second" })
+            let log = try FileIO.readString(fx.store.paths(second).log)
+            #expect(log.contains("systems, from the index in"), "\(log)")
+            #expect(log.contains("OS of \(guest.iso): not recognised by osinfo-db"), "\(log)")
+
+            let list = ["--state-dir", fx.stateDir, "--os-type", "list"]
+            let first = try await loaded("vm-install", list)
+            #expect(loadsNone(first.trace), "the first job built the index; --os-type list reads it")
+            let listed = try await loaded("vm-install", list)
+            #expect(loadsNone(listed.trace), "and again")
+            #expect(listed.output == first.output && lists(listed.output, "fedora37", "Fedora Linux 37"))
+
+            // A database changed (a user's copy, as osinfo-db-import --user makes): indexed again.
+            let user = "\(fx.root)/osinfo-user"
+            for sub in ["", "/os", "/os/example.org"] { try FileIO.makeDirectory(user + sub, mode: 0o755) }
+            try FileIO.writeAtomically(
+                "\(user)/os/example.org/vmitest-1.xml",
+                """
+                <libosinfo version="0.0.1">
+                  <os id="http://example.org/vmitest/1">
+                    <short-id>vmitest1</short-id>
+                    <name>VMI Test 1</name>
+                    <vendor>example.org</vendor>
+                    <family>linux</family>
+                    <distro>vmitest</distro>
+                    <version>1</version>
+                  </os>
+                </libosinfo>
+
+                """)
+            let changed = try await loaded("vm-install", list, environment: ["OSINFO_USER_DIR": user])
+            #expect(changed.trace.contains("libosinfo-1.0.so"), "a changed database is indexed again")
+            #expect(lists(changed.output, "vmitest1", "VMI Test 1"), "\(changed.output.suffix(1000))")
+            let again = try await loaded("vm-install", list, environment: ["OSINFO_USER_DIR": user])
+            #expect(loadsNone(again.trace) && again.output == changed.output)
         }
     }
 }

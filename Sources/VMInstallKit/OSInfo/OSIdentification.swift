@@ -5,7 +5,7 @@ import COSInfo
 /// `.treeinfo` (`osinfo_db_identify_tree`). Holds libosinfo's objects: made, used and
 /// released on the libosinfo thread, within one `OSInfoDatabase.with`.
 final class OSIdentification {
-    enum Source {
+    enum Source: Sendable {
         case media(String)
         /// A tree's location and its .treeinfo text.
         case tree(location: String, treeinfo: String)

@@ -6,7 +6,10 @@ extension OSSettlement {
     /// osinfo-db id, or nothing to recognise); nil when they come with recognition.
     /// `directoryTree`: the --source directory's tree, whose .treeinfo is what there is to
     /// recognise.
-    static func preflight(_ spec: VMSpec, directoryTree: InstallTree?) async throws(VMInstallError) -> OSType? {
+    /// `cache`: STATE/cache, where the osinfo index is kept (`OSIndex`).
+    static func preflight(_ spec: VMSpec, directoryTree: InstallTree?, cache: String?) async throws(VMInstallError)
+        -> OSType?
+    {
         let choice = try OSChoice.parse(spec.osType)
         if let family = choice.family {
             if spec.unattended != nil { throw OSRefusal.familyHasNoScript(family) }
@@ -15,8 +18,7 @@ extension OSSettlement {
         switch choice {
         case .named(let id):
             let database = OSInfoDatabase.name
-            let known = try await OSInfoDatabase.with { db in db.systems[id].map { db.defaults(of: $0, id: id) } }
-            if let known { return known }
+            if let known = try await OSIndex.current(cache: cache)[id] { return known.defaults }
             guard let family = OSInfoID.family(of: id) else { throw OSRefusal.unknownID(id, database: database) }
             if spec.unattended != nil { throw OSRefusal.noScriptForMissingID(id, database: database) }
             return family

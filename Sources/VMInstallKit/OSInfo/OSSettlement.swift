@@ -1,6 +1,7 @@
 /// SETTINGS' answer to "which OS, with which defaults": `--os-type` as given, or the install
 /// media recognised by osinfo-db; and with --unattended, the install script libosinfo made
-/// for it. All libosinfo work of a job happens here, in one visit to the libosinfo thread.
+/// for it. What osinfo-db says comes from the index (`OSIndex`); libosinfo is loaded only to
+/// recognise media not seen before and to make install scripts.
 struct OSSettlement: Sendable {
     /// Defaults for what the command line did not give.
     let defaults: OSType
@@ -17,7 +18,10 @@ struct OSSettlement: Sendable {
         let unattended: UnattendedRequest?
     }
 
-    static func settle(_ spec: VMSpec, tree: InstallTree?, log: JobLog) async throws(VMInstallError) -> OSSettlement {
+    /// `cache`: STATE/cache, where the osinfo index and recognised media are kept.
+    static func settle(_ spec: VMSpec, tree: InstallTree?, cache: String?, log: JobLog) async throws(VMInstallError)
+        -> OSSettlement
+    {
         let choice = try OSChoice.parse(spec.osType)
         if let family = choice.family {
             if spec.unattended != nil {
@@ -41,7 +45,7 @@ struct OSSettlement: Sendable {
                 try UnattendedRequest(options, spec: spec, tree: tree)
             })
         do {
-            return try await OSInfoDatabase.with { db throws(VMInstallError) in try db.settle(request, log: log) }
+            return try await settle(request, cache: cache, log: log)
         } catch  where error.kind == .host && choice == .unspecified && request.unattended == nil {
             // Recognition is a help here, not a need.
             log.write("OS of \(spec.source ?? "the media"): not recognised (\(error.message)); generic defaults")
@@ -50,33 +54,33 @@ struct OSSettlement: Sendable {
     }
 }
 
-extension OSInfoDatabase {
-    /// On the libosinfo thread.
-    func settle(_ request: OSSettlement.Request, log: JobLog) throws(VMInstallError) -> OSSettlement {
-        let database = Self.name
-        log.write(
-            "osinfo-db \(Self.versions.joined(separator: ", ")): \(systems.count) systems, loaded in \(String(format3: loadSeconds)) s"
-        )
+extension OSSettlement {
+    /// The OS from the index (`OSIndex`) and libosinfo's recognition of the media
+    /// (`OSRecognition`); libosinfo itself is loaded only for an install script.
+    static func settle(_ request: Request, cache: String?, log: JobLog) async throws(VMInstallError) -> OSSettlement {
+        let index = try await OSIndex.current(cache: cache)
+        let database = index.name
+        log.write("osinfo-db \(index.versions.joined(separator: ", ")): \(index.systems.count) systems, \(index.how)")
         // Recognition is needed to choose the OS, and for a script that fits the media.
         let needed = request.choice.isRecognition || request.unattended != nil
-        let identification: OSIdentification?
+        var source: OSIdentification.Source?
         var shown = ""
-        if !needed {
-            identification = nil
-        } else if let media = request.media {
-            identification = OSIdentification(.media(media), in: self)
+        if needed, let media = request.media {
+            source = .media(media)
             shown = media
-        } else if let tree = request.tree, let treeinfo = tree.treeinfo {
-            identification = OSIdentification(.tree(location: tree.location, treeinfo: treeinfo), in: self)
+        } else if needed, let tree = request.tree, let treeinfo = tree.treeinfo {
+            source = .tree(location: tree.location, treeinfo: treeinfo)
             shown = "the .treeinfo of \(tree.location)"
-        } else {
-            identification = nil
         }
-        var chosen: (id: String, os: OpaquePointer)?
+        var answer: OSRecognition.Answer?
+        if let source {
+            answer = try await OSRecognition.recognise(source, fingerprint: index.fingerprint, cache: cache)
+        }
+        let chosen: OSIndex.System
         switch request.choice {
         case .named(let id):
-            if let os = systems[id] {
-                chosen = (id, os)
+            if let system = index[id] {
+                chosen = system
             } else if let family = OSInfoID.family(of: id) {
                 if request.unattended != nil {
                     throw OSRefusal.noScriptForMissingID(id, database: database)
@@ -87,11 +91,11 @@ extension OSInfoDatabase {
                 throw OSRefusal.unknownID(id, database: database)
             }
         case .detect, .unspecified:
-            if let identification, let id = identification.shortID, let os = systems[id] {
-                chosen = (id, os)
-                log.write("recognised \(shown) as \(id) (\(name(of: id)))")
+            if let id = answer?.shortID, let system = index[id] {
+                chosen = system
+                log.write("recognised \(shown) as \(id) (\(system.entry.name))")
             } else {
-                let why = identification?.unreadable.map { " (\($0))" } ?? ""
+                let why = answer?.unreadable.map { " (\($0))" } ?? ""
                 if request.choice == .detect {
                     throw VMInstallError(
                         .settings,
@@ -108,18 +112,26 @@ extension OSInfoDatabase {
                 return OSSettlement(defaults: .generic, os: nil, install: nil)
             }
         }
-        guard let chosen else { throw VMInstallError(.internal, "no OS settled") }
-        let defaults = defaults(of: chosen.os, id: chosen.id)
-        log.write("OS \(chosen.id) (\(name(of: chosen.id))): \(defaults.summary)")
-        let install = try request.unattended.map { unattended throws(VMInstallError) in
+        let id = chosen.entry.id
+        let defaults = chosen.defaults
+        log.write("OS \(id) (\(chosen.entry.name)): \(defaults.summary)")
+        var install: AnswerPlan?
+        if let unattended = request.unattended {
             // The media's own scripts and data only when it is the chosen OS's.
-            let matching = identification?.shortID == chosen.id ? identification : nil
-            return try generate(unattended, os: chosen.os, id: chosen.id, defaults: defaults, media: matching, log: log)
+            let matching = answer?.shortID == id ? source : nil
+            install = try await OSInfoDatabase.with { db throws(VMInstallError) in
+                guard let os = db.systems[id] else {
+                    throw VMInstallError(.internal, "\(id) is in the osinfo index but not in libosinfo's database")
+                }
+                let media = matching.map { OSIdentification($0, in: db) }
+                return try db.generate(unattended, os: os, id: id, defaults: defaults, media: media, log: log)
+            }
         }
-        return OSSettlement(
-            defaults: defaults, os: RecordedOS(id: chosen.id, name: name(of: chosen.id)), install: install)
+        return OSSettlement(defaults: defaults, os: RecordedOS(id: id, name: chosen.entry.name), install: install)
     }
+}
 
+extension OSInfoDatabase {
     func name(of id: String) -> String {
         entries.first { $0.id == id }?.name ?? id
     }

@@ -31,8 +31,10 @@ public enum OSTypeList {
         }
     }
 
-    public static func render(json: Bool) async throws(VMInstallError) -> String {
-        let systems = try await OSInfoDatabase.with { db in db.entries }
+    /// `stateDirectory`: where the osinfo index is kept (`OSIndex`).
+    public static func render(json: Bool, stateDirectory: String?) async throws(VMInstallError) -> String {
+        let index = try await OSIndex.current(cache: stateDirectory.map { "\($0)/cache" })
+        let systems = index.entries
         if json {
             let families = OSType.all.map {
                 Family(
@@ -41,7 +43,7 @@ public enum OSTypeList {
                     nicModel: $0.nicModel, machine: $0.machine.rawValue, firmware: $0.firmware.rawValue)
             }
             return JobReport.json(
-                Document(osinfoDB: OSInfoDatabase.versions, systems: systems, families: families), pretty: true) + "\n"
+                Document(osinfoDB: index.versions, systems: systems, families: families), pretty: true) + "\n"
         }
         let width = systems.map(\.id.count).max() ?? 0
         let lines = systems.map { $0.id + String(repeating: " ", count: width - $0.id.count) + "  " + $0.name }

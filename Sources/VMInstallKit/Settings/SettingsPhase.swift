@@ -30,7 +30,7 @@ struct SettingsPhase {
         // What vm-install checked before the job existed may have changed since.
         try await Preflight(store: store, drivers: candidates).check(spec)
         let tree = try await SourceSettlement(log: log, cache: "\(store.root)/cache").tree(spec)
-        let os = try await OSSettlement.settle(spec, tree: tree, log: log)
+        let os = try await OSSettlement.settle(spec, tree: tree, cache: "\(store.root)/cache", log: log)
         if let recorded = os.os { try store.update(id) { $0.os = recorded } }
         let defaults = os.defaults
         let firmware = spec.firmware ?? defaults.firmware
