@@ -100,7 +100,8 @@ struct HostDeviceTests {
                     + fx.vmArguments(name: "secure", guest: guest).map { $0 == guest.iso ? url : $0 })
             let result = try await fx.run("/usr/bin/env", Array(command.dropFirst()))
             #expect(result.code == 0, "\(result.stderr)")
-            #expect(fileContains(fx.vmFiles("secure").serialLog, "inst.repo=\(url)"))
+            // The guest on the user network reaches this host's loopback as 10.0.2.2.
+            #expect(fileContains(fx.vmFiles("secure").serialLog, "inst.repo=https://10.0.2.2:\(port)/fedora/"))
             let untrusted = try await fx.vmInstall(
                 fx.vmArguments(name: "untrusted", guest: guest).map { $0 == guest.iso ? url : $0 })
             #expect(untrusted.code == JobExitCode.settings.rawValue, "a certificate nobody trusts must not be accepted")

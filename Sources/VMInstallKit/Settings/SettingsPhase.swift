@@ -45,14 +45,21 @@ struct SettingsPhase {
         }
         // The name first: a job that waits holds it, and the slot it waits for is not spent on it.
         let files = try reserveName(spec.name)
-        let placed = try Admission.place(
-            id, spec: spec, memoryMiB: memoryMiB, store: store, log: log, cancel: cancel
-        ) { (driver) throws(VMInstallError) -> (ResolvedHost, DiskPlan) in
-            let host = try driver.prepare(spec)
-            try driver.checkFirmware(firmware)
-            var planned = disks
-            try planned.planVolumes(spec, diskBus: defaults.diskBus, driver: driver)
-            return (host, planned)
+        let placed: (driver: any HypervisorDriver, value: (ResolvedHost, DiskPlan))
+        do {
+            placed = try Admission.place(
+                id, spec: spec, memoryMiB: memoryMiB, store: store, log: log, cancel: cancel
+            ) { (driver) throws(VMInstallError) -> (ResolvedHost, DiskPlan) in
+                let host = try driver.prepare(spec)
+                try driver.checkFirmware(firmware)
+                var planned = disks
+                try planned.planVolumes(spec, diskBus: defaults.diskBus, driver: driver)
+                return (host, planned)
+            }
+        } catch {
+            // No host took the job: nothing exists for it yet, and its name is free again.
+            releaseName(files)
+            throw error
         }
         let host = placed.value.0
         disks = placed.value.1
@@ -70,6 +77,16 @@ struct SettingsPhase {
     /// under a hidden name and renamed into place without replacing anything, so exactly one
     /// job gets a name, and the directory is recorded before it exists, so a runner that dies
     /// at any point leaves nothing --delete cannot find.
+    /// Gives back a name `reserveName` took, when its directory still holds only this job's
+    /// owner mark.
+    private func releaseName(_ files: VMPaths) {
+        guard (try? FileIO.listDirectory(files.directory)) == ["owner"],
+            (try? FileIO.readString(files.owner, limit: 256)) == VMPaths.ownerMark(job: id)
+        else { return }
+        try? store.update(id) { $0.vmDirectory = nil }
+        try? FileIO.removeTree(files.directory)
+    }
+
     private func reserveName(_ name: String) throws(VMInstallError) -> VMPaths {
         try store.prepare()
         let files = store.vmPaths(name)
