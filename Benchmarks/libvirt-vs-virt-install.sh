@@ -13,7 +13,7 @@ bin=${VMI_BIN_DIR:-$repo/.build-release/release}
 uri=qemu:///system
 [ -x "$bin/vm-install" ] || (cd "$repo" && make build >/dev/null)
 "$repo/scripts/libvirtd.sh"
-command -v virt-install >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends virtinst >/dev/null
+command -v virt-install >/dev/null || "$repo/scripts/install-deps.sh" bench
 
 work=$(mktemp -d /tmp/vmi-bench-XXXXXX)
 prefix="vmib$$"
