@@ -101,21 +101,24 @@ struct OSIndex: Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// The index at `path` when it is of this format and fingerprint; nil otherwise.
+    /// The index at `path` when it is of this format and fingerprint; nil otherwise. Read as
+    /// bytes: a job reads some 800 lines in about a millisecond.
     static func read(_ path: String, fingerprint: String, how: () -> String) -> OSIndex? {
-        guard let text = try? FileIO.readString(path, limit: 16 << 20) else { return nil }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: true)[...]
-        guard lines.popFirst() == Substring(format), lines.popFirst() == Substring("key \(fingerprint)") else {
-            return nil
-        }
+        guard let bytes = try? FileIO.read(path, limit: 16 << 20) else { return nil }
+        var lines = bytes.split(separator: UInt8(ascii: "\n"))[...]
+        func text(_ slice: ArraySlice<UInt8>) -> String { String(decoding: slice, as: UTF8.self) }
+        guard let first = lines.popFirst(), text(first) == format, let second = lines.popFirst(),
+            text(second) == "key \(fingerprint)"
+        else { return nil }
         var versions: [String] = []
         var systems: [System] = []
+        systems.reserveCapacity(lines.count)
         for line in lines {
-            if line.hasPrefix("version ") {
-                versions.append(String(line.dropFirst(8)))
+            if line.starts(with: "version ".utf8) {
+                versions.append(text(line.dropFirst(8)))
                 continue
             }
-            let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            let f = line.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false).map(text)
             guard f.count == 10, f[0] == "os", let memory = Int(f[2]), let vcpus = Int(f[3]),
                 let disk = UInt64(f[4]), let bus = DiskBus(rawValue: f[5]),
                 let machine = MachineType(rawValue: f[7]), let firmware = Firmware(rawValue: f[8])

@@ -10,24 +10,54 @@ enum OSInfoFingerprint {
         var hash = FNV1a()
         for root in databases {
             hash.add(root)
-            walk(root, into: &hash, depth: 0)
+            var st = stat()
+            guard lstat(root, &st) == 0 else {
+                hash.add("-")
+                continue
+            }
+            add(st, to: &hash)
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                walk(open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), into: &hash, depth: 0)
+            }
         }
         return hash.hex
     }
 
-    private static func walk(_ path: String, into hash: inout FNV1a, depth: Int) {
-        var st = stat()
-        guard lstat(path, &st) == 0 else {
-            hash.add("-")
+    private static func add(_ st: stat, to hash: inout FNV1a) {
+        for value in [
+            UInt64(st.st_ino), UInt64(st.st_size), UInt64(st.st_mode), UInt64(bitPattern: Int64(st.st_mtim.tv_sec)),
+            UInt64(st.st_mtim.tv_nsec), UInt64(bitPattern: Int64(st.st_ctim.tv_sec)), UInt64(st.st_ctim.tv_nsec),
+        ] {
+            hash.add(value)
+        }
+    }
+
+    /// The entries of the directory open at `fd` (closed here), in name order, each by
+    /// fstatat relative to it: no path is looked up from the root again.
+    private static func walk(_ fd: Int32, into hash: inout FNV1a, depth: Int) {
+        guard fd >= 0 else { return }
+        guard let dir = fdopendir(fd) else {
+            close(fd)
             return
         }
-        hash.add(
-            "\(st.st_ino) \(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec) \(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec) \(st.st_mode)"
-        )
-        guard (st.st_mode & S_IFMT) == S_IFDIR, depth < 8, let names = try? FileIO.listDirectory(path) else { return }
-        for name in names.sorted() {
-            hash.add(name)
-            walk("\(path)/\(name)", into: &hash, depth: depth + 1)
+        defer { closedir(dir) }
+        var names: [[CChar]] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                Array(raw.bindMemory(to: CChar.self).prefix { $0 != 0 })
+            }
+            if name != [46] && name != [46, 46] { names.append(name) }
+        }
+        names.sort { $0.lexicographicallyPrecedes($1) }
+        for var name in names {
+            hash.add(name.lazy.map { UInt8(bitPattern: $0) })
+            name.append(0)
+            var st = stat()
+            guard fstatat(dirfd(dir), name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            add(st, to: &hash)
+            if (st.st_mode & S_IFMT) == S_IFDIR, depth < 8 {
+                walk(openat(dirfd(dir), name, O_RDONLY | O_DIRECTORY | O_CLOEXEC), into: &hash, depth: depth + 1)
+            }
         }
     }
 }
@@ -39,6 +69,10 @@ struct FNV1a {
     mutating func add(_ text: String) {
         add(text.utf8)
         add(CollectionOfOne(UInt8(0)))
+    }
+
+    mutating func add(_ number: UInt64) {
+        withUnsafeBytes(of: number.littleEndian) { add($0) }
     }
 
     mutating func add<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
