@@ -47,7 +47,9 @@ def log_time(text, marker):
 
 
 def qemu_processes():
-    n = 0
+    """The VMs with a QEMU process (a VM's directory or libvirt's guest= name; QEMU's
+    -daemonize has two processes for a VM while it starts) and the processes."""
+    n, vms = 0, set()
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:
@@ -57,7 +59,9 @@ def qemu_processes():
             if cmd.startswith(b"/usr/bin/qemu-system") or cmd.startswith(b"qemu-system"):
                 if work.encode() in cmd or (hosts and b"vmib-" in cmd):
                     n += 1
-    return n
+                    vm = re.search(rb"/vms/([^/\x00]+)/|guest=([^,\x00]+)", cmd)
+                    vms.add(vm.group(0) if vm else pid.encode())
+    return len(vms), n
 
 
 def raw_limit():
@@ -94,11 +98,12 @@ if hosts:
 os.makedirs(state)
 limit = raw_limit() if raw else None
 
-most, stop = 0, False
+most, most_processes, stop = 0, 0, False
 def sampler():
-    global most
+    global most, most_processes
     while not stop:
-        most = max(most, qemu_processes())
+        vms, processes = qemu_processes()
+        most, most_processes = max(most, vms), max(most_processes, processes)
         time.sleep(0.05)
 
 watch = subprocess.Popen([os.path.join(bin_dir, "vm-install-jobs"), "--state-dir", state, "--watch"],
@@ -209,7 +214,7 @@ print(f"jobs: {jobs} VMs of {memory} MiB on {where} (8 at a time per budget)")
 ms = [1000 * s for s in submissions]
 print(f"submitting: {submitted - start:.1f} s in all; per vm-install --background: median {statistics.median(ms):.0f} ms, worst {max(ms):.0f} ms")
 print(f"total to the last job deleted: {end - start:.1f} s" + (f"; raw QEMU, 8 at a time (xargs -P 8): {limit:.1f} s; ratio {(end - start) / limit:.2f}" if limit else ""))
-print(f"most QEMU processes at once: {most}")
+print(f"most VMs with a QEMU process at once: {most} (most QEMU processes: {most_processes})")
 if latencies:
     print(f"slot freed -> next QEMU started (its INSTALL line, QEMU up): median {1000 * latencies[len(latencies) // 2]:.0f} ms, worst {1000 * latencies[-1]:.0f} ms ({len(latencies)} admissions)")
     print(f"slot freed -> next install VM launched (disk made, QEMU exec'd): median {1000 * launches[len(launches) // 2]:.0f} ms, worst {1000 * launches[-1]:.0f} ms")
