@@ -169,6 +169,7 @@ note "work directory: $work"
 "$repo/guests/build.sh" "$work/guest-never" --never-finish
 
 note "creating job 1 with a real install (TCG)"
+mkdir -p "$D"  # the disk goes in it: vm-install refuses a disk whose directory is missing
 "$VMI" --state-dir "$D" --name bench --source "$work/guest/install.iso" \
     --disk "$D/disk.qcow2,size=16M" --memory 64 --accel tcg --settle 0.2 \
     > "$work/job1.out" 2>&1 || { cat "$work/job1.out" >&2; die "the real job failed"; }
