@@ -145,6 +145,9 @@ trap cleanup EXIT
 say "a new machine from $(basename "$base") in $root"
 mkdir "$root"
 tar -C "$root" -xf "$base"
+# A machine's / is a mount point; a plain directory is not, and `unshare --propagation private`
+# (the libvirt test hosts) refuses to change the propagation of a root that is not a mount.
+mount --bind "$root" "$root"
 printf '127.0.0.1\tlocalhost %s\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' "$mirror_host" >"$root/etc/hosts"
 while read -r url value; do
   [ -n "$url" ] || continue
