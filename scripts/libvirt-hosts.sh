@@ -237,7 +237,7 @@ ensure_sshd() { # K
   pid=$(recorded_pid "$k" libvirtd) || die "host $k has no libvirtd to put sshd beside"
   # sshd's privilege separation directory; removed by stop when this script made it.
   [ -d /run/sshd ] || { mkdir -m 0755 /run/sshd && touch "$root/made-run-sshd"; }
-  nsenter -t "$pid" -m -u -- /usr/sbin/sshd -f "$h/sshd_config" -E "$h/log/sshd.log" \
+  nsenter -t "$pid" -m -u -r -- /usr/sbin/sshd -f "$h/sshd_config" -E "$h/log/sshd.log" \
     </dev/null >>"$h/log/start.log" 2>&1 {lock}>&- ||
     die "sshd of host $k did not start (see $h/log/sshd.log, $h/log/start.log)"
   local i
@@ -268,7 +268,7 @@ start_host() { # K
   local enter=(unshare --mount --uts --propagation private --) fresh=1 virtlogd=1 alive
   alive=$(processes_in "$k")
   if [ -n "$alive" ]; then
-    enter=(nsenter -t "${alive%%$'\n'*}" -m -u --)
+    enter=(nsenter -t "${alive%%$'\n'*}" -m -u -r --)
     fresh=0
   fi
   recorded_pid "$k" virtlogd >/dev/null && virtlogd=0
