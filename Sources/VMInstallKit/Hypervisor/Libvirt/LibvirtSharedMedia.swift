@@ -58,7 +58,9 @@ struct LibvirtSharedMedia {
 
     /// The volume's name for a file of this content: the hash, and this state directory's.
     static func volumeName(hash: String, stateDirectory: String) -> String {
-        "vmi-media-\(hash.prefix(24))-\(String(UInt32(truncatingIfNeeded: fnv1a(stateDirectory)), radix: 16))"
+        var directory = FNV1a()
+        directory.add(stateDirectory.utf8)
+        return "vmi-media-\(hash.prefix(24))-\(String(UInt32(truncatingIfNeeded: directory.value), radix: 16))"
     }
 
     /// A use of `file` by `job`: its volume, uploaded first when the host does not have it.
@@ -146,14 +148,5 @@ struct LibvirtSharedMedia {
     /// A job that was deleted or detached uses nothing any more.
     private func jobExists(_ job: JobID) -> Bool {
         FileIO.exists("\(stateDirectory)/jobs/\(job)")
-    }
-
-    static func fnv1a(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return hash
     }
 }
