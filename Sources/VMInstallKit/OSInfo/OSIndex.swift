@@ -35,7 +35,7 @@ struct OSIndex: Sendable {
     var entries: [OSInfoEntry] { systems.map(\.entry) }
 
     /// "osinfo-db 20221203", for messages, as `OSInfoDatabase.name`.
-    var name: String { OSInfoDatabase.name }
+    var name: String { OSInfoDatabase.name(versions: versions) }
 
     static let fileName = "osinfo-index"
     static let format = "vm-install osinfo index 1"

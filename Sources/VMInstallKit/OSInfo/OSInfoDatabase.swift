@@ -11,10 +11,7 @@ final class OSInfoDatabase {
     let systems: [String: OpaquePointer]
     /// The short ids with their names, in `OSInfoID.order`.
     let entries: [OSInfoEntry]
-    /// How long loading took, for the log and the manual's numbers.
-    let loadSeconds: Double
-
-    private init(db: OpaquePointer, systems: [String: OpaquePointer], seconds: Double) {
+    private init(db: OpaquePointer, systems: [String: OpaquePointer]) {
         self.db = db
         self.systems = systems
         entries = systems.map {
@@ -23,7 +20,6 @@ final class OSInfoDatabase {
                 name: OSInfoDatabase.string(vmi_osinfo_product_get_name(UnsafeMutableRawPointer($0.value))) ?? $0.key)
         }
         .sorted { OSInfoID.order($0.id, $1.id) }
-        loadSeconds = seconds
     }
 
     /// Only ever touched on the libosinfo thread.
@@ -44,7 +40,6 @@ final class OSInfoDatabase {
     }
 
     private static func load() throws(VMInstallError) -> OSInfoDatabase {
-        let start = Deadline.now()
         if let why = vmi_osinfo_load() {
             throw VMInstallError(
                 .host,
@@ -71,7 +66,7 @@ final class OSInfoDatabase {
         guard !systems.isEmpty else {
             throw VMInstallError(.host, "osinfo-db holds no operating systems; install Debian's osinfo-db package")
         }
-        return OSInfoDatabase(db: db, systems: systems, seconds: Double(Deadline.now() - start) / 1e9)
+        return OSInfoDatabase(db: db, systems: systems)
     }
 
     /// The elements of any libosinfo list, borrowed from it.
@@ -101,28 +96,20 @@ final class OSInfoDatabase {
     }
 
     /// "osinfo-db 20221203", the newest copy libosinfo reads, for messages.
-    static var name: String {
-        "osinfo-db" + (copies.map(\.version).max().map { " \($0)" } ?? "")
+    static var name: String { name(versions: versions) }
+
+    /// The same, of `versions` as `versions` gives them.
+    static func name(versions: [String]) -> String {
+        "osinfo-db"
+            + (versions.compactMap { $0.split(separator: " ").first.map(String.init) }.max().map { " \($0)" } ?? "")
     }
 
     /// The versions of the osinfo-db copies libosinfo reads (system, /etc, the user's), as
     /// osinfo-db-import installs them: "20221203 (/usr/share/osinfo)".
     static var versions: [String] {
-        copies.map { "\($0.version) (\($0.directory))" }
-    }
-
-    private static var copies: [(version: String, directory: String)] {
-        func env(_ name: String) -> String? {
-            getenv(name).map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
-        }
-        let home = env("HOME") ?? "/root"
-        let directories = [
-            env("OSINFO_SYSTEM_DIR") ?? "/usr/share/osinfo", env("OSINFO_LOCAL_DIR") ?? "/etc/osinfo",
-            env("OSINFO_USER_DIR") ?? "\(env("XDG_CONFIG_HOME") ?? "\(home)/.config")/osinfo",
-        ]
-        return directories.compactMap { dir in
+        LibosinfoMetadata.databases.reversed().compactMap { dir in
             (try? FileIO.readString("\(dir)/VERSION", limit: 64)).map {
-                (String(Substring($0).trimmingWhitespace()), dir)
+                "\(Substring($0).trimmingWhitespace()) (\(dir))"
             }
         }
     }

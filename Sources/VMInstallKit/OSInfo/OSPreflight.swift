@@ -17,8 +17,9 @@ extension OSSettlement {
         }
         switch choice {
         case .named(let id):
-            let database = OSInfoDatabase.name
-            if let known = try await OSIndex.current(cache: cache)[id] { return known.defaults }
+            let index = try await OSIndex.current(cache: cache)
+            if let known = index[id] { return known.defaults }
+            let database = index.name
             guard let family = OSInfoID.family(of: id) else { throw OSRefusal.unknownID(id, database: database) }
             if spec.unattended != nil { throw OSRefusal.noScriptForMissingID(id, database: database) }
             return family

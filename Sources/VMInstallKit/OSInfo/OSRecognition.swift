@@ -79,7 +79,7 @@ enum OSRecognition {
             if n == 0 { break }
             done += n
         }
-        // The size too: libosinfo reads the volume's size from the descriptor, not the file.
+        // And the file's size: an image rewritten behind the same descriptors is asked again.
         return Array(bytes.prefix(done)) + Array("\(st.st_size)".utf8)
     }
 }
