@@ -77,16 +77,6 @@ struct SettingsPhase {
     /// under a hidden name and renamed into place without replacing anything, so exactly one
     /// job gets a name, and the directory is recorded before it exists, so a runner that dies
     /// at any point leaves nothing --delete cannot find.
-    /// Gives back a name `reserveName` took, when its directory still holds only this job's
-    /// owner mark.
-    private func releaseName(_ files: VMPaths) {
-        guard (try? FileIO.listDirectory(files.directory)) == ["owner"],
-            (try? FileIO.readString(files.owner, limit: 256)) == VMPaths.ownerMark(job: id)
-        else { return }
-        try? store.update(id) { $0.vmDirectory = nil }
-        try? FileIO.removeTree(files.directory)
-    }
-
     private func reserveName(_ name: String) throws(VMInstallError) -> VMPaths {
         try store.prepare()
         let files = store.vmPaths(name)
@@ -107,5 +97,15 @@ struct SettingsPhase {
             throw VMInstallError(.stateDirectory, "cannot create \(files.directory): \(String(cString: strerror(err)))")
         }
         return files
+    }
+
+    /// Gives back a name `reserveName` took, when its directory still holds only this job's
+    /// owner mark.
+    private func releaseName(_ files: VMPaths) {
+        guard (try? FileIO.listDirectory(files.directory)) == ["owner"],
+            (try? FileIO.readString(files.owner, limit: 256)) == VMPaths.ownerMark(job: id)
+        else { return }
+        try? store.update(id) { $0.vmDirectory = nil }
+        try? FileIO.removeTree(files.directory)
     }
 }
