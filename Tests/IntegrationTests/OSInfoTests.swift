@@ -204,11 +204,10 @@ import VMInstallKit
                     .path(FilePath("\(Fixture.buildDirectory)/\(tool)")), arguments: Arguments(arguments),
                     environment: .inherit.updating(
                         Dictionary(
-                            uniqueKeysWithValues: (environment.merging(["LD_DEBUG": "files"]) { a, _ in a }).map {
-                                (Environment.Key(stringLiteral: $0.key), Optional($0.value))
-                            })),
+                            uniqueKeysWithValues: (environment.merging(["LD_DEBUG": "files"]) { given, _ in given })
+                                .map { (Environment.Key(stringLiteral: $0.key), $0.value) })),
                     output: .string(limit: 1 << 22), error: .string(limit: 1 << 22))
-                return (result.standardError ?? "", result.standardOutput ?? "")
+                return (result.standardError, result.standardOutput)
             }
             let libraries = ["libosinfo-1.0.so", "libglib-2.0.so", "libgobject-2.0.so"]
             func loadsNone(_ trace: String) -> Bool { !libraries.contains { trace.contains($0) } }

@@ -105,6 +105,11 @@ import Testing
                 if truth.shortID != nil { recognised += 1 }
             }
             #expect(recognised >= 12, "most of the set is recognised: \(recognised) of \(sources.count)")
+            // What is kept is what is answered: the second time comes from the file.
+            let kept = try #require(OSRecognition.key(sources[0], fingerprint: fingerprint))
+            try FileIO.writeAtomically("\(dir)/cache/\(kept)", "kept-answer\t\n")
+            let cached = try await OSRecognition.recognise(sources[0], fingerprint: fingerprint, cache: "\(dir)/cache")
+            #expect(cached.shortID == "kept-answer", "\(cached)")
             // Another fingerprint (a changed database) asks libosinfo again.
             #expect(
                 OSRecognition.key(sources[0], fingerprint: "0")
