@@ -43,7 +43,8 @@ def stamp(line):
 
 
 def job(n, source, extra, env=None):
-    """Runs one job; returns its osinfo cost in ms (None: no database asked)."""
+    """Runs one job; returns its osinfo cost in ms (None: no database asked) and "built" or
+    "index" (how its log says it had the database)."""
     r = tool("vm-install", "--name", f"o{n}", "--source", source, "--disk", f"{work}/o{n}.qcow2,size=16M",
              "--memory", "64", "--accel", "tcg", "--settle", "0", *extra, env=env)
     if r.returncode != 0:

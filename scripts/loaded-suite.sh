@@ -6,15 +6,14 @@
 #
 #   scripts/loaded-suite.sh [RUNS]
 #
-# Builds first (swift build --build-tests) without load; stress-ng (Debian's stress-ng) is
-# installed when missing, started here and stopped by its pid whatever happens.
+# Installs what the tests need and stress-ng (scripts/packages, bench), builds first
+# (swift build --build-tests) without load, and stops stress-ng by its pid whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 dir=${VMI_LOADED_DIR:-$(mktemp -d /tmp/vmi-loaded-XXXXXX)}
 mkdir -p "$dir"
-scripts/install-deps.sh build run guests test libvirtd
-scripts/install-deps.sh bench
+scripts/install-deps.sh build run guests test libvirtd bench
 scripts/libvirtd.sh
 swift build --build-tests
 stress-ng --cpu 2 --quiet &
