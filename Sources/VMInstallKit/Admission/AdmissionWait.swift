@@ -34,7 +34,13 @@ extension Admission {
                 if rooms!.isEmpty { throw noHostLeft(refused) }
             }
             let decision = try ledger.update { (entries: inout [AdmissionLedger.Entry]) -> Decision in
-                decide(&entries, shares: shares, rooms: rooms)
+                let decision = decide(&entries, shares: shares, rooms: rooms)
+                // Logged under the lock, before the ledger that admits it is written: the job
+                // behind it can be admitted only after that, so the logs keep the line's order.
+                if case .admitted(let key, let inUse, let budget, let reason) = decision {
+                    log.write(admittedLine(key: key, inUseMiB: inUse, budgetMiB: budget, reason: reason, rooms: rooms))
+                }
+                return decision
             }
             switch decision {
             case .again:
@@ -49,15 +55,8 @@ extension Admission {
                 }
             case .never(let reason):
                 throw VMInstallError(.host, "no host can ever take the VM: \(reason)")
-            case .admitted(let key, let inUse, let budget, let reason):
+            case .admitted(let key, _, _, _):
                 if told != nil { try store.update(id) { $0.waiting = nil } }
-                let place =
-                    candidates.count > 1
-                    ? " on \(Placement.name(rooms?.first { $0.key == key } ?? .init(key: key, budgetMiB: nil, maxInstalls: nil)))"
-                    : ""
-                log.write(
-                    "admitted: \(memoryMiB) MiB of the memory budget of \(budget.map(String.init) ?? "(none)") MiB\(place) (\(inUse) MiB in use by other jobs)"
-                        + (candidates.count > 1 ? "; placed on \(reason)" : ""))
                 guard let candidate = candidates.first(where: { $0.key == key }) else {
                     throw VMInstallError(.internal, "placed on an unknown host \(key)")
                 }
@@ -135,6 +134,19 @@ extension Admission {
                 _ = inotify.drain()
             }
         }
+    }
+
+    /// The log's line for an admission: what the VM takes of which budget, and where it went.
+    func admittedLine(key: String, inUseMiB: Int, budgetMiB: Int?, reason: String, rooms: [Placement.Room]?)
+        -> String
+    {
+        let place =
+            candidates.count > 1
+            ? " on \(Placement.name(rooms?.first { $0.key == key } ?? .init(key: key, budgetMiB: nil, maxInstalls: nil)))"
+            : ""
+        return
+            "admitted: \(memoryMiB) MiB of the memory budget of \(budgetMiB.map(String.init) ?? "(none)") MiB\(place) (\(inUseMiB) MiB in use by other jobs)"
+            + (candidates.count > 1 ? "; placed on \(reason)" : "")
     }
 
     /// Every host of the job refused it or could not be reached.
