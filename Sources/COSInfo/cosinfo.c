@@ -9,7 +9,9 @@
 #include <osinfo/osinfo.h>
 
 #define VMI_OSINFO_SYMBOLS(X)                                                           \
-    X(g_object_unref) X(g_free) X(g_strdup) X(g_error_free)                                         \
+    X(g_object_unref) X(g_free) X(g_strdup) X(g_error_free)                             \
+    X(g_main_context_new) X(g_main_context_push_thread_default)                         \
+    X(g_main_context_pop_thread_default) X(g_main_context_unref)                        \
     X(osinfo_loader_new) X(osinfo_loader_process_default_path) X(osinfo_loader_get_db)  \
     X(osinfo_db_get_os_list) X(osinfo_list_get_length) X(osinfo_list_get_nth)           \
     X(osinfo_entity_get_id) X(osinfo_product_get_short_id) X(osinfo_product_get_name)   \
@@ -110,9 +112,33 @@ const char *vmi_osinfo_firmware_get_architecture(OsinfoFirmware *f) { return p_o
 const char *vmi_osinfo_firmware_get_firmware_type(OsinfoFirmware *f) { return p_osinfo_firmware_get_firmware_type(f); }
 int vmi_osinfo_firmware_is_supported(OsinfoFirmware *f) { return p_osinfo_firmware_is_supported(f); }
 
+/*
+ * libosinfo's synchronous calls run a GMainLoop on the thread-default context, which is
+ * GLib's global default unless the thread has one of its own. libvirt's event loop thread
+ * iterates that global default whenever libvirt is loaded too, and the two threads then
+ * contend for it: a media read was seen to hang in g_main_loop_run. Each such call gets a
+ * context of its own, pushed for the call's length.
+ */
+static GMainContext *own_context_begin(void) {
+    GMainContext *context = p_g_main_context_new();
+    p_g_main_context_push_thread_default(context);
+    return context;
+}
+static void own_context_end(GMainContext *context) {
+    p_g_main_context_pop_thread_default(context);
+    p_g_main_context_unref(context);
+}
+#define VMI_IN_OWN_CONTEXT(result, call)                 \
+    do {                                                 \
+        GMainContext *vmi_context = own_context_begin(); \
+        result = call;                                   \
+        own_context_end(vmi_context);                    \
+    } while (0)
+
 OsinfoMedia *vmi_osinfo_media_create_from_location(const char *location, char **error) {
     GError *e = NULL;
-    OsinfoMedia *media = p_osinfo_media_create_from_location(location, NULL, &e);
+    OsinfoMedia *media;
+    VMI_IN_OWN_CONTEXT(media, p_osinfo_media_create_from_location(location, NULL, &e));
     take_error(e, error);
     return media;
 }
@@ -167,28 +193,37 @@ VMI_CONFIG_SETTER(reg_product_key)
 
 char *vmi_osinfo_install_script_generate_for_media(OsinfoInstallScript *s, OsinfoMedia *media, OsinfoInstallConfig *config, char **error) {
     GError *e = NULL;
-    char *text = p_osinfo_install_script_generate_for_media(s, media, config, NULL, &e);
+    char *text;
+    VMI_IN_OWN_CONTEXT(text, p_osinfo_install_script_generate_for_media(s, media, config, NULL, &e));
     take_error(e, error);
     return text;
 }
 char *vmi_osinfo_install_script_generate_for_tree(OsinfoInstallScript *s, OsinfoTree *tree, OsinfoInstallConfig *config, char **error) {
     GError *e = NULL;
-    char *text = p_osinfo_install_script_generate_for_tree(s, tree, config, NULL, &e);
+    char *text;
+    VMI_IN_OWN_CONTEXT(text, p_osinfo_install_script_generate_for_tree(s, tree, config, NULL, &e));
     take_error(e, error);
     return text;
 }
 char *vmi_osinfo_install_script_generate(OsinfoInstallScript *s, OsinfoOs *os, OsinfoInstallConfig *config, char **error) {
     GError *e = NULL;
-    char *text = p_osinfo_install_script_generate(s, os, config, NULL, &e);
+    char *text;
+    VMI_IN_OWN_CONTEXT(text, p_osinfo_install_script_generate(s, os, config, NULL, &e));
     take_error(e, error);
     return text;
 }
 char *vmi_osinfo_install_script_generate_command_line_for_media(OsinfoInstallScript *s, OsinfoMedia *media, OsinfoInstallConfig *config) {
-    return p_osinfo_install_script_generate_command_line_for_media(s, media, config);
+    char *text;
+    VMI_IN_OWN_CONTEXT(text, p_osinfo_install_script_generate_command_line_for_media(s, media, config));
+    return text;
 }
 char *vmi_osinfo_install_script_generate_command_line_for_tree(OsinfoInstallScript *s, OsinfoTree *tree, OsinfoInstallConfig *config) {
-    return p_osinfo_install_script_generate_command_line_for_tree(s, tree, config);
+    char *text;
+    VMI_IN_OWN_CONTEXT(text, p_osinfo_install_script_generate_command_line_for_tree(s, tree, config));
+    return text;
 }
 char *vmi_osinfo_install_script_generate_command_line(OsinfoInstallScript *s, OsinfoOs *os, OsinfoInstallConfig *config) {
-    return p_osinfo_install_script_generate_command_line(s, os, config);
+    char *text;
+    VMI_IN_OWN_CONTEXT(text, p_osinfo_install_script_generate_command_line(s, os, config));
+    return text;
 }
