@@ -10,7 +10,7 @@ import VMInstallKit
     /// The port the job's log names after `prefix`, once it does.
     func port(in log: String, after prefix: String) async throws -> Int {
         var found: Int?
-        let deadline = Deadline.after(seconds: 120)
+        let deadline = Deadline.after(seconds: Fixture.patience)
         while found == nil {
             let text = (try? FileIO.readString(log)) ?? ""
             if let range = text.firstRange(of: prefix) { found = Int(text[range.upperBound...].prefix { $0.isNumber }) }

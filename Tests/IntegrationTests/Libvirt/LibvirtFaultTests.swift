@@ -20,7 +20,7 @@ extension LibvirtInstallTests {
 
     /// The install is held until the job has reconnected to the restarted libvirtd.
     @Test func anInstallGoesOnThroughALibvirtdRestart() async throws {
-        try await Fixture.withLibvirt { fx in
+        try await Fixture.withLibvirt(restartsLibvirtd: true) { fx in
             let guest = try await Guest.held.guest()
             let name = fx.domainName("restart")
             let r = try await fx.vmInstall(
@@ -126,7 +126,7 @@ extension LibvirtInstallTests {
 
     /// libvirtd gone for longer than $VM_INSTALL_RECONNECT_TIMEOUT: the job fails with one line.
     @Test func aHypervisorThatStaysAwayFailsTheJob() async throws {
-        try await Fixture.withLibvirt { fx in
+        try await Fixture.withLibvirt(restartsLibvirtd: true) { fx in
             let guest = try await Guest.endless.guest()
             let command =
                 [

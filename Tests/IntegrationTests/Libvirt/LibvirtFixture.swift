@@ -21,14 +21,23 @@ extension Fixture {
         vmArguments(name: domainName(name), guest: guest, extra: ["--connect", uri] + extra)
     }
 
-    static func withLibvirt(_ body: (Fixture) async throws -> Void) async throws {
-        try await with { fx in
-            do { try await body(fx) } catch {
+    /// A fixture for the machine's own libvirtd. The tests that stop it (`restartsLibvirtd`)
+    /// have it to themselves; the others share it, so none of them meets it stopped.
+    static func withLibvirt(restartsLibvirtd: Bool = false, _ body: (Fixture) async throws -> Void) async throws {
+        await SystemLibvirtd.shared.acquire(exclusive: restartsLibvirtd)
+        do {
+            try await with { fx in
+                do { try await body(fx) } catch {
+                    await fx.removeDomains()
+                    throw error
+                }
                 await fx.removeDomains()
-                throw error
             }
-            await fx.removeDomains()
+        } catch {
+            await SystemLibvirtd.shared.release(exclusive: restartsLibvirtd)
+            throw error
         }
+        await SystemLibvirtd.shared.release(exclusive: restartsLibvirtd)
     }
 
     /// Lets the install of a `Guest.held` domain go on: Enter pressed with `virsh send-key`.
@@ -69,6 +78,35 @@ extension Fixture {
             guard let xml = try? await virsh(["dumpxml", name]), xml.stdout.contains(stateDir) else { continue }
             _ = try? await virsh(["destroy", name])
             _ = try? await virsh(["undefine", "--nvram", name])
+        }
+    }
+}
+
+/// Who uses the machine's own libvirtd: many tests at once, or one that stops it. Waiters are
+/// served in order, so a test that stops it is not passed by later sharers for ever.
+actor SystemLibvirtd {
+    static let shared = SystemLibvirtd()
+    private var sharers = 0
+    private var owned = false
+    private var waiting: [(exclusive: Bool, go: CheckedContinuation<Void, Never>)] = []
+
+    private func mayEnter(_ exclusive: Bool) -> Bool { !owned && (!exclusive || sharers == 0) }
+
+    private func enter(_ exclusive: Bool) {
+        if exclusive { owned = true } else { sharers += 1 }
+    }
+
+    func acquire(exclusive: Bool) async {
+        if waiting.isEmpty && mayEnter(exclusive) { return enter(exclusive) }
+        await withCheckedContinuation { waiting.append((exclusive, $0)) }
+    }
+
+    func release(exclusive: Bool) {
+        if exclusive { owned = false } else { sharers -= 1 }
+        while let next = waiting.first, mayEnter(next.exclusive) {
+            waiting.removeFirst()
+            enter(next.exclusive)
+            next.go.resume()
         }
     }
 }

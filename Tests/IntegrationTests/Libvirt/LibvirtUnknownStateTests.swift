@@ -5,7 +5,7 @@ import VMInstallKit
 /// "Unknown" is never "free": a disk whose VM's hypervisor does not answer is in use.
 extension LibvirtInstallTests {
     @Test func aDiskIsInUseWhileItsVMsLibvirtDoesNotAnswer() async throws {
-        try await Fixture.withLibvirt { fx in
+        try await Fixture.withLibvirt(restartsLibvirtd: true) { fx in
             let guest = try await Guest.quick.guest()
             let disk = "\(fx.root)/held.qcow2"
             let name = fx.domainName("held")
@@ -23,7 +23,7 @@ extension LibvirtInstallTests {
 
             let old = try #require(libvirtdPID())
             kill(old, SIGTERM)
-            try await fx.waitUntil(seconds: 30) { self.hasEnded(old) }
+            try await fx.waitUntil { self.hasEnded(old) }
             do {
                 for background in [false, true] {
                     let r = try await fx.vmInstall(second + (background ? ["--background"] : []))
@@ -40,10 +40,10 @@ extension LibvirtInstallTests {
             }
             let restarted = try await fx.run("/usr/sbin/libvirtd", ["--daemon", "--listen"])
             try #require(restarted.code == 0, "\(restarted.stderr)")
-            try await fx.waitUntil(seconds: 30) { self.libvirtdPID() != nil && self.libvirtdPID() != old }
+            try await fx.waitUntil { self.libvirtdPID() != nil && self.libvirtdPID() != old }
             // libvirtd answers again, and finds the VM it left running.
             let id = try #require(try fx.store.listIDs().first)
-            try await fx.waitUntil(seconds: 30) {
+            try await fx.waitUntil {
                 HypervisorDrivers.driver(forJob: id, in: fx.store, log: nil).runState(files: fx.vmFiles(name))
                     == .running
             }

@@ -10,7 +10,7 @@ extension LibvirtHostsTests {
     func placedArguments(_ fx: Fixture, name: String, guest: Guest, extra: [String] = []) -> [String] {
         [
             "--name", fx.domainName(name), "--source", guest.iso, "--disk", "pool=default,size=16M", "--memory", "64",
-            "--accel", "tcg", "--settle", "0", "--install-timeout", "300", "--hosts-file", "\(fx.root)/hosts",
+            "--accel", "tcg", "--settle", "0", "--install-timeout", String(Int(2 * Fixture.patience)), "--hosts-file", "\(fx.root)/hosts",
             "--host-group", "lab",
         ] + extra
     }
@@ -71,17 +71,8 @@ extension LibvirtHostsTests {
 
     func log(_ fx: Fixture, _ id: JobID) -> String { (try? FileIO.readString(fx.store.paths(id).log)) ?? "" }
 
-    /// When the job's log says it was admitted, in milliseconds of the day.
-    func admittedAt(_ fx: Fixture, _ id: JobID) -> Int? {
-        guard let line = log(fx, id).split(separator: "\n").first(where: { $0.contains(" admitted: ") }) else {
-            return nil
-        }
-        let clock = line.dropFirst(11).prefix(12).split(separator: ":")
-        guard clock.count == 3, let h = Int(clock[0]), let m = Int(clock[1]), let s = Double(clock[2]) else {
-            return nil
-        }
-        return (h * 3600 + m * 60) * 1000 + Int(s * 1000)
-    }
+    /// When the job's log says it was admitted, in milliseconds since the epoch.
+    func admittedAt(_ fx: Fixture, _ id: JobID) -> Int64? { logTime(fx.store.paths(id).log, " admitted: ") }
 
     /// 40 jobs over budgets of 256, 256 and 512 MiB. Their installers wait for a key, so the
     /// hosts fill to their budgets (4, 4 and 8 VMs of 64 MiB) and stay full until the test lets
@@ -108,7 +99,7 @@ extension LibvirtHostsTests {
                 return counts
             }
             var left = ids
-            var admitted: [(JobID, Int)] = []
+            var admitted: [(JobID, Int64)] = []
             while !left.isEmpty {
                 // A round: as many jobs as the hosts hold reach INSTALL, the earliest in line.
                 let round = Array(left.prefix(full.reduce(0, +)))
@@ -166,7 +157,7 @@ extension LibvirtHostsTests {
                 holders.append(
                     try await submit(fx, placedArguments(fx, name: "hold\(i)", guest: endless), environment: env))
             }
-            for id in holders { try await fx.waitFor(id, seconds: 120) { $0.state == .install } }
+            for id in holders { try await fx.waitFor(id) { $0.state == .install } }
             let onFirst = try holders.filter { try fx.store.read($0).host == hosts[0].tcpURI }
             let onSecond = try holders.filter { try fx.store.read($0).host == hosts[1].tcpURI }
             #expect(onFirst.count == 2 && onSecond.count == 2, "two on each host")
@@ -210,11 +201,11 @@ extension LibvirtHostsTests {
             // The installer waits for a key: the install lasts until the test lets it go.
             let guest = try await Guest.held.guest()
             let id = try await submit(fx, placedArguments(fx, name: "restart", guest: guest))
-            try await fx.waitFor(id, seconds: 120) { $0.state == .install }
+            try await fx.waitFor(id) { $0.state == .install }
             let pidFile = "\(hosts[0].directory)/libvirtd.pid"
             let old = try #require(pid_t(try FileIO.readString(pidFile).trimmed))
             kill(old, SIGTERM)
-            try await fx.waitUntil(seconds: 30) { LibvirtInstallTests().hasEnded(old) }
+            try await fx.waitUntil { LibvirtInstallTests().hasEnded(old) }
             _ = try await fx.restartLibvirtHosts(1)
             try await fx.waitUntil(seconds: Fixture.patience) { self.log(fx, id).contains("reconnected to libvirt") }
             try await fx.releaseDomain(fx.domainName("restart"), uri: hosts[0].tcpURI, job: id)
@@ -233,7 +224,7 @@ extension LibvirtHostsTests {
             let guest = try await Guest.endless.guest()
             var ids: [JobID] = []
             for i in 0..<10 { ids.append(try await submit(fx, placedArguments(fx, name: "m\(i)", guest: guest))) }
-            for id in ids { try await fx.waitFor(id, seconds: 180) { $0.state == .install } }
+            for id in ids { try await fx.waitFor(id) { $0.state == .install } }
             for host in hosts {
                 var uploads: [String] = []
                 for id in ids {
@@ -263,7 +254,7 @@ extension LibvirtHostsTests {
             let endless = try await Guest.endless.guest()
             let quick = try await Guest.quick.guest()
             let held = try await submit(fx, placedArguments(fx, name: "held", guest: endless, extra: ["--vnc"]))
-            try await fx.waitFor(held, seconds: 120) { $0.state == .install }
+            try await fx.waitFor(held) { $0.state == .install }
             let kept = try await submit(fx, placedArguments(fx, name: "kept", guest: quick))
             let gone = try await submit(fx, placedArguments(fx, name: "gone", guest: quick))
             for id in [kept, gone] { #expect(try await fx.waitForEnd(id).state == .finished) }

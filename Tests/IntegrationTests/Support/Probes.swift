@@ -54,7 +54,7 @@ func vncGreeting(port: UInt16) -> String? {
     guard let s = loopbackConnection(port: port) else { return nil }
     defer { close(s) }
     var pfd = pollfd(fd: s, events: Int16(POLLIN), revents: 0)
-    guard poll(&pfd, 1, 5000) > 0 else { return nil }
+    guard poll(&pfd, 1, 30_000) > 0 else { return nil }
     var bytes = [UInt8](repeating: 0, count: 12)
     let n = recv(s, &bytes, 12, 0)
     return n > 0 ? String(decoding: bytes[0..<n], as: UTF8.self) : nil
