@@ -21,7 +21,7 @@ public struct JobWait {
     /// With `target` nil, waits for any terminal state and counts FINISHED as reached.
     public func wait(for id: JobID, until target: JobState?, deadline: Deadline) throws(VMInstallError) -> Outcome {
         let paths = control.store.paths(id)
-        let inotify = try Inotify()
+        let inotify = Inotify.orPolling()
         // Watches first, then the first look: a change between the two still wakes us.
         guard inotify.watch(paths.inotify, UInt32(IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF)) != nil else {
             _ = try control.status(id)  // says why: no such job, or a damaged one

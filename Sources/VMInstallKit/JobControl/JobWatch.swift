@@ -39,7 +39,7 @@ public final class JobWatch {
     public init(control: JobControl, only: JobID?) throws(VMInstallError) {
         self.control = control
         self.only = only
-        inotify = try Inotify()
+        inotify = Inotify.orPolling()
         if only == nil {
             try control.store.prepare()
             directoryWatch = inotify.watch(
@@ -53,7 +53,8 @@ public final class JobWatch {
         var touched = Set(events.compactMap { watches[$0.watch] })
         let first = !started
         started = true
-        if first || events.contains(where: { $0.watch == directoryWatch }) {
+        // Without events (a polling inotify) every job is looked at again.
+        if first || inotify.isPolling || events.contains(where: { $0.watch == directoryWatch }) {
             let listed: [JobID] = if let only { [only] } else { try control.store.listIDs() }
             touched.formUnion(listed)
             touched.formUnion(jobs.keys)

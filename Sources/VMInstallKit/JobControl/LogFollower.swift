@@ -11,7 +11,7 @@ public struct LogFollower {
 
     public func copy(_ id: JobID, follow: Bool, to output: Int32) throws(VMInstallError) {
         let paths = control.store.paths(id)
-        let inotify = try Inotify()
+        let inotify = Inotify.orPolling()
         if follow {
             inotify.watch(paths.log, UInt32(IN_MODIFY | IN_CLOSE_WRITE))
             inotify.watch(paths.inotify, UInt32(IN_CLOSE_WRITE | IN_DELETE_SELF))

@@ -2,6 +2,11 @@ import Glibc
 
 /// An inotify(7) instance: watches, and the events read from it. Waiting is poll(2) on
 /// `fd`, so nothing here spins.
+///
+/// A user has only fs.inotify.max_user_instances of them (128 by default), and a batch's
+/// waiting runners may hold them all. `orPolling()` then gives an instance that polls: `fd`
+/// is -1, `watch` only checks that the path exists, `drain` has no events, and
+/// `waitReadable` wakes every `pollMilliseconds`, so its user looks again as often.
 public final class Inotify {
     public struct Event: Sendable {
         public let watch: Int32
@@ -10,29 +15,44 @@ public final class Inotify {
     }
 
     public let fd: Int32
+    public var isPolling: Bool { fd < 0 }
+    public static let pollMilliseconds = 250
+    private var pollingWatches: Int32 = 0
 
-    public init() throws(VMInstallError) {
-        fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+    public convenience init() throws(VMInstallError) {
+        let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
         guard fd >= 0 else {
             throw VMInstallError(.requestFailed, "cannot start inotify: \(String(cString: strerror(errno)))")
         }
+        self.init(fd: fd)
     }
 
-    deinit { close(fd) }
+    private init(fd: Int32) { self.fd = fd }
+
+    /// An instance if one can be had, else one that polls.
+    public static func orPolling() -> Inotify { (try? Inotify()) ?? Inotify(fd: -1) }
+
+    deinit { if fd >= 0 { close(fd) } }
 
     /// Adds a watch; nil when the path is gone (the caller decides whether that matters).
     @discardableResult
     public func watch(_ path: String, _ mask: UInt32) -> Int32? {
+        if isPolling {
+            guard access(path, F_OK) == 0 else { return nil }
+            pollingWatches += 1
+            return pollingWatches
+        }
         let wd = inotify_add_watch(fd, path, mask)
         return wd >= 0 ? wd : nil
     }
 
     public func remove(_ watch: Int32) {
-        inotify_rm_watch(fd, watch)
+        if !isPolling { inotify_rm_watch(fd, watch) }
     }
 
     /// Every event queued now, without waiting.
     public func drain() -> [Event] {
+        if isPolling { return [] }
         var events: [Event] = []
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
@@ -56,10 +76,14 @@ public final class Inotify {
 }
 
 /// Waits until one of `fds` is readable or the deadline passes; the indexes that are ready.
+/// A polling inotify's -1 among them wakes it every `Inotify.pollMilliseconds`.
 public func waitReadable(_ fds: [Int32], until deadline: Deadline) -> [Int] {
     var pfds = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+    let polling = fds.contains { $0 < 0 }
     while true {
-        let n = poll(&pfds, nfds_t(pfds.count), Int32(clamping: deadline.remainingMilliseconds))
+        let remaining = deadline.remainingMilliseconds
+        let timeout = polling ? min(remaining, Inotify.pollMilliseconds) : remaining
+        let n = poll(&pfds, nfds_t(pfds.count), Int32(clamping: timeout))
         if n < 0 && errno == EINTR { continue }
         return pfds.indices.filter { pfds[$0].revents != 0 }
     }
