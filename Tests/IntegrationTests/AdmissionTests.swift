@@ -5,21 +5,27 @@ import VMInstallKit
 /// Batches: jobs wait in SETTINGS until their VM fits the state directory's memory budget,
 /// and are admitted in the order they were submitted.
 @Suite(.serialized) struct AdmissionTests {
-    /// Running VMs of this fixture: the QEMU processes its VMs' pid files name (a daemonizing
-    /// QEMU's parent, which exits once the VM is up, is not a VM of its own).
+    /// VMs of this fixture that run: those whose QEMU holds its pid file's lock (a pid alone
+    /// could be another process's by now).
     func qemuCount(_ fx: Fixture) -> Int {
-        var count = 0
-        for name in (try? FileIO.listDirectory(fx.store.vmsDirectory)) ?? [] {
-            for file in [fx.vmFiles(name).pidFile, fx.vmFiles(name).installPIDFile] {
-                guard let pid = (try? FileIO.readString(file)).flatMap({ pid_t($0.trimmed) }),
-                    let bytes = try? FileIO.read("/proc/\(pid)/cmdline", limit: 1 << 16)
-                else { continue }
-                if String(decoding: bytes.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains("qemu-system") {
-                    count += 1
-                }
+        ((try? FileIO.listDirectory(fx.store.vmsDirectory)) ?? []).filter {
+            QEMUDriver().isRunning(files: fx.vmFiles($0))
+        }.count
+    }
+
+    /// The fixture's job runners (`vm-install --run-job`) that hold an inotify descriptor.
+    func runnersHoldingInotify(_ fx: Fixture) -> [pid_t] {
+        ((try? FileIO.listDirectory("/proc")) ?? []).compactMap { pid_t($0) }.filter { pid in
+            guard let bytes = try? FileIO.read("/proc/\(pid)/cmdline", limit: 1 << 16) else { return false }
+            let cmdline = String(decoding: bytes.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            guard cmdline.contains("--run-job"), cmdline.contains(fx.stateDir) else { return false }
+            return ((try? FileIO.listDirectory("/proc/\(pid)/fd")) ?? []).contains { fd in
+                var target = [CChar](repeating: 0, count: 256)
+                let n = readlink("/proc/\(pid)/fd/\(fd)", &target, 255)
+                return n > 0
+                    && String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self).contains("inotify")
             }
         }
-        return count
     }
 
     /// When the job's log says it was admitted, in milliseconds since the epoch.
@@ -152,6 +158,11 @@ import VMInstallKit
             let ids = try await burst(fx, count: 200, guest: guest, budget: 128, prefix: "burst")
             #expect(Set(ids).count == 200)
             #expect(try fx.store.listIDs().count == 200, "every job is listed")
+            // Once the last job waits, only the runners near the head of the line (32) hold an
+            // inotify instance; the user's other instances are left to its tools.
+            _ = try await fx.waitFor(ids[199]) { $0.waiting != nil || $0.state.isTerminal }
+            let watching = runnersHoldingInotify(fx)
+            #expect(watching.count <= 32 + 2, "\(watching.count) runners hold inotify instances")
             var finished = Set<JobID>()
             let deadline = Deadline.after(seconds: 2 * Fixture.patience)
             while finished.count < 6 {

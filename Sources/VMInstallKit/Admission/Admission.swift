@@ -36,6 +36,9 @@ struct Admission {
     static let remoteRecheckSeconds = 5.0
     /// How often a runner without an inotify instance looks (and tries for an instance again).
     static let pollSeconds = 2.0
+    /// Waiting runners with fewer jobs than this waiting ahead of them sleep on inotify; the
+    /// others look every `pollSeconds`.
+    static let watchingPlaces = 32
 
     /// Every job with libvirt hosts waits in line; a QEMU job when the state directory has a
     /// memory budget (always, unless /proc/meminfo cannot be read).

@@ -5,15 +5,19 @@ import Glibc
 /// that dies closes its lock; a holder's record changes as it leaves INSTALL); behind others,
 /// on the job just ahead only, so a long queue does not all wake on every change; with a slow
 /// timer for what gives no event (a runtime VM that stops, a remote host's other domains).
-/// Only where no inotify instance is left does it look every 2 s, until it gets one.
+/// A runner 32 or more places back in line, or one that finds no inotify instance left,
+/// looks every 2 s instead.
 extension Admission {
     func waitAndPlace<T>(_ tryHost: (any HypervisorDriver) throws(VMInstallError) -> T) throws(VMInstallError) -> (
         driver: any HypervisorDriver, value: T
     ) {
         let ledger = AdmissionLedger(store: store)
-        // Each waiting runner needs an inotify instance of its own, and a user has only
-        // fs.inotify.max_user_instances (128 by default): past that, it looks once a second.
-        var inotify = try? Inotify()
+        // Each waiting runner near the head of the line needs an inotify instance of its own,
+        // and a user has only fs.inotify.max_user_instances (128 by default). Runners further
+        // back, which cannot be admitted before those ahead, look every 2 s instead, so a
+        // batch leaves the user's other instances to its tools (--wait, --watch, ...); so do
+        // runners that find none left.
+        var inotify: Inotify?
         var watches: [String: Int32] = [:]
         var told: String?
         var toldPolling = false
@@ -26,6 +30,13 @@ extension Admission {
             // outside the ledger's lock (a hypervisor may take its time to answer); only the
             // job first in line needs them.
             let snapshot = ledger.read()
+            let ahead = snapshot.lazy.filter { !$0.admitted && $0.id < id }.count
+            if ahead >= Self.watchingPlaces {
+                inotify = nil
+                watches = [:]
+            } else if inotify == nil {
+                inotify = try? Inotify()
+            }
             var rooms: [Placement.Room]?
             var shares: [JobID: Share] = [:]
             if firstInLine(snapshot) {
@@ -92,7 +103,7 @@ extension Admission {
                     told = reason
                 }
                 guard let inotify else {
-                    if !toldPolling {
+                    if !toldPolling, ahead < Self.watchingPlaces {
                         log.write(
                             "no inotify instance left (fs.inotify.max_user_instances): looking for room every \(Int(Self.pollSeconds)) s until one is free"
                         )
@@ -101,9 +112,7 @@ extension Admission {
                     if cancel.wait(for: nil, until: .after(seconds: Self.pollSeconds)) == .canceled {
                         throw canceledWhileWaiting
                     }
-                    // Runners that end give their instances back.
-                    inotify = try? Inotify()
-                    watches = [:]
+                    // Runners that end give their instances back; the next look tries again.
                     continue
                 }
                 var wanted: [String: UInt32] = [:]
