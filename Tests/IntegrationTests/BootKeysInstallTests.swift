@@ -18,15 +18,22 @@ import VMInstallKit
     static let typedArguments =
         "auto=true priority=critical url=http://{{http}}/preseed.cfg log_host={{syslogIP}} log_port={{syslogPort}} console=ttyS0,115200n8"
 
-    /// A preseed whose early command logs a line over syslog, prints the mark and the kernel
+    /// What the test serves (--serve) once the job's log holds the installer's syslog line.
+    static let syslogSeen = "syslog-seen"
+
+    /// A preseed whose early command logs a line over syslog and waits until the answer server
+    /// it came from (the url= it was booted with) serves `syslogSeen`, which the test puts
+    /// there once the job's log holds that line; then it prints the mark and the kernel
     /// command line on the serial console and powers off.
     static func preseed(extra: String = "") -> String {
-        """
-        d-i debian-installer/locale string en_US.UTF-8
-        d-i keyboard-configuration/xkb-keymap select us
-        d-i preseed/early_command string logger -t vmi-test \(syslogMark); \(extra) echo \(mark) > /dev/ttyS0; echo "cmdline: $(cat /proc/cmdline)" > /dev/ttyS0; sleep 1; echo o > /proc/sysrq-trigger
+        let server = "for a in $(cat /proc/cmdline); do case $a in url=*) u=${a#url=};; esac; done; u=${u%/preseed.cfg}"
+        let wait = "until wget -q -O /dev/null $u/\(syslogSeen); do sleep 1; done"
+        return """
+            d-i debian-installer/locale string en_US.UTF-8
+            d-i keyboard-configuration/xkb-keymap select us
+            d-i preseed/early_command string logger -t vmi-test \(syslogMark); \(server); \(wait); \(extra) echo \(mark) > /dev/ttyS0; echo "cmdline: $(cat /proc/cmdline)" > /dev/ttyS0; sleep 1; echo o > /proc/sysrq-trigger
 
-        """
+            """
     }
 
     /// An isolinux ISO of d-i's netboot kernel and initrd (no preseed in it), whose
@@ -64,11 +71,18 @@ import VMInstallKit
         return iso
     }
 
-    /// Waits for the job's end (its record, every 100 ms; the deadline is a safety net).
-    static func finish(_ fx: Fixture, _ id: JobID, name: String, store: JobStore? = nil) async throws -> String {
-        let store = store ?? fx.store
+    /// Waits for the job's end (its record, every 100 ms; the deadline is a safety net),
+    /// serving `syslogSeen` from `served` once the job's log holds the installer's syslog line.
+    static func finish(_ fx: Fixture, _ id: JobID, name: String, served: String) async throws -> String {
+        let store = fx.store
         let deadline = Deadline.after(seconds: 900)
         while true {
+            if !FileIO.exists("\(served)/\(syslogSeen)"),
+                fileContains(store.paths(id).log, "installer: vmi-test: \(syslogMark)")
+            {
+                try FileIO.writeAtomically(
+                    "\(served)/\(syslogSeen)", "seen\n", mode: [.ownerReadWrite, .groupRead, .otherRead])
+            }
             let record = try store.read(id)
             if record.state.isTerminal {
                 #expect(record.state == .finished, "\(record.error ?? "")")
@@ -128,10 +142,14 @@ import VMInstallKit
         }
     }
 
+    /// What the d-i runs from the isolinux ISO serve (--serve), besides the preseed.
+    func served(_ fx: Fixture) -> String { "\(fx.root)/served" }
+
     func arguments(_ fx: Fixture, name: String, iso: String) throws -> [String] {
         try FileIO.writeAtomically("\(fx.root)/preseed.cfg", Self.preseed())
+        _ = try FileIO.makeDirectory(served(fx), mode: 0o755)
         return [
-            "--name", name, "--source", iso, "--autoinstall", "\(fx.root)/preseed.cfg",
+            "--name", name, "--source", iso, "--autoinstall", "\(fx.root)/preseed.cfg", "--serve", served(fx),
             "--boot-keys", "install \(Self.typedArguments)<enter>", "--boot-wait-for", "boot:",
             "--disk", "\(fx.root)/\(name).qcow2,size=1G", "--memory", "1024", "--accel", "tcg", "--settle", "1",
             "--install-timeout", "900", "--background",
@@ -144,7 +162,7 @@ import VMInstallKit
             let result = try await fx.vmInstall(try arguments(fx, name: "di-keys", iso: iso))
             try #require(result.code == 0, "\(result.stderr)")
             let id = try #require(JobID(parsing: result.stdout.trimmed))
-            let log = try await Self.finish(fx, id, name: "di-keys")
+            let log = try await Self.finish(fx, id, name: "di-keys", served: served(fx))
             try Self.checkRun(fx, name: "di-keys", log: log)
             #expect(try await fx.jobs(["--delete", id.description]).code == 0)
         }
@@ -158,7 +176,7 @@ import VMInstallKit
                 ["--connect", Fixture.systemURI] + (try arguments(fx, name: name, iso: iso)))
             try #require(result.code == 0, "\(result.stderr)")
             let id = try #require(JobID(parsing: result.stdout.trimmed))
-            let log = try await Self.finish(fx, id, name: name)
+            let log = try await Self.finish(fx, id, name: name, served: served(fx))
             try Self.checkRun(fx, name: name, log: log)
             #expect(try await fx.jobs(["--delete", id.description]).code == 0)
         }
@@ -193,7 +211,7 @@ import VMInstallKit
                 ])
                 try #require(result.code == 0, "\(result.stderr)")
                 let id = try #require(JobID(parsing: result.stdout.trimmed))
-                let log = try await Self.finish(fx, id, name: "di-lo")
+                let log = try await Self.finish(fx, id, name: "di-lo", served: served)
                 #expect(log.contains("mirror/http/hostname=10.0.2.2:\(port) mirror/http/directory=/debian"), "\(log)")
                 #expect(log.contains("is on this host's loopback"), "\(log)")
                 #expect(log.contains("answer server: GET /preseed.cfg 200"), "\(log)")

@@ -46,11 +46,11 @@ import VMInstallKit
             let watcher = try await fx.watch()
             // The job waits in PREP_INSTALL, reading its cloud-init user-data from a FIFO, until
             // the watch is in place: a busy machine cannot let INSTALL slip past it. It waits in
-            // INSTALL until both watchers have seen it. RUNTIME lasts the 3 s of --settle.
+            // INSTALL until both watchers have seen it. RUNTIME lasts the 10 s of --settle.
             let fifo = try HeldFIFO("\(fx.root)/user-data")
             let id = try await fx.startJob(
                 name: "announced", guest: guest,
-                extra: ["--vnc", "--settle", "3", "--cloud-init", "user-data=\(fifo.path)"])
+                extra: ["--vnc", "--settle", "10", "--cloud-init", "user-data=\(fifo.path)"])
             let paths = fx.store.paths(id)
             let watch = try InotifyWatch(path: paths.inotify, mask: UInt32(IN_CLOSE_WRITE))
             #expect(try fx.store.read(id).state.rawValue < JobState.install.rawValue, "INSTALL came before the watch")

@@ -59,10 +59,11 @@ import VMInstallKit
 
     @Test func watchStreamsOneJSONLinePerStateChange() async throws {
         try await Fixture.with { fx in
-            // INSTALL lasts until --watch has printed it; RUNTIME the 3 s of --settle.
+            // INSTALL lasts until --watch has printed it; RUNTIME the 10 s of --settle (no event
+            // holds it: a watcher descheduled for longer would see FINISHED only).
             let held = try await Guest.held.guest()
             let watcher = try await fx.watch()
-            let id = try await fx.startJob(name: "streamed", guest: held, extra: ["--settle", "3"])
+            let id = try await fx.startJob(name: "streamed", guest: held, extra: ["--settle", "10"])
             try await watcher.waitForState(id, .install)
             try await fx.release("streamed")
             _ = try await fx.waitForEnd(id)

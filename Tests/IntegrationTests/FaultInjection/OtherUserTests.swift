@@ -9,8 +9,11 @@ struct OtherUserTests {
     @Test func anotherUserCannotReadOrChangeJobs() async throws {
         try await Fixture.with { fx in
             let user = "vmi-other-\(getpid() % 100_000)"
-            let add = try await fx.run(
-                "/usr/sbin/useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user])
+            // Other suites add and remove users at the same time: useradd retries a locked passwd.
+            let add = try await OrdinaryUser.retryingOnLockedFiles {
+                try await fx.run(
+                    "/usr/sbin/useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user])
+            }
             try #require(add.code == 0, "\(add.stderr)")
             defer { _ = system("/usr/sbin/userdel \(user) 2>/dev/null") }
             // The fixture's directory is private; let the other user reach the state directory

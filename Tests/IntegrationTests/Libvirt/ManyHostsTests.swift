@@ -10,7 +10,8 @@ extension LibvirtHostsTests {
     func placedArguments(_ fx: Fixture, name: String, guest: Guest, extra: [String] = []) -> [String] {
         [
             "--name", fx.domainName(name), "--source", guest.iso, "--disk", "pool=default,size=16M", "--memory", "64",
-            "--accel", "tcg", "--settle", "0", "--install-timeout", String(Int(2 * Fixture.patience)), "--hosts-file", "\(fx.root)/hosts",
+            "--accel", "tcg", "--settle", "0", "--install-timeout", String(Int(2 * Fixture.patience)), "--hosts-file",
+            "\(fx.root)/hosts",
             "--host-group", "lab",
         ] + extra
     }

@@ -60,9 +60,10 @@ final class OrdinaryUser: Sendable {
 
     /// useradd and userdel fail at once when another one holds /etc/passwd or /etc/group
     /// (exit 1 or 10); tests running side by side take turns.
-    private static func retryingOnLockedFiles(_ command: () async throws -> ToolResult) async throws -> ToolResult {
+    static func retryingOnLockedFiles(_ command: () async throws -> ToolResult) async throws -> ToolResult {
         var result = try await command()
-        for _ in 0..<50 where result.code == 1 || result.code == 10 {
+        let deadline = Deadline.after(seconds: Fixture.patience)
+        while result.code == 1 || result.code == 10, !deadline.hasPassed {
             try await Task.sleep(for: .milliseconds(100))
             result = try await command()
         }
@@ -159,7 +160,7 @@ final class OrdinaryUser: Sendable {
 
     private func remove() async {
         for dir in stateDirectories.withLock({ $0 }) { Fixture.settle(JobStore(root: dir)) }
-        let deadline = Deadline.after(seconds: 10)
+        let deadline = Deadline.after(seconds: Fixture.patience)
         while !processes.isEmpty, !deadline.hasPassed {
             for pid in processes { kill(pid, SIGKILL) }
             try? await Task.sleep(for: .milliseconds(20))
