@@ -75,7 +75,7 @@ import VMInstallKit
     /// serving `syslogSeen` from `served` once the job's log holds the installer's syslog line.
     static func finish(_ fx: Fixture, _ id: JobID, name: String, served: String) async throws -> String {
         let store = fx.store
-        let deadline = Deadline.after(seconds: 900)
+        let deadline = Deadline.after(seconds: 2 * Fixture.patience)
         while true {
             if !FileIO.exists("\(served)/\(syslogSeen)"),
                 fileContains(store.paths(id).log, "installer: vmi-test: \(syslogMark)")
@@ -152,7 +152,7 @@ import VMInstallKit
             "--name", name, "--source", iso, "--autoinstall", "\(fx.root)/preseed.cfg", "--serve", served(fx),
             "--boot-keys", "install \(Self.typedArguments)<enter>", "--boot-wait-for", "boot:",
             "--disk", "\(fx.root)/\(name).qcow2,size=1G", "--memory", "1024", "--accel", "tcg", "--settle", "1",
-            "--install-timeout", "900", "--background",
+            "--install-timeout", String(Int(2 * Fixture.patience)), "--background",
         ]
     }
 
@@ -207,7 +207,7 @@ import VMInstallKit
                     "--name", "di-lo", "--source", "http://127.0.0.1:\(port)/\(installer)/", "--serve", served,
                     "--extra-args", "auto=true priority=critical url=http://{{http}}/preseed.cfg",
                     "--disk", "\(fx.root)/di-lo.qcow2,size=1G", "--memory", "1024", "--accel", "tcg", "--settle", "1",
-                    "--install-timeout", "900", "--background",
+                    "--install-timeout", String(Int(2 * Fixture.patience)), "--background",
                 ])
                 try #require(result.code == 0, "\(result.stderr)")
                 let id = try #require(JobID(parsing: result.stdout.trimmed))

@@ -44,12 +44,12 @@ import VMInstallKit
         let result = try await fx.vmInstall([
             "--name", name, "--source", source, "--autoinstall", try preseed(fx),
             "--disk", "\(fx.root)/\(name).qcow2,size=1G", "--memory", "1024", "--accel", "tcg",
-            "--settle", "1", "--install-timeout", "600", "--background",
+            "--settle", "1", "--install-timeout", String(Int(2 * Fixture.patience)), "--background",
         ])
         try #require(result.code == 0, "\(result.stderr)")
         let id = try #require(JobID(parsing: result.stdout.trimmed))
         var markSeconds: Double?
-        let deadline = Deadline.after(seconds: 600)
+        let deadline = Deadline.after(seconds: 2 * Fixture.patience)
         while true {
             if markSeconds == nil, fileContains(fx.vmFiles(name).serialLog, Self.mark) {
                 markSeconds = seconds(since: start)

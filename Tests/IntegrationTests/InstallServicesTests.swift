@@ -114,7 +114,7 @@ import VMInstallKit
                 extra: [
                     "--boot-keys", "log {{syslogIP}}:{{syslogPort}}<enter>", "--boot-wait", "0", "--stall-timeout",
                     "30",
-                    "--install-timeout", "600",
+                    "--install-timeout", String(Int(2 * Fixture.patience)),
                 ])
             let log = fx.store.paths(id).log
             let syslog = try await port(in: log, after: "installer syslog: 10.0.2.2:")

@@ -55,7 +55,7 @@ import VMInstallKit
             "--name", name, "--source", source, "--disk", "\(fx.root)/\(name).qcow2,size=64M", "--memory", "256",
             "--accel", "tcg",
             "--unattended", "profile=jeos,admin-password-file=\(admin),user-login=alice,user-password-file=\(user)",
-            "--settle", "0.3", "--install-timeout", "300",
+            "--settle", "0.3", "--install-timeout", String(Int(2 * Fixture.patience)),
         ])
         #expect(r.code == 0, "\(r.stderr)")
         let serial = fx.vmFiles(name).serialLog

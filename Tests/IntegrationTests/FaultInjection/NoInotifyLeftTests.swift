@@ -45,7 +45,7 @@ struct NoInotifyLeftTests {
                 #expect(!watching, "\(marker) got an inotify instance")
                 return pid_t(entry)!
             }
-            try await Task.sleep(for: .milliseconds(20))
+            try await Task.sleep(for: .milliseconds(100))
         }
         throw VMInstallError(.internal, "no process with '\(marker)' sleeps in poll")
     }

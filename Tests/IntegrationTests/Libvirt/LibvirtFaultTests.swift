@@ -24,7 +24,9 @@ extension LibvirtInstallTests {
             let guest = try await Guest.held.guest()
             let name = fx.domainName("restart")
             let r = try await fx.vmInstall(
-                fx.libvirtArguments(name: "restart", guest: guest, extra: ["--background", "--install-timeout", "600"]))
+                fx.libvirtArguments(
+                    name: "restart", guest: guest,
+                    extra: ["--background", "--install-timeout", String(Int(2 * Fixture.patience))]))
             let id = try #require(JobID(parsing: r.stdout.trimmed), "\(r.stderr)")
             try await fx.waitFor(id) { $0.state == .install }
             try await fx.waitForSerial(fx.vmFiles(name), Guest.startMark, "the held installer did not start")
@@ -57,7 +59,8 @@ extension LibvirtInstallTests {
             let args = [
                 "--name", name, "--source", guest.iso, "--disk", "pool=default,size=16M", "--memory", "64", "--accel",
                 "tcg",
-                "--settle", "0.5", "--install-timeout", "600", "--connect", Fixture.tcpURI, "--vnc", "--background",
+                "--settle", "0.5", "--install-timeout", String(Int(2 * Fixture.patience)), "--connect", Fixture.tcpURI,
+                "--vnc", "--background",
             ]
             let local = try await fx.vmInstall(
                 args.filter { $0 != "--background" }.map {

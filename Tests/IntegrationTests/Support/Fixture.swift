@@ -46,7 +46,7 @@ final class Fixture: Sendable {
     /// How long a safety net waits for what a test waits on, so that a test whose event never
     /// comes fails instead of hanging. Generous: the whole suite on two busy cores runs dozens
     /// of VMs at once, and no test passes sooner or later for it.
-    static let patience: Double = 300
+    static let patience: Double = 600
 
     init() throws {
         var template = Array("/tmp/vmi-test-XXXXXX".utf8CString)
