@@ -60,8 +60,12 @@ import VMInstallKit
             var release: Task<Void, any Error>?
             let deadline = Deadline.after(seconds: Fixture.patience)
             while !deadline.hasPassed {
+                // Events queue in the watch; a task must not block its thread waiting for one.
                 var pfd = pollfd(fd: watch.fd, events: Int16(POLLIN), revents: 0)
-                guard poll(&pfd, 1, 1000) > 0 else { continue }
+                guard poll(&pfd, 1, 0) > 0 else {
+                    try await Task.sleep(for: .milliseconds(20))
+                    continue
+                }
                 _ = watch.read(waitingUpTo: 0)
                 // What --status prints, read on the event.
                 let status = try control.status(id)

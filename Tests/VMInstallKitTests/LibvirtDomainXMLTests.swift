@@ -32,7 +32,9 @@ import Testing
         let pipe = popen("/usr/bin/virt-xml-validate \(path) domain 2>&1", "r")!
         var out = ""
         var buffer = [CChar](repeating: 0, count: 4096)
-        while fgets(&buffer, 4096, pipe) != nil { out += String(cString: buffer) }
+        while fgets(&buffer, 4096, pipe) != nil {
+            out += String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
         #expect(pclose(pipe) == 0, "\(out)\n\(xml)")
         return out
     }

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 import Testing
 
 @testable import VMInstallKit
@@ -9,12 +10,14 @@ import Testing
 /// read could hang (seen in the suite: a runner's recognition stuck in g_main_loop_run).
 @Suite struct OSInfoBesideLibvirtTests {
     @Test func mediaAreReadWhileLibvirtsEventLoopRuns() async throws {
-        // A busy connection keeps libvirt's event loop at work (the test driver needs no daemon).
+        // A busy connection keeps libvirt's event loop at work (the test driver needs no daemon),
+        // on a thread of its own: a loop that never yields would hold one of the tasks' threads.
         let connection = try LibvirtConnection("test:///default")
-        let busy = Task.detached {
-            while !Task.isCancelled { _ = try? connection.capabilities() }
+        let stop = StopFlag()
+        let busy = Task {
+            try await OffPool.run { while !stop.raised.load(ordering: .relaxed) { _ = try? connection.capabilities() } }
         }
-        defer { busy.cancel() }
+        defer { stop.raised.store(true, ordering: .relaxed) }
         try await OSIndexTests.withDirectory { dir in
             try FileIO.makeDirectory("\(dir)/stage", mode: 0o755)
             try FileIO.writeAtomically("\(dir)/stage/boot.bin", bytes: [UInt8](repeating: 0, count: 2048))
@@ -34,5 +37,11 @@ import Testing
             }
             #expect(found == Array(repeating: "fedora37", count: reads))
         }
+        stop.raised.store(true, ordering: .relaxed)
+        try await busy.value
     }
+}
+
+private final class StopFlag: Sendable {
+    let raised = Atomic(false)
 }

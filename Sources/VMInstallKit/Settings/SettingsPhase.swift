@@ -105,7 +105,7 @@ struct SettingsPhase {
         guard (try? FileIO.listDirectory(files.directory)) == ["owner"],
             (try? FileIO.readString(files.owner, limit: 256)) == VMPaths.ownerMark(job: id)
         else { return }
-        try? store.update(id) { $0.vmDirectory = nil }
+        _ = try? store.update(id) { $0.vmDirectory = nil }
         try? FileIO.removeTree(files.directory)
     }
 }

@@ -62,10 +62,10 @@ final class Fixture: Sendable {
         do {
             try await body(fixture)
         } catch {
-            fixture.cleanUp()
+            await fixture.cleanUp()
             throw error
         }
-        fixture.cleanUp()
+        await fixture.cleanUp()
     }
 
     func vmInstall(_ arguments: [String]) async throws -> ToolResult {
@@ -149,9 +149,12 @@ final class Fixture: Sendable {
         return false
     }
 
-    func cleanUp() {
-        Self.settle(store)
-        try? FileIO.removeTree(root)
+    /// Settles the jobs (which may wait seconds for a runner or a QEMU) on a thread of its own.
+    func cleanUp() async {
+        _ = try? await OffPool.run { [store, root] in
+            Self.settle(store)
+            try? FileIO.removeTree(root)
+        }
     }
 
     /// Stops every job runner and QEMU process of a state directory by its pid, waiting for

@@ -47,7 +47,8 @@ extension Fixture {
 
     func release(_ files: VMPaths) async throws {
         try await waitForSerial(files, Guest.startMark, "the held installer did not start")
-        try QMPKeyboard.press(socket: files.installMonitorSocket)
+        let socket = files.installMonitorSocket
+        try await OffPool.run { try QMPKeyboard.press(socket: socket) }
         try await waitForSerial(files, Guest.goMark, "the held installer did not get its key")
     }
 

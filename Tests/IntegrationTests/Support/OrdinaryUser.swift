@@ -159,7 +159,9 @@ final class OrdinaryUser: Sendable {
     }
 
     private func remove() async {
-        for dir in stateDirectories.withLock({ $0 }) { Fixture.settle(JobStore(root: dir)) }
+        for dir in stateDirectories.withLock({ $0 }) {
+            _ = try? await OffPool.run { Fixture.settle(JobStore(root: dir)) }
+        }
         let deadline = Deadline.after(seconds: Fixture.patience)
         while !processes.isEmpty, !deadline.hasPassed {
             for pid in processes { kill(pid, SIGKILL) }
