@@ -75,6 +75,27 @@ import VMInstallKit
         #expect(Set(holders.map(\.value)) == [1, 2, 3])
     }
 
+    /// A host with a large budget but little memory free now (something else took it) takes
+    /// no VM larger than what is free, and ranks by the smaller of the two.
+    @Test func whatAHostHasFreeLimitsItsRoom() {
+        let rooms = [
+            Placement.Room(key: a, budgetMiB: 8192, freeMiB: 100, maxInstalls: nil),
+            Placement.Room(key: b, budgetMiB: 1024, freeMiB: 4096, maxInstalls: nil),
+        ]
+        guard case .placed(let key, _, let reason) = Placement.choose(memoryMiB: 64, rooms: rooms, loads: [:]) else {
+            Issue.record("not placed")
+            return
+        }
+        #expect(key == b, "\(reason)")
+        #expect(reason.contains("960 MiB left"), "\(reason)")
+        let full = Placement.choose(memoryMiB: 256, rooms: [rooms[0]], loads: [a: load(64, jobs: [4])])
+        #expect(
+            full
+                == .wait(
+                    reason: "for memory on \(a): needs 256 MiB, 100 MiB free there less its reserve",
+                    holders: [JobID(4)!]))
+    }
+
     @Test func aVMNoHostCanEverTakeIsSaidSo() {
         let rooms = [
             Placement.Room(key: a, budgetMiB: 256, maxInstalls: nil),

@@ -9,7 +9,8 @@ import Glibc
 /// A host's room: this machine has the state directory's memory budget (--memory-budget,
 /// $VM_INSTALL_MEMORY_BUDGET, else its memory less a reserve), shared by QEMU's VMs and local
 /// libvirt's; a remote libvirt host has its budget from the hosts file, else its memory as
-/// libvirt reports it less a reserve, and what its other domains use counts against it.
+/// libvirt reports it less a reserve, and no more than its free memory less the reserve; what
+/// its other domains use counts against it.
 /// `Placement` chooses among the hosts that take the VM.
 struct Admission {
     let store: JobStore
@@ -105,12 +106,15 @@ struct Admission {
                 rooms.append(Placement.Room(key: candidate.key, budgetMiB: spec.memoryBudgetMiB, maxInstalls: slots))
                 continue
             }
-            let budget =
-                candidate.configured?.memoryBudgetMiB ?? capacity.totalMiB
-                - MemoryBudget.reserve(totalMiB: capacity.totalMiB)
+            // A configured budget wins; else the host's memory less the reserve, and no more
+            // than it has free now less the reserve.
+            let reserve = MemoryBudget.reserve(totalMiB: capacity.totalMiB)
+            let configured = candidate.configured?.memoryBudgetMiB
             rooms.append(
-                Placement.Room(key: candidate.key, budgetMiB: budget, othersMiB: capacity.othersMiB, maxInstalls: slots)
-            )
+                Placement.Room(
+                    key: candidate.key, budgetMiB: configured ?? capacity.totalMiB - reserve,
+                    othersMiB: capacity.othersMiB, freeMiB: configured == nil ? capacity.freeMiB - reserve : nil,
+                    maxInstalls: slots))
         }
         return rooms
     }

@@ -2,7 +2,8 @@
 /// facts are gathered, so that it can be read, tested and timed on its own.
 ///
 /// A host takes the VM when the state directory's VMs there (their shares in the ledger),
-/// the host's other VMs and this one fit its budget, and fewer of the state directory's jobs
+/// the host's other VMs and this one fit its budget, this one fits what the host has free
+/// (where its budget is not configured), and fewer of the state directory's jobs
 /// than its install slots are before or in their install. Among the hosts that take it, the
 /// one with the most memory left afterwards wins (spreading VMs as Nova's RAM weigher does);
 /// ties go to the host with the fewest installs under way, then to the one given first.
@@ -15,12 +16,16 @@ public enum Placement {
         public let budgetMiB: Int?
         /// What the host's VMs that are not the state directory's use.
         public let othersMiB: Int
+        /// What the host has free now less its reserve, where the budget is not configured:
+        /// memory that something else than VMs took is not there to give either.
+        public let freeMiB: Int?
         public let maxInstalls: Int?
 
-        public init(key: String, budgetMiB: Int?, othersMiB: Int = 0, maxInstalls: Int?) {
+        public init(key: String, budgetMiB: Int?, othersMiB: Int = 0, freeMiB: Int? = nil, maxInstalls: Int?) {
             self.key = key
             self.budgetMiB = budgetMiB
             self.othersMiB = othersMiB
+            self.freeMiB = freeMiB
             self.maxInstalls = maxInstalls
         }
     }
@@ -55,7 +60,7 @@ public enum Placement {
         for room in rooms {
             let load = loads[room.key] ?? Load()
             let used = load.sharesMiB + room.othersMiB
-            let left = (room.budgetMiB ?? Int.max / 2) - used - memoryMiB
+            var left = (room.budgetMiB ?? Int.max / 2) - used - memoryMiB
             if let budget = room.budgetMiB, memoryMiB + room.othersMiB > budget {
                 never.append(
                     "\(name(room)): needs \(memoryMiB) MiB, more than its budget of \(budget) MiB"
@@ -66,6 +71,15 @@ public enum Placement {
                 waits.append(memoryWait(room, memoryMiB: memoryMiB, budget: budget, load: load))
                 holders += load.holders
                 continue
+            }
+            if let free = room.freeMiB {
+                if memoryMiB > free {
+                    waits.append(
+                        "for memory on \(room.key): needs \(memoryMiB) MiB, \(max(free, 0)) MiB free there less its reserve")
+                    holders += load.holders
+                    continue
+                }
+                left = min(left, free - memoryMiB)
             }
             if let slots = room.maxInstalls, load.installs >= slots {
                 let users = load.installing.map(\.description).joined(separator: ", ")

@@ -7,7 +7,7 @@ import VMInstallKit
 @Suite(.serialized) struct LibvirtHostsTests {
     /// A domain without disks: QEMU (TCG) runs SeaBIOS, which finds nothing to boot. Its
     /// description names the fixture, which makes it provably ours.
-    func tinyDomain(_ name: String, in fx: Fixture) throws -> String {
+    func tinyDomain(_ name: String, in fx: Fixture, memoryMiB: Int = 32) throws -> String {
         let path = "\(fx.root)/\(name).xml"
         try FileIO.writeAtomically(
             path,
@@ -15,7 +15,7 @@ import VMInstallKit
             <domain type='qemu'>
               <name>\(name)</name>
               <description>\(fx.root)</description>
-              <memory unit='MiB'>32</memory>
+              <memory unit='MiB'>\(memoryMiB)</memory>
               <vcpu>1</vcpu>
               <os><type arch='x86_64' machine='pc'>hvm</type></os>
               <devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices>

@@ -248,12 +248,14 @@ extension LibvirtHostsTests {
         }
     }
 
-    /// --screenshot, --log, --cancel, --detach and --delete each act on the job's own host.
+    /// --screenshot, --log, --cancel, --detach and --delete each act on the job's own host,
+    /// which --status --json, --watch and the log name.
     @Test func requestsActOnTheJobsHost() async throws {
         try await withHosts(2) { fx, hosts in
             try writeHosts(fx, [(hosts[0], 1024), (hosts[1], 1024)])
             let endless = try await Guest.endless.guest()
             let quick = try await Guest.quick.guest()
+            let watcher = try await fx.watch()
             let held = try await submit(fx, placedArguments(fx, name: "held", guest: endless, extra: ["--vnc"]))
             try await fx.waitFor(held) { $0.state == .install }
             let kept = try await submit(fx, placedArguments(fx, name: "kept", guest: quick))
@@ -265,6 +267,10 @@ extension LibvirtHostsTests {
             }
             let heldHost = try host(held)
             #expect(try host(kept).tcpURI != heldHost.tcpURI, "the second job goes where there is more room")
+            try await watcher.waitForLine("line naming job \(held)'s host") {
+                $0["id"] as? Int == Int(held.value) && $0["host"] as? String == heldHost.tcpURI
+            }
+            _ = try await watcher.stop()
 
             let png = "\(fx.root)/held.png"
             let shot = try await fx.jobs(["--screenshot", held.description, png])
