@@ -53,7 +53,8 @@
     X(osinfo_tree_get_architecture) X(osinfo_tree_get_treeinfo_family)                  \
     X(osinfo_tree_get_treeinfo_variant) X(osinfo_tree_get_treeinfo_version)             \
     X(osinfo_tree_get_treeinfo_arch) X(osinfo_tree_has_treeinfo) X(osinfo_media_new)    \
-    X(osinfo_entity_set_param) X(osinfo_entity_set_param_int64)
+    X(osinfo_entity_set_param) X(osinfo_entity_set_param_int64)                       \
+    X(osinfo_entity_get_param_value) X(osinfo_db_identify_medialist)
 
 #define VMI_DECLARE(name) static __typeof__(&name) p_##name;
 VMI_OSINFO_SYMBOLS(VMI_DECLARE)
@@ -225,6 +226,12 @@ void vmi_osinfo_entity_set_param(void *entity, const char *key, const char *valu
 }
 void vmi_osinfo_entity_set_param_int64(void *entity, const char *key, int64_t value) {
     p_osinfo_entity_set_param_int64((OsinfoEntity *)entity, key, value);
+}
+const char *vmi_osinfo_entity_get_param_value(void *entity, const char *key) {
+    return p_osinfo_entity_get_param_value((OsinfoEntity *)entity, key);
+}
+OsinfoMediaList *vmi_osinfo_db_identify_medialist(OsinfoDb *db, OsinfoMedia *media) {
+    return p_osinfo_db_identify_medialist(db, media);
 }
 int vmi_osinfo_db_identify_tree(OsinfoDb *db, OsinfoTree *tree) { return p_osinfo_db_identify_tree(db, tree); }
 OsinfoOs *vmi_osinfo_tree_get_os(OsinfoTree *tree) { return p_osinfo_tree_get_os(tree); }

@@ -109,6 +109,9 @@ int vmi_osinfo_tree_has_treeinfo(OsinfoTree *tree);
 OsinfoMedia *vmi_osinfo_media_new(const char *id, const char *architecture);        /* full */
 void vmi_osinfo_entity_set_param(void *entity, const char *key, const char *value);
 void vmi_osinfo_entity_set_param_int64(void *entity, const char *key, int64_t value);
+const char *vmi_osinfo_entity_get_param_value(void *entity, const char *key);
+/* Every database medium that matches, the first one first (no media filled in, so no lang-regex read). */
+OsinfoMediaList *vmi_osinfo_db_identify_medialist(OsinfoDb *db, OsinfoMedia *media); /* full */
 
 /* Install scripts. Injection methods and installation sources are libosinfo's values. */
 enum {
