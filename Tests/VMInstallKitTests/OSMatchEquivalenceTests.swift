@@ -78,7 +78,10 @@ import Testing
                     defer { vmi_osinfo_unref(UnsafeMutableRawPointer(os)) }
                     return OSInfoDatabase.string(vmi_osinfo_product_get_short_id(UnsafeMutableRawPointer(os)))
                 }
-                if let first, vmi_osinfo_entity_get_param_value(UnsafeMutableRawPointer(first), "l10n-language-regex") != nil {
+                let language = first.flatMap {
+                    vmi_osinfo_entity_get_param_value(UnsafeMutableRawPointer($0), "l10n-language-regex")
+                }
+                if language != nil {
                     return listed
                 }
                 guard vmi_osinfo_db_identify_media(db.db, media) != 0, let os = vmi_osinfo_media_get_os(media) else {
