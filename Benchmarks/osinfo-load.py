@@ -6,7 +6,7 @@ Tiny foreground jobs (the test guest, TCG, each deleted after) of four kinds: a 
 recognises (volume id Fedora-S-dvd-x86_64-37) and the guest's own ISO, which it does not.
 A job's osinfo cost is read from its log (millisecond timestamps): the index's own figure
 ("from the index in S s" or "index built with libosinfo in S s") plus the time from that
-line to the OS line (recognition, from the cache or from libosinfo). The index is built
+line to the OS line (recognition, from the cache or from the index; libosinfo for media the index cannot read). The index is built
 first (the first --os-type list of the state directory, timed); the first job of each kind
 then meets media not seen before; the next ROUNDS are what a batch's jobs pay. Then
 `vm-install --os-type list` (the index read) against `vm-install --version`, and a database

@@ -7,6 +7,7 @@
 #include "cosinfo.h"
 #include <dlfcn.h>
 #include <osinfo/osinfo.h>
+#include <string.h>
 
 #define VMI_OSINFO_SYMBOLS(X)                                                           \
     X(g_object_unref) X(g_free) X(g_strdup) X(g_error_free)                             \
@@ -43,7 +44,17 @@
     X(osinfo_install_script_generate)                                                   \
     X(osinfo_install_script_generate_command_line_for_media)                            \
     X(osinfo_install_script_generate_command_line_for_tree)                             \
-    X(osinfo_install_script_generate_command_line)
+    X(osinfo_install_script_generate_command_line)                                      \
+    X(g_list_sort) X(g_list_free) X(osinfo_list_get_elements) X(osinfo_list_add)         \
+    X(osinfo_medialist_new) X(osinfo_oslist_new) X(osinfo_treelist_new) X(osinfo_os_get_media_list) X(osinfo_os_get_tree_list)       \
+    X(osinfo_os_get_release_status) X(osinfo_media_get_architecture)                    \
+    X(osinfo_media_get_system_id) X(osinfo_media_get_publisher_id)                      \
+    X(osinfo_media_get_application_id) X(osinfo_media_get_volume_size)                  \
+    X(osinfo_tree_get_architecture) X(osinfo_tree_get_treeinfo_family)                  \
+    X(osinfo_tree_get_treeinfo_variant) X(osinfo_tree_get_treeinfo_version)             \
+    X(osinfo_tree_get_treeinfo_arch) X(osinfo_tree_has_treeinfo) X(osinfo_media_new)    \
+    X(osinfo_entity_set_param) X(osinfo_entity_set_param_int64)                       \
+    X(osinfo_entity_get_param_value) X(osinfo_db_identify_medialist)
 
 #define VMI_DECLARE(name) static __typeof__(&name) p_##name;
 VMI_OSINFO_SYMBOLS(VMI_DECLARE)
@@ -152,6 +163,75 @@ OsinfoTree *vmi_osinfo_tree_create_from_treeinfo(const char *treeinfo, const cha
     OsinfoTree *tree = p_osinfo_tree_create_from_treeinfo(treeinfo, location, &e);
     take_error(e, error);
     return tree;
+}
+/* libosinfo 1.10's media_volume_compare() (osinfo/osinfo_db.c), the order compare_media() sorts by. */
+static gint media_volume_compare(gconstpointer a, gconstpointer b) {
+    OsinfoMedia *media_a = (OsinfoMedia *)a;
+    OsinfoMedia *media_b = (OsinfoMedia *)b;
+    const gchar *volume_a = p_osinfo_media_get_volume_id(media_a);
+    const gchar *volume_b = p_osinfo_media_get_volume_id(media_b);
+    if (volume_a == NULL || volume_b == NULL) return 0;
+    if (strstr(volume_a, volume_b) != NULL) {
+        gint64 volume_size_a = p_osinfo_media_get_volume_size(media_a);
+        gint64 volume_size_b = p_osinfo_media_get_volume_size(media_b);
+        if (volume_size_a != -1 && volume_size_b == -1) return -1;
+        if (volume_size_b != -1 && volume_size_a == -1) return 1;
+        return -1;
+    }
+    return 1;
+}
+/* A list's elements, in osinfo_list_get_elements' order, as a list of the same kind. */
+static void add_in_element_order(OsinfoList *list, OsinfoList *source, GCompareFunc sort) {
+    GList *elements = p_osinfo_list_get_elements(source);
+    if (sort) elements = p_g_list_sort(elements, sort);
+    for (GList *node = elements; node; node = node->next) p_osinfo_list_add(list, node->data);
+    p_g_list_free(elements);
+}
+OsinfoOsList *vmi_osinfo_db_get_os_list_in_match_order(OsinfoDb *db) {
+    OsinfoOsList *list = p_osinfo_db_get_os_list(db);
+    OsinfoOsList *ordered = p_osinfo_oslist_new();
+    add_in_element_order((OsinfoList *)ordered, (OsinfoList *)list, NULL);
+    p_g_object_unref(list);
+    return ordered;
+}
+int vmi_osinfo_os_is_rolling(OsinfoOs *os) { return p_osinfo_os_get_release_status(os) == OSINFO_RELEASE_STATUS_ROLLING; }
+OsinfoMediaList *vmi_osinfo_os_get_media_in_match_order(OsinfoOs *os) {
+    OsinfoMediaList *list = p_osinfo_os_get_media_list(os);
+    OsinfoMediaList *sorted = p_osinfo_medialist_new();
+    add_in_element_order((OsinfoList *)sorted, (OsinfoList *)list, media_volume_compare);
+    p_g_object_unref(list);
+    return sorted;
+}
+OsinfoTreeList *vmi_osinfo_os_get_trees_in_match_order(OsinfoOs *os) {
+    OsinfoTreeList *list = p_osinfo_os_get_tree_list(os);
+    OsinfoTreeList *ordered = p_osinfo_treelist_new();
+    add_in_element_order((OsinfoList *)ordered, (OsinfoList *)list, NULL);
+    p_g_object_unref(list);
+    return ordered;
+}
+const char *vmi_osinfo_media_get_architecture(OsinfoMedia *m) { return p_osinfo_media_get_architecture(m); }
+const char *vmi_osinfo_media_get_system_id(OsinfoMedia *m) { return p_osinfo_media_get_system_id(m); }
+const char *vmi_osinfo_media_get_publisher_id(OsinfoMedia *m) { return p_osinfo_media_get_publisher_id(m); }
+const char *vmi_osinfo_media_get_application_id(OsinfoMedia *m) { return p_osinfo_media_get_application_id(m); }
+int64_t vmi_osinfo_media_get_volume_size(OsinfoMedia *m) { return p_osinfo_media_get_volume_size(m); }
+const char *vmi_osinfo_tree_get_architecture(OsinfoTree *t) { return p_osinfo_tree_get_architecture(t); }
+const char *vmi_osinfo_tree_get_treeinfo_family(OsinfoTree *t) { return p_osinfo_tree_get_treeinfo_family(t); }
+const char *vmi_osinfo_tree_get_treeinfo_variant(OsinfoTree *t) { return p_osinfo_tree_get_treeinfo_variant(t); }
+const char *vmi_osinfo_tree_get_treeinfo_version(OsinfoTree *t) { return p_osinfo_tree_get_treeinfo_version(t); }
+const char *vmi_osinfo_tree_get_treeinfo_arch(OsinfoTree *t) { return p_osinfo_tree_get_treeinfo_arch(t); }
+int vmi_osinfo_tree_has_treeinfo(OsinfoTree *t) { return p_osinfo_tree_has_treeinfo(t) ? 1 : 0; }
+OsinfoMedia *vmi_osinfo_media_new(const char *id, const char *architecture) { return p_osinfo_media_new(id, architecture); }
+void vmi_osinfo_entity_set_param(void *entity, const char *key, const char *value) {
+    p_osinfo_entity_set_param((OsinfoEntity *)entity, key, value);
+}
+void vmi_osinfo_entity_set_param_int64(void *entity, const char *key, int64_t value) {
+    p_osinfo_entity_set_param_int64((OsinfoEntity *)entity, key, value);
+}
+const char *vmi_osinfo_entity_get_param_value(void *entity, const char *key) {
+    return p_osinfo_entity_get_param_value((OsinfoEntity *)entity, key);
+}
+OsinfoMediaList *vmi_osinfo_db_identify_medialist(OsinfoDb *db, OsinfoMedia *media) {
+    return p_osinfo_db_identify_medialist(db, media);
 }
 int vmi_osinfo_db_identify_tree(OsinfoDb *db, OsinfoTree *tree) { return p_osinfo_db_identify_tree(db, tree); }
 OsinfoOs *vmi_osinfo_tree_get_os(OsinfoTree *tree) { return p_osinfo_tree_get_os(tree); }

@@ -223,14 +223,25 @@ import VMInstallKit
                 #expect(loadsNone(trace), "\(tool) \(arguments) loads libosinfo or glib")
             }
             // A job from an ISO seen before: neither vm-install nor its runner loads libosinfo.
-            // (The first job makes the state directory, where the index is kept.)
+            // (The first job makes the state directory, where the index is kept, and builds it.)
             let guest = try await Guest.quick.guest()
             let arguments = ["--state-dir", fx.stateDir]
             let one = try await loaded("vm-install", arguments + fx.vmArguments(name: "first", guest: guest))
-            #expect(one.trace.contains("libosinfo-1.0.so"), "the first job asks libosinfo about the ISO")
+            #expect(one.trace.contains("libosinfo-1.0.so"), "the first job builds the index with libosinfo")
             let two = try await loaded("vm-install", arguments + fx.vmArguments(name: "second", guest: guest))
             #expect(loadsNone(two.trace), "the second job of the same ISO does not")
             #expect(one.output.isEmpty && two.output.isEmpty)
+            // An image not seen before is recognised from the index: glib alone, no libosinfo.
+            let unseen = "\(fx.root)/unseen.iso"
+            try FileIO.writeAtomically(unseen, bytes: try FileIO.read(guest.iso, limit: 1 << 30))
+            var third = fx.vmArguments(name: "third", guest: guest)
+            third[third.firstIndex(of: "--source")! + 1] = unseen
+            let three = try await loaded("vm-install", arguments + third)
+            #expect(!three.trace.contains("libosinfo-1.0.so"), "a new image is recognised without libosinfo")
+            #expect(three.trace.contains("libglib-2.0.so"), "with glib's regular expressions")
+            let thirdID = try #require(try fx.store.listIDs().first { (try? fx.store.read($0))?.name == "third" })
+            let thirdLog = try FileIO.readString(fx.store.paths(thirdID).log)
+            #expect(thirdLog.contains("recognition from the osinfo index in"), "\(thirdLog)")
             let second = try #require(try fx.store.listIDs().first { (try? fx.store.read($0))?.name == "second" })
             let log = try FileIO.readString(fx.store.paths(second).log)
             #expect(log.contains("systems, from the index in"), "\(log)")

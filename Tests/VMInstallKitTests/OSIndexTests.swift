@@ -91,19 +91,31 @@ import Testing
             }
             try FileIO.makeDirectory("\(dir)/cache", mode: 0o700)
             let fingerprint = OSInfoFingerprint.current()
+            let index = try await OSIndex.current(cache: "\(dir)/cache")
+            let reread = try #require(
+                OSIndex.read("\(dir)/cache/\(OSIndex.fileName)", fingerprint: fingerprint, how: { "" }))
+            #expect(reread.matching == index.matching, "the match data is kept as built")
+            #expect((index.matching?.media.count ?? 0) > 1000 && (index.matching?.trees.count ?? 0) > 500)
             var recognised = 0
+            var fromIndex = 0
             for source in sources {
                 let truth = try await OSInfoDatabase.with { db in
                     let i = OSIdentification(source, in: db)
                     return OSRecognition.Answer(shortID: i.shortID, unreadable: i.unreadable)
                 }
-                let first = try await OSRecognition.recognise(source, fingerprint: fingerprint, cache: "\(dir)/cache")
+                let first = try await OSRecognition.recognise(
+                    source, fingerprint: fingerprint, cache: "\(dir)/cache", index: index)
                 let key = try #require(OSRecognition.key(source, fingerprint: fingerprint))
                 #expect(FileIO.exists("\(dir)/cache/\(key)"), "the answer is kept")
                 let second = try await OSRecognition.recognise(source, fingerprint: fingerprint, cache: "\(dir)/cache")
                 #expect(first == truth && second == truth, "\(source): \(truth) \(first) \(second)")
+                if case .success(let (answer, _)) = OSRecognition.fromIndex(source, index: reread) {
+                    #expect(answer == truth, "from the index: \(source)")
+                    fromIndex += 1
+                }
                 if truth.shortID != nil { recognised += 1 }
             }
+            #expect(fromIndex >= sources.count - 1, "all but the file that is not an image: \(fromIndex)")
             #expect(recognised >= 12, "most of the set is recognised: \(recognised) of \(sources.count)")
             // What is kept is what is answered: the second time comes from the file.
             let kept = try #require(OSRecognition.key(sources[0], fingerprint: fingerprint))

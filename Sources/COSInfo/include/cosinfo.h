@@ -26,6 +26,8 @@ typedef struct _OsinfoFirmware OsinfoFirmware;
 typedef struct _OsinfoFirmwareList OsinfoFirmwareList;
 typedef struct _OsinfoMedia OsinfoMedia;
 typedef struct _OsinfoTree OsinfoTree;
+typedef struct _OsinfoMediaList OsinfoMediaList;
+typedef struct _OsinfoTreeList OsinfoTreeList;
 typedef struct _OsinfoInstallScript OsinfoInstallScript;
 typedef struct _OsinfoInstallScriptList OsinfoInstallScriptList;
 typedef struct _OsinfoInstallConfig OsinfoInstallConfig;
@@ -79,6 +81,37 @@ OsinfoInstallScriptList *vmi_osinfo_media_get_install_script_list(OsinfoMedia *m
 OsinfoTree *vmi_osinfo_tree_create_from_treeinfo(const char *treeinfo, const char *location, char **error); /* full */
 int vmi_osinfo_db_identify_tree(OsinfoDb *db, OsinfoTree *tree);
 OsinfoOs *vmi_osinfo_tree_get_os(OsinfoTree *tree);                                 /* full */
+
+/*
+ * What osinfo_db_identify_media and osinfo_db_identify_tree compare, for the osinfo index:
+ * the database's systems in the order libosinfo 1.10 tries them (osinfo_list_get_elements,
+ * a hash table's order, of its list: its copy, made by the same insertions, has the same
+ * order, as the loader adds each OS once); an OS's release status is rolling (1) or not; its media in the order libosinfo 1.10's
+ * compare_media() tries them (its media list's elements sorted by its media_volume_compare());
+ * its trees in the order compare_tree() tries them (its tree list's elements). Strings may be NULL; a volume size is -1 when unknown.
+ */
+OsinfoOsList *vmi_osinfo_db_get_os_list_in_match_order(OsinfoDb *db);              /* full */
+int vmi_osinfo_os_is_rolling(OsinfoOs *os);
+OsinfoMediaList *vmi_osinfo_os_get_media_in_match_order(OsinfoOs *os);             /* full */
+OsinfoTreeList *vmi_osinfo_os_get_trees_in_match_order(OsinfoOs *os);              /* full */
+const char *vmi_osinfo_media_get_architecture(OsinfoMedia *media);
+const char *vmi_osinfo_media_get_system_id(OsinfoMedia *media);
+const char *vmi_osinfo_media_get_publisher_id(OsinfoMedia *media);
+const char *vmi_osinfo_media_get_application_id(OsinfoMedia *media);
+int64_t vmi_osinfo_media_get_volume_size(OsinfoMedia *media);
+const char *vmi_osinfo_tree_get_architecture(OsinfoTree *tree);
+const char *vmi_osinfo_tree_get_treeinfo_family(OsinfoTree *tree);
+const char *vmi_osinfo_tree_get_treeinfo_variant(OsinfoTree *tree);
+const char *vmi_osinfo_tree_get_treeinfo_version(OsinfoTree *tree);
+const char *vmi_osinfo_tree_get_treeinfo_arch(OsinfoTree *tree);
+int vmi_osinfo_tree_has_treeinfo(OsinfoTree *tree);
+/* For tests: media made by hand, as osinfo_media_create_from_location makes them. */
+OsinfoMedia *vmi_osinfo_media_new(const char *id, const char *architecture);        /* full */
+void vmi_osinfo_entity_set_param(void *entity, const char *key, const char *value);
+void vmi_osinfo_entity_set_param_int64(void *entity, const char *key, int64_t value);
+const char *vmi_osinfo_entity_get_param_value(void *entity, const char *key);
+/* Every database medium that matches, the first one first (no media filled in, so no lang-regex read). */
+OsinfoMediaList *vmi_osinfo_db_identify_medialist(OsinfoDb *db, OsinfoMedia *media); /* full */
 
 /* Install scripts. Injection methods and installation sources are libosinfo's values. */
 enum {

@@ -6,7 +6,8 @@ import Glibc
 /// directory. It is keyed by the database's files (`OSInfoFingerprint`): when osinfo-db
 /// changes (a package upgrade, osinfo-db-import), the next job builds it again. Jobs take
 /// turns building it (a lock), so a batch that meets a changed database builds it once.
-/// Recognising media and trees goes through `OSRecognition`, kept beside it.
+/// It also keeps what libosinfo compares to recognise media and trees (`OSMatchData`), so
+/// `OSRecognition` answers from it too (`OSMatcher`), read only when a job asks.
 struct OSIndex: Sendable {
     struct System: Sendable, Equatable {
         let entry: OSInfoEntry
@@ -19,18 +20,35 @@ struct OSIndex: Sendable {
     /// In `OSInfoID.order`.
     let systems: [System]
     private let byID: [String: System]
+    /// The `media` and `tree` lines, read into `OSMatchData` when recognition asks.
+    private let matchLines: [ArraySlice<UInt8>]
+    /// Built with the index (no lines to read).
+    private let built: OSMatchData?
     /// For the log: how it was had ("from the index in 3 ms", "built in 0.9 s").
     let how: String
 
-    init(fingerprint: String, versions: [String], systems: [System], how: String) {
+    init(
+        fingerprint: String, versions: [String], systems: [System], how: String, matching: OSMatchData? = nil,
+        matchLines: [ArraySlice<UInt8>] = []
+    ) {
         self.fingerprint = fingerprint
         self.versions = versions
         self.systems = systems
         self.how = how
+        self.built = matching
+        self.matchLines = matchLines
         byID = Dictionary(systems.map { ($0.entry.id, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
     subscript(id: String) -> System? { byID[id] }
+
+    /// What media and trees are recognised by; nil when the file's lines are not all read.
+    var matching: OSMatchData? {
+        if let built { return built }
+        var data = OSMatchData()
+        for line in matchLines where !data.add(line) { return nil }
+        return data
+    }
 
     var entries: [OSInfoEntry] { systems.map(\.entry) }
 
@@ -38,7 +56,7 @@ struct OSIndex: Sendable {
     var name: String { OSInfoDatabase.name(versions: versions) }
 
     static let fileName = "osinfo-index"
-    static let format = "vm-install osinfo index 1"
+    static let format = "vm-install osinfo index 2"
 
     /// The index for the database as it is now: read from `cache` (STATE/cache) when it was
     /// built from the same files, else built with libosinfo and kept there. `cache` nil, or
@@ -71,22 +89,23 @@ struct OSIndex: Sendable {
     }
 
     private static func build(fingerprint: String, start: UInt64) async throws(VMInstallError) -> OSIndex {
-        let systems = try await OSInfoDatabase.with { db in
-            db.entries.compactMap { entry in
+        let (systems, matching) = try await OSInfoDatabase.with { db in
+            let systems = db.entries.compactMap { entry in
                 db.systems[entry.id].map { System(entry: entry, defaults: db.defaults(of: $0, id: entry.id)) }
             }
+            return (systems, OSMatchData(db))
         }
         let seconds = Double(Deadline.now() - start) / 1e9
         return OSIndex(
             fingerprint: fingerprint, versions: OSInfoDatabase.versions, systems: systems,
-            how: "index built with libosinfo in \(String(format3: seconds)) s")
+            how: "index built with libosinfo in \(String(format3: seconds)) s", matching: matching)
     }
 
     // MARK: - The file
 
     /// Line one the format, then `key FINGERPRINT`, `version V` per copy, and one
     /// `os` line per system: id, memory MiB, vCPUs, disk bytes, disk bus, NIC, machine,
-    /// firmware and name, separated by tabs.
+    /// firmware and name, separated by tabs; then `OSMatchData`'s `media` and `tree` lines.
     var text: String {
         var lines = [Self.format, "key \(fingerprint)"] + versions.map { "version \($0)" }
         for system in systems {
@@ -98,6 +117,7 @@ struct OSIndex: Sendable {
                 ]
                 .joined(separator: "\t"))
         }
+        lines += (matching ?? OSMatchData()).lines
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -112,10 +132,15 @@ struct OSIndex: Sendable {
         else { return nil }
         var versions: [String] = []
         var systems: [System] = []
+        var matchLines: [ArraySlice<UInt8>] = []
         systems.reserveCapacity(lines.count)
         for line in lines {
             if line.starts(with: "version ".utf8) {
                 versions.append(text(line.dropFirst(8)))
+                continue
+            }
+            if line.starts(with: "media\t".utf8) || line.starts(with: "tree\t".utf8) {
+                matchLines.append(line)
                 continue
             }
             let f = line.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false).map(text)
@@ -129,6 +154,7 @@ struct OSIndex: Sendable {
             systems.append(System(entry: OSInfoEntry(id: f[1], name: f[9]), defaults: defaults))
         }
         guard !systems.isEmpty else { return nil }
-        return OSIndex(fingerprint: fingerprint, versions: versions, systems: systems, how: how())
+        return OSIndex(
+            fingerprint: fingerprint, versions: versions, systems: systems, how: how(), matchLines: matchLines)
     }
 }

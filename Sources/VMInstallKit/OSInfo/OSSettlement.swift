@@ -74,7 +74,8 @@ extension OSSettlement {
         }
         var answer: OSRecognition.Answer?
         if let source {
-            answer = try await OSRecognition.recognise(source, fingerprint: index.fingerprint, cache: cache)
+            answer = try await OSRecognition.recognise(
+                source, fingerprint: index.fingerprint, cache: cache, index: index, note: log.write)
         }
         let chosen: OSIndex.System
         switch request.choice {
