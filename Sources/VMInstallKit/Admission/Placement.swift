@@ -75,7 +75,8 @@ public enum Placement {
             if let free = room.freeMiB {
                 if memoryMiB > free {
                     waits.append(
-                        "for memory on \(room.key): needs \(memoryMiB) MiB, \(max(free, 0)) MiB free there less its reserve")
+                        "for memory on \(room.key): needs \(memoryMiB) MiB, \(max(free, 0)) MiB free there less its reserve"
+                    )
                     holders += load.holders
                     continue
                 }
