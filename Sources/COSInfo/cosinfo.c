@@ -7,6 +7,7 @@
 #include "cosinfo.h"
 #include <dlfcn.h>
 #include <osinfo/osinfo.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define VMI_OSINFO_SYMBOLS(X)                                                           \
@@ -54,7 +55,8 @@
     X(osinfo_tree_get_treeinfo_variant) X(osinfo_tree_get_treeinfo_version)             \
     X(osinfo_tree_get_treeinfo_arch) X(osinfo_tree_has_treeinfo) X(osinfo_media_new)    \
     X(osinfo_entity_set_param) X(osinfo_entity_set_param_int64)                       \
-    X(osinfo_entity_get_param_value) X(osinfo_db_identify_medialist)
+    X(osinfo_entity_get_param_value) X(osinfo_db_identify_medialist)                   \
+    X(osinfo_product_get_related)
 
 #define VMI_DECLARE(name) static __typeof__(&name) p_##name;
 VMI_OSINFO_SYMBOLS(VMI_DECLARE)
@@ -306,4 +308,31 @@ char *vmi_osinfo_install_script_generate_command_line(OsinfoInstallScript *s, Os
     char *text;
     VMI_IN_OWN_CONTEXT(text, p_osinfo_install_script_generate_command_line(s, os, config));
     return text;
+}
+char *vmi_osinfo_product_get_upstream(void *product) {
+    static const OsinfoProductRelationship kinds[] = {
+        OSINFO_PRODUCT_RELATIONSHIP_CLONES, OSINFO_PRODUCT_RELATIONSHIP_DERIVES_FROM};
+    size_t length = 0;
+    char *ids = NULL;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        OsinfoProductList *list = p_osinfo_product_get_related((OsinfoProduct *)product, kinds[k]);
+        if (list == NULL) continue;
+        for (int i = 0; i < p_osinfo_list_get_length((OsinfoList *)list); i++) {
+            const char *id = p_osinfo_entity_get_id(p_osinfo_list_get_nth((OsinfoList *)list, i));
+            if (id == NULL) continue;
+            size_t n = strlen(id);
+            char *grown = realloc(ids, length + n + 2);
+            if (grown == NULL) break;
+            ids = grown;
+            memcpy(ids + length, id, n);
+            ids[length + n] = '\n';
+            ids[length + n + 1] = '\0';
+            length += n + 1;
+        }
+        p_g_object_unref(list);
+    }
+    if (ids == NULL) return NULL;
+    char *copy = p_g_strdup(ids);
+    free(ids);
+    return copy;
 }

@@ -160,4 +160,72 @@ import VMInstallKit
             }
         }
     }
+
+    /// A rebuild vm-install has no name for, that osinfo-db knows (here a user copy of the
+    /// database adds it, as osinfo-db-import --user would): its .treeinfo is recognised as a
+    /// clone of RHEL 9, and Anaconda boots with its kickstart. Without that copy, the same
+    /// tree's installer is unknown and --autoinstall is refused.
+    @Test func aRebuildOsinfoDBKnowsBootsAnaconda() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.quick.guest()
+            let ks = "\(fx.root)/ks.cfg"
+            try FileIO.writeAtomically(ks, "rootpw --plaintext vmi\n")
+            let user = "\(fx.root)/osinfo-user"
+            try FileIO.makeDirectory(user, mode: 0o755)
+            try FileIO.makeDirectory("\(user)/os", mode: 0o755)
+            try FileIO.makeDirectory("\(user)/os/example.org", mode: 0o755)
+            try FileIO.writeAtomically(
+                "\(user)/os/example.org/examplelinux-9.xml",
+                """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <libosinfo version="0.0.1">
+                  <os id="http://example.org/examplelinux/9">
+                    <short-id>examplelinux9</short-id>
+                    <name>Example Linux 9</name>
+                    <version>9</version>
+                    <vendor>Example</vendor>
+                    <family>linux</family>
+                    <distro>examplelinux</distro>
+                    <clones id="http://redhat.com/rhel/9.0"/>
+                    <tree arch="x86_64">
+                      <treeinfo>
+                        <family>Example Linux</family>
+                        <version>9.[0-9]+</version>
+                        <arch>x86_64</arch>
+                      </treeinfo>
+                    </tree>
+                  </os>
+                </libosinfo>
+                """)
+            try await distributions.withTree(in: fx) { served, port in
+                try serve(
+                    served, "example", treeinfo: nil,
+                    extra: [
+                        ".treeinfo":
+                            "[general]\nfamily = Example Linux\nversion = 9.2\narch = x86_64\n\n[images-x86_64]\nkernel = images/pxeboot/vmlinuz\ninitrd = images/pxeboot/initrd.img\n"
+                    ], guest: guest)
+                let url = "http://127.0.0.1:\(port)/example/"
+                func install(_ name: String, environment: [String]) async throws -> ToolResult {
+                    try await fx.run(
+                        "/usr/bin/env",
+                        environment + ["\(Fixture.buildDirectory)/vm-install", "--state-dir", fx.stateDir]
+                            + fx.vmArguments(name: name, guest: guest, extra: InstallTreeTests.noNetwork).map {
+                                $0 == guest.iso ? url : $0
+                            } + ["--autoinstall", ks])
+                }
+                let known = try await install("ex9", environment: ["OSINFO_USER_DIR=\(user)"])
+                #expect(known.code == 0, "\(known.stderr)")
+                #expect(
+                    known.stderr.contains("as examplelinux9 (Example Linux 9), of examplelinux from rhel: Anaconda"),
+                    "\(known.stderr)")
+                #expect(
+                    installerCommandLine(fx.vmFiles("ex9").serialLog)
+                        == "inst.repo=\(url) inst.ks=file:/ks.cfg console=ttyS0,115200n8")
+                let unknown = try await install("ex9b", environment: ["OSINFO_USER_DIR=\(fx.root)/no-such-dir"])
+                #expect(unknown.code == JobExitCode.settings.rawValue)
+                #expect(
+                    unknown.stderr.contains("whose installer vm-install cannot hand a file to"), "\(unknown.stderr)")
+            }
+        }
+    }
 }

@@ -24,8 +24,11 @@ import Testing
             let read = try await OSIndex.current(cache: dir)
             #expect(read.how.contains("from the index"), "the second asks the file: \(read.how)")
             let truth = try await OSInfoDatabase.with { db in
-                db.entries.map { entry in
-                    OSIndex.System(entry: entry, defaults: db.defaults(of: db.systems[entry.id]!, id: entry.id))
+                let lineages = OSLineage.all(db)
+                return db.entries.map { entry in
+                    OSIndex.System(
+                        entry: entry, defaults: db.defaults(of: db.systems[entry.id]!, id: entry.id),
+                        lineage: lineages[entry.id] ?? [])
                 }
             }
             #expect(truth.count > 500, "osinfo-db has its systems")
@@ -34,6 +37,11 @@ import Testing
                 #expect(read[system.entry.id] == system, "\(system.entry.id)")
             }
             #expect(read.entries == truth.map(\.entry), "the same order")
+            // What osinfo-db's <clones> and <derives-from> say of a few systems.
+            #expect(read["rocky9"].map { OSLineage.isAnaconda($0.lineage) } == true, "\(read["rocky9"]?.lineage ?? [])")
+            #expect(read["almalinux8"]?.lineage == ["almalinux", "rhel"])
+            #expect(read["fedora37"]?.lineage.first == "fedora")
+            #expect(read["debian11"].map { OSLineage.isAnaconda($0.lineage) } == false)
             #expect(read.versions == OSInfoDatabase.versions)
         }
     }

@@ -110,6 +110,9 @@ OsinfoMedia *vmi_osinfo_media_new(const char *id, const char *architecture);    
 void vmi_osinfo_entity_set_param(void *entity, const char *key, const char *value);
 void vmi_osinfo_entity_set_param_int64(void *entity, const char *key, int64_t value);
 const char *vmi_osinfo_entity_get_param_value(void *entity, const char *key);
+/* The ids of the systems `product` clones or derives from (osinfo-db's <clones> and
+ * <derives-from>), one a line; NULL when none. Release with vmi_osinfo_free. */
+char *vmi_osinfo_product_get_upstream(void *product);                               /* full */
 /* Every database medium that matches, the first one first (no media filled in, so no lang-regex read). */
 OsinfoMediaList *vmi_osinfo_db_identify_medialist(OsinfoDb *db, OsinfoMedia *media); /* full */
 

@@ -12,6 +12,8 @@ struct OSIndex: Sendable {
     struct System: Sendable, Equatable {
         let entry: OSInfoEntry
         let defaults: OSType
+        /// Its distribution and those it comes from (`OSLineage`).
+        var lineage: [String] = []
     }
 
     let fingerprint: String
@@ -56,7 +58,7 @@ struct OSIndex: Sendable {
     var name: String { OSInfoDatabase.name(versions: versions) }
 
     static let fileName = "osinfo-index"
-    static let format = "vm-install osinfo index 2"
+    static let format = "vm-install osinfo index 3"
 
     /// The index for the database as it is now: read from `cache` (STATE/cache) when it was
     /// built from the same files, else built with libosinfo and kept there. `cache` nil, or
@@ -90,8 +92,12 @@ struct OSIndex: Sendable {
 
     private static func build(fingerprint: String, start: UInt64) async throws(VMInstallError) -> OSIndex {
         let (systems, matching) = try await OSInfoDatabase.with { db in
+            let lineages = OSLineage.all(db)
             let systems = db.entries.compactMap { entry in
-                db.systems[entry.id].map { System(entry: entry, defaults: db.defaults(of: $0, id: entry.id)) }
+                db.systems[entry.id].map {
+                    System(
+                        entry: entry, defaults: db.defaults(of: $0, id: entry.id), lineage: lineages[entry.id] ?? [])
+                }
             }
             return (systems, OSMatchData(db))
         }
@@ -105,7 +111,7 @@ struct OSIndex: Sendable {
 
     /// Line one the format, then `key FINGERPRINT`, `version V` per copy, and one
     /// `os` line per system: id, memory MiB, vCPUs, disk bytes, disk bus, NIC, machine,
-    /// firmware and name, separated by tabs; then `OSMatchData`'s `media` and `tree` lines.
+    /// firmware, name and lineage (space-separated), separated by tabs; then `OSMatchData`'s `media` and `tree` lines.
     var text: String {
         var lines = [Self.format, "key \(fingerprint)"] + versions.map { "version \($0)" }
         for system in systems {
@@ -114,6 +120,7 @@ struct OSIndex: Sendable {
                 [
                     "os", system.entry.id, String(d.memoryMiB), String(d.vcpus), String(d.diskSize), d.diskBus.rawValue,
                     d.nicModel, d.machine.rawValue, d.firmware.rawValue, system.entry.name,
+                    system.lineage.joined(separator: " "),
                 ]
                 .joined(separator: "\t"))
         }
@@ -144,14 +151,17 @@ struct OSIndex: Sendable {
                 continue
             }
             let f = line.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false).map(text)
-            guard f.count == 10, f[0] == "os", let memory = Int(f[2]), let vcpus = Int(f[3]),
+            guard f.count == 11, f[0] == "os", let memory = Int(f[2]), let vcpus = Int(f[3]),
                 let disk = UInt64(f[4]), let bus = DiskBus(rawValue: f[5]),
                 let machine = MachineType(rawValue: f[7]), let firmware = Firmware(rawValue: f[8])
             else { return nil }
             let defaults = OSType(
                 name: f[1], memoryMiB: memory, vcpus: vcpus, diskSize: disk, diskBus: bus, nicModel: f[6],
                 machine: machine, firmware: firmware)
-            systems.append(System(entry: OSInfoEntry(id: f[1], name: f[9]), defaults: defaults))
+            systems.append(
+                System(
+                    entry: OSInfoEntry(id: f[1], name: f[9]), defaults: defaults,
+                    lineage: f[10].split(separator: " ").map(String.init)))
         }
         guard !systems.isEmpty else { return nil }
         return OSIndex(

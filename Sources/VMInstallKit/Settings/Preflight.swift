@@ -34,7 +34,7 @@ public struct Preflight {
             }
         }
         for driver in drivers { try driver.preflight(spec) }
-        let tree = try await SourceSettlement(log: nil).check(spec)
+        let tree = try await SourceSettlement(log: nil, cache: "\(store.root)/cache").check(spec)
         for driver in drivers { try InstallServices.preflight(spec, driver: driver) }
         let defaults = try await OSSettlement.preflight(spec, directoryTree: tree, cache: "\(store.root)/cache")
         if let unattended = spec.unattended { _ = try unattended.readPasswords() }

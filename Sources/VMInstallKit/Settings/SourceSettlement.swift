@@ -17,8 +17,9 @@ struct SourceSettlement {
         if InstallTree.isTree(source) {
             try refuseKernel(with: source, spec)
             guard !InstallTree.isURL(source) else { return nil }
-            let tree = try await InstallTree.detect(source, access: .directory)
-            if let tree { try checkAutomation(of: tree, spec) }
+            guard let detected = try await InstallTree.detect(source, access: .directory) else { return nil }
+            let tree = await recognisingInstaller(of: detected)
+            try checkAutomation(of: tree, spec)
             return tree
         }
         try checkReadable(source)
@@ -39,10 +40,10 @@ struct SourceSettlement {
     /// The tree, in SETTINGS: every file it names is checked, over the network too.
     func tree(_ spec: VMSpec) async throws(VMInstallError) -> InstallTree? {
         guard let source = spec.source else { return nil }
-        let tree: InstallTree?
+        let detected: InstallTree?
         if InstallTree.isTree(source) {
             try refuseKernel(with: source, spec)
-            tree = try await InstallTree.detect(source, access: InstallTree.isURL(source) ? .url : .directory)
+            detected = try await InstallTree.detect(source, access: InstallTree.isURL(source) ? .url : .directory)
         } else {
             try checkReadable(source)
             try checkBootKeys(source, spec)
@@ -53,9 +54,10 @@ struct SourceSettlement {
             guard spec.kernel == nil,
                 spec.autoinstall != nil || spec.unattended != nil || spec.kernelArguments != nil || spec.vnc == nil
             else { return nil }
-            tree = try await isoTree(source, spec)
+            detected = try await isoTree(source, spec)
         }
-        guard let tree else { return nil }
+        guard let detected else { return nil }
+        let tree = await recognisingInstaller(of: detected)
         log?.write(
             "install tree \(source): \(tree.layout.name) layout, \(tree.layout.installer.name); kernel \(tree.layout.kernel)"
         )
