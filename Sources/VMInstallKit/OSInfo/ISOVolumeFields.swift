@@ -20,25 +20,11 @@ enum ISOVolumeFields {
     static let length = 2048 + 39
 
     static func read(_ path: String) -> Reading {
-        var st = stat()
-        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
-            return .leftToLibosinfo("not a regular file")
+        guard let read = FileIO.readRegular(path, offset: offset, count: length) else {
+            return .leftToLibosinfo("not a regular file that can be read")
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return .leftToLibosinfo("cannot be opened: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: length)
-        var done = 0
-        while done < length {
-            let n = bytes.withUnsafeMutableBytes { raw in
-                pread(fd, raw.baseAddress! + done, length - done, off_t(offset) + off_t(done))
-            }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            done += n
-        }
-        guard done == length else { return .leftToLibosinfo("shorter than its volume descriptors") }
-        return parse(bytes)
+        guard read.bytes.count == length else { return .leftToLibosinfo("shorter than its volume descriptors") }
+        return parse(read.bytes)
     }
 
     /// The fields of `bytes`, the `length` bytes from `offset`.

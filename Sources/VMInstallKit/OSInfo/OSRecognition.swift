@@ -109,23 +109,8 @@ enum OSRecognition {
 
     /// Up to `count` bytes of a regular file from `offset`; nil when it cannot be opened.
     private static func read(_ path: String, offset: Int64, count: Int) -> [UInt8]? {
-        var st = stat()
-        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let n = bytes.withUnsafeMutableBytes { raw in
-                pread(fd, raw.baseAddress! + done, count - done, off_t(offset) + off_t(done))
-            }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { return nil }
-            if n == 0 { break }
-            done += n
-        }
+        guard let read = FileIO.readRegular(path, offset: offset, count: count) else { return nil }
         // And the file's size: an image rewritten behind the same descriptors is asked again.
-        return Array(bytes.prefix(done)) + Array("\(st.st_size)".utf8)
+        return read.bytes + Array("\(read.size)".utf8)
     }
 }

@@ -18,6 +18,28 @@ public enum FileIO {
         return result
     }
 
+    /// Up to `count` bytes of a regular file from `offset` (fewer at its end), with the file's
+    /// size; nil when it is not a regular file or cannot be read.
+    static func readRegular(_ path: String, offset: Int64, count: Int) -> (bytes: [UInt8], size: Int64)? {
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let n = bytes.withUnsafeMutableBytes { raw in
+                pread(fd, raw.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+            }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return nil }
+            if n == 0 { break }
+            done += n
+        }
+        return (Array(bytes.prefix(done)), Int64(st.st_size))
+    }
+
     public static func readString(_ path: String, limit: Int = 1 << 20) throws(Errno) -> String {
         String(decoding: try read(path, limit: limit), as: UTF8.self)
     }
