@@ -87,6 +87,8 @@ import VMInstallKit
             #expect(head.stdout.contains("Content-Length: 6"), "\(head.stdout)")
             sendSyslog("<13>Jan  1 00:00:00 vmi-test[7]: Retrieving the preseed", port: syslog)
             try await fx.waitUntil { fileContains(log, "installer: vmi-test[7]: Retrieving the preseed") }
+            // The servers start before the install VM: the keys are typed once it runs.
+            try await fx.waitUntil { fileContains(log, "boot keys: typing ") }
 
             #expect(try await fx.jobs(["--cancel", id.description]).code == 0)
             let record = try await fx.waitForEnd(id)
