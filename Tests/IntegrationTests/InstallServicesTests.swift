@@ -87,6 +87,8 @@ import VMInstallKit
             #expect(head.stdout.contains("Content-Length: 6"), "\(head.stdout)")
             sendSyslog("<13>Jan  1 00:00:00 vmi-test[7]: Retrieving the preseed", port: syslog)
             try await fx.waitUntil { fileContains(log, "installer: vmi-test[7]: Retrieving the preseed") }
+            // The servers start before the install VM: the keys are typed once it runs.
+            try await fx.waitUntil { fileContains(log, "boot keys: typing ") }
 
             #expect(try await fx.jobs(["--cancel", id.description]).code == 0)
             let record = try await fx.waitForEnd(id)
@@ -101,6 +103,50 @@ import VMInstallKit
             #expect(!connects(to: http), "the answer server stopped with the job")
             sendSyslog("<13>Jan  1 00:00:00 late: after the end", port: syslog)
             #expect(!(try FileIO.readString(log)).contains("late: after the end"), "the receiver stopped")
+        }
+    }
+
+    /// `vm-install-jobs --log ID --follow` shows a line the installer sends as it comes,
+    /// marked as the installer's, and ends with the job. The line is sent the way d-i's
+    /// busybox syslogd sends it (UDP, RFC 3164) once the receiver's port is in the log; the
+    /// install is held until the follower has shown it. The boot keys only name {{syslog}},
+    /// so that the receiver runs: they wait for a text the guest never prints and are never
+    /// typed (a key would release the held installer).
+    @Test func logFollowShowsTheInstallersLines() async throws {
+        try await Fixture.with { fx in
+            let guest = try await Guest.held.guest()
+            let id = try await fx.startJob(
+                name: "followed", guest: guest,
+                extra: ["--boot-keys", "{{syslog}}", "--boot-wait", "0", "--boot-wait-for", "NOT ON THE CONSOLE"])
+            let log = fx.store.paths(id).log
+            let syslog = try await port(in: log, after: "installer syslog: 10.0.2.2:")
+            let follower = try await BackgroundWatch.start(
+                fx,
+                [
+                    "\(Fixture.buildDirectory)/vm-install-jobs", "--state-dir", fx.stateDir, "--log", id.description,
+                    "--follow",
+                ],
+                marker: "\(fx.stateDir) --log \(id) --follow")
+
+            sendSyslog("<13>Dec  7 01:02:03 main-menu[123]: INFO: Menu item 'x' selected", port: syslog)
+            let message = "installer: main-menu[123]: INFO: Menu item 'x' selected"
+            try await fx.waitUntil { follower.text().contains(message) }
+            let shown = follower.text().split(separator: "\n").filter { $0.contains("installer: ") }
+            let stamped = try Regex(#"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z "#)
+            #expect(shown.count == 1, "\(shown)")
+            #expect(shown.first?.prefixMatch(of: stamped) != nil, "\(shown)")
+            #expect(
+                shown.first.map { $0.split(separator: " ", maxSplits: 1).last == Substring(message) } == true,
+                "\(shown)")
+
+            try await fx.release("followed")
+            let record = try await fx.waitForEnd(id)
+            #expect(record.state == .finished, "\(record.error ?? "")")
+            let followed = try await follower.ended()
+            #expect(followed.code == 0, "\(followed.stderr)")
+            let text = follower.text()
+            #expect(text.contains("job \(id) finished"), "\(text)")
+            #expect(try await fx.jobs(["--log", id.description]).stdout == text)
         }
     }
 

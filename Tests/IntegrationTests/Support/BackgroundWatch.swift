@@ -63,6 +63,13 @@ final class BackgroundWatch: Sendable {
         }
     }
 
+    /// What the watcher printed so far, as text.
+    func text() -> String { (try? FileIO.readString(output, limit: 16 << 20)) ?? "" }
+
+    /// Waits for the watcher to end on its own (the `timeout` around it ends it if it never
+    /// does); its exit status and its standard error.
+    func ended() async throws -> ToolResult { try await run.value }
+
     /// Ctrl-C, then what it printed.
     func stop() async throws -> [[String: Any]] {
         kill(pid, SIGINT)
