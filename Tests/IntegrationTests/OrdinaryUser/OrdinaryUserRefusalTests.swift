@@ -2,9 +2,9 @@ import Glibc
 import Testing
 import VMInstallKit
 
-/// What an ordinary user cannot have is refused in SETTINGS with one line that says how to
-/// get it, never with QEMU's words at the start of the install; and state directories that
-/// cannot be made are named.
+/// What an ordinary user cannot have is refused before the job exists with one line that
+/// says how to get it, never with QEMU's words at the start of the install, and --background
+/// refuses alike; and state directories that cannot be made are named.
 @Suite(.serialized, .enabled(if: OrdinaryUser.canBeMade, "needs root, useradd and runuser to make an ordinary user"))
 struct OrdinaryUserRefusalTests {
     @Test func whatNeedsRootIsRefusedUpFrontWithTheUnprivilegedWay() async throws {
@@ -27,8 +27,7 @@ struct OrdinaryUserRefusalTests {
                     n += 1
                     var arguments = user.vmArguments(name: "r\(n)", guest: guest) + extra
                     if let disk { arguments[arguments.firstIndex(of: "--disk")! + 1] = disk }
-                    let result = try await user.vmInstall(arguments)
-                    expectRefusal(result, code, words, sourceLocation: sourceLocation)
+                    try await user.expectRefusedAlike(arguments, code, words, sourceLocation: sourceLocation)
                 }
 
                 if try await user.run("/usr/bin/test", ["-r", "/dev/kvm", "-a", "-w", "/dev/kvm"]).code != 0 {
@@ -68,9 +67,9 @@ struct OrdinaryUserRefusalTests {
                 // itself is missing.
                 let bridge = "vmib\(getpid() % 10_000)"
                 n += 1
-                let bridged = try await user.vmInstall(
-                    user.vmArguments(name: "r\(n)", guest: guest) + ["--nic", "bridge=\(bridge)"])
-                expectRefusal(bridged, .host, ["--nic bridge=\(bridge)"])
+                let bridged = try await user.expectRefusedAlike(
+                    user.vmArguments(name: "r\(n)", guest: guest) + ["--nic", "bridge=\(bridge)"], .host,
+                    ["--nic bridge=\(bridge)"])
                 #expect(
                     bridged.stderr.contains("qemu-bridge-helper")
                         || bridged.stderr.contains("there is no bridge \(bridge)"), "\(bridged.stderr)")
@@ -153,29 +152,6 @@ struct OrdinaryUserRefusalTests {
             }
         }
     }
-}
-
-/// A refusal before the job exists: the exit code, one line holding all of `words`, no job,
-/// and no sign of a later phase or of QEMU's own error.
-func expectRefusal(
-    _ result: ToolResult, _ code: JobExitCode, _ words: [String], sourceLocation: SourceLocation = #_sourceLocation
-) {
-    #expect(result.code == code.rawValue, "\(result.stderr)", sourceLocation: sourceLocation)
-    let failures = result.stderr.split(separator: "\n").filter { $0.hasPrefix("vm-install: ") }
-    #expect(
-        failures.count == 1 && result.stderr.split(separator: "\n").count == 1, "\(result.stderr)",
-        sourceLocation: sourceLocation)
-    #expect(
-        !result.stderr.contains("vm-install: job "), "no job for a refusal: \(result.stderr)",
-        sourceLocation: sourceLocation)
-    for word in words {
-        #expect(
-            failures.first?.contains(word) == true, "'\(word)' not in: \(result.stderr)", sourceLocation: sourceLocation
-        )
-    }
-    #expect(
-        !result.stderr.contains("PREP_INSTALL") && !result.stderr.contains("QEMU refused"), "\(result.stderr)",
-        sourceLocation: sourceLocation)
 }
 
 /// A tap device made by root for the length of `body` (for `owner`, or for nobody).
