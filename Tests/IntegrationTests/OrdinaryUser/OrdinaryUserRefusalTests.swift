@@ -4,7 +4,7 @@ import VMInstallKit
 
 /// What an ordinary user cannot have is refused before the job exists with one line that
 /// says how to get it, never with QEMU's words at the start of the install, and --background
-/// refuses alike; and state directories that cannot be made are named.
+/// refuses alike; and state directories that cannot be made or written are named.
 @Suite(.serialized, .enabled(if: OrdinaryUser.canBeMade, "needs root, useradd and runuser to make an ordinary user"))
 struct OrdinaryUserRefusalTests {
     @Test func whatNeedsRootIsRefusedUpFrontWithTheUnprivilegedWay() async throws {
@@ -95,18 +95,19 @@ struct OrdinaryUserRefusalTests {
         }
     }
 
-    @Test func stateDirectoriesThatCannotBeMadeAreNamed() async throws {
+    @Test func stateDirectoriesThatCannotBeMadeOrWrittenAreNamed() async throws {
         try await Fixture.with { fx in
             try await OrdinaryUser.with(fx) { user in
                 // A path someone gives is made when its parent exists (by a job: a refusal
                 // before the job makes nothing)...
                 let given = "\(user.home)/given"
                 user.uses(stateDirectory: given)
-                let refused = try await user.vmInstall([
-                    "--state-dir", given, "--name", "x", "--source", "\(user.home)/missing.iso", "--disk",
-                    "\(user.home)/x.qcow2,size=1M",
-                ])
-                #expect(refused.code == JobExitCode.settings.rawValue, "\(refused.stderr)")
+                try await user.expectRefusedAlike(
+                    [
+                        "--state-dir", given, "--name", "x", "--source", "\(user.home)/missing.iso", "--disk",
+                        "\(user.home)/x.qcow2,size=1M",
+                    ], .settings, ["the install source \(user.home)/missing.iso is missing or unreadable"],
+                    stateDirectory: given)
                 #expect(!FileIO.exists(given))
                 let guest = try await user.reach(try await Guest.quick.guest())
                 let made = try await user.vmInstall(["--state-dir", given] + user.vmArguments(name: "x", guest: guest))
@@ -120,10 +121,9 @@ struct OrdinaryUserRefusalTests {
                     ([:], ["--state-dir", deep], "(--state-dir)"),
                     (["VM_INSTALL_STATE_DIR": deep], [], "(from $VM_INSTALL_STATE_DIR)"),
                 ] {
-                    let install = try await user.vmInstall(
+                    let install = try await user.expectRefusedAlike(
                         options + ["--name", "x", "--source", "/x.iso", "--disk", "\(user.home)/x.qcow2,size=1M"],
-                        environment: environment)
-                    #expect(install.code == JobExitCode.stateDirectory.rawValue, "\(install.stderr)")
+                        .stateDirectory, [], environment: environment, stateDirectory: deep)
                     #expect(
                         install.stderr
                             == "vm-install: cannot create the state directory \(deep) \(origin): its parent directory \(user.home)/a/b does not exist; create it first, or choose another state directory\n"
@@ -139,16 +139,27 @@ struct OrdinaryUserRefusalTests {
 
                 // The XDG default makes its parents, but not where the user may not.
                 let forbidden = "/var/lib/vmi-nope-\(getpid())"
-                let xdg = try await user.vmInstall(
-                    ["--name", "x", "--source", "/x.iso", "--disk", "\(user.home)/x.qcow2,size=1M"],
-                    environment: ["XDG_STATE_HOME": "\(forbidden)/state"])
-                #expect(xdg.code == JobExitCode.stateDirectory.rawValue)
-                #expect(xdg.stderr.split(separator: "\n").count == 1, "\(xdg.stderr)")
-                #expect(
-                    xdg.stderr.contains(
+                try await user.expectRefusedAlike(
+                    ["--name", "x", "--source", "/x.iso", "--disk", "\(user.home)/x.qcow2,size=1M"], .stateDirectory,
+                    [
                         "cannot create \(forbidden), a parent of the state directory \(forbidden)/state/vm-install: Permission denied"
-                    ), "\(xdg.stderr)")
+                    ], environment: ["XDG_STATE_HOME": "\(forbidden)/state"],
+                    stateDirectory: "\(forbidden)/state/vm-install")
                 #expect(!FileIO.exists(forbidden))
+
+                // A state directory that is not the user's to write takes no job, nor one whose
+                // parent is not.
+                chmod(fx.root, 0o755)
+                let roots = "\(fx.root)/roots-state"
+                try FileIO.makeDirectory(roots, mode: 0o755)
+                try await user.expectRefusedAlike(
+                    ["--state-dir", roots] + user.vmArguments(name: "y", guest: guest), .stateDirectory,
+                    ["cannot record a new job in \(roots)/jobs", "Permission denied"], stateDirectory: roots)
+                try await user.expectRefusedAlike(
+                    ["--state-dir", "\(roots)/new"] + user.vmArguments(name: "y", guest: guest), .stateDirectory,
+                    ["cannot create the state directory \(roots)/new", "Permission denied"],
+                    stateDirectory: "\(roots)/new")
+                #expect(try FileIO.listDirectory(roots).isEmpty && !FileIO.exists("\(user.home)/y.qcow2"))
             }
         }
     }
