@@ -160,6 +160,23 @@ struct OrdinaryUserRefusalTests {
                     ["cannot create the state directory \(roots)/new", "Permission denied"],
                     stateDirectory: "\(roots)/new")
                 #expect(try FileIO.listDirectory(roots).isEmpty && !FileIO.exists("\(user.home)/y.qcow2"))
+
+                // Nor the user's own state directory where its jobs or VMs directory is root's.
+                for (sub, words) in [
+                    ("jobs", "cannot record a new job in \(fx.root)/own-jobs/jobs"),
+                    ("vms", "cannot make a VM's directory in \(fx.root)/own-vms/vms"),
+                ] {
+                    let own = "\(fx.root)/own-\(sub)"
+                    try FileIO.makeDirectory(own, mode: 0o700)
+                    chown(own, user.uid, gid_t(user.uid))
+                    try FileIO.makeDirectory("\(own)/\(sub)", mode: 0o755)
+                    user.uses(stateDirectory: own)
+                    try await user.expectRefusedAlike(
+                        ["--state-dir", own] + user.vmArguments(name: "y", guest: guest), .stateDirectory,
+                        [words, "Permission denied"], stateDirectory: own)
+                    #expect(try FileIO.listDirectory("\(own)/\(sub)").isEmpty)
+                }
+                #expect(!FileIO.exists("\(user.home)/y.qcow2"))
             }
         }
     }
