@@ -22,10 +22,15 @@ public struct Preflight {
         try spec.validateSyntax()
         try store.location.checkCanBeCreated()
         // A state directory this user cannot write (another user's, a read-only mount) takes
-        // no job.
-        if FileIO.isDirectory(store.root), access(store.root, W_OK | X_OK) != 0 {
+        // no job, nor one whose jobs or VMs directory is not the user's to write: the job's VM
+        // directory is made in SETTINGS.
+        for dir in [store.root, store.jobsDirectory] where FileIO.isDirectory(dir) && access(dir, W_OK | X_OK) != 0 {
             throw VMInstallError(
                 .stateDirectory, "cannot record a new job in \(store.jobsDirectory): \(Errno(rawValue: errno))")
+        }
+        if FileIO.isDirectory(store.vmsDirectory), access(store.vmsDirectory, W_OK | X_OK) != 0 {
+            throw VMInstallError(
+                .stateDirectory, "cannot make a VM's directory in \(store.vmsDirectory): \(Errno(rawValue: errno))")
         }
         for (option, path) in [("--kernel", spec.kernel), ("--initrd", spec.initrd)] {
             guard let path else { continue }

@@ -2,9 +2,9 @@ import Glibc
 import Testing
 import VMInstallKit
 
-/// What an ordinary user cannot have is refused in SETTINGS with one line that says how to
-/// get it, never with QEMU's words at the start of the install; and state directories that
-/// cannot be made are named.
+/// What an ordinary user cannot have is refused before the job exists with one line that
+/// says how to get it, never with QEMU's words at the start of the install, and --background
+/// refuses alike; and state directories that cannot be made or written are named.
 @Suite(.serialized, .enabled(if: OrdinaryUser.canBeMade, "needs root, useradd and runuser to make an ordinary user"))
 struct OrdinaryUserRefusalTests {
     @Test func whatNeedsRootIsRefusedUpFrontWithTheUnprivilegedWay() async throws {
@@ -27,8 +27,7 @@ struct OrdinaryUserRefusalTests {
                     n += 1
                     var arguments = user.vmArguments(name: "r\(n)", guest: guest) + extra
                     if let disk { arguments[arguments.firstIndex(of: "--disk")! + 1] = disk }
-                    let result = try await user.vmInstall(arguments)
-                    expectRefusal(result, code, words, sourceLocation: sourceLocation)
+                    try await user.expectRefusedAlike(arguments, code, words, sourceLocation: sourceLocation)
                 }
 
                 if try await user.run("/usr/bin/test", ["-r", "/dev/kvm", "-a", "-w", "/dev/kvm"]).code != 0 {
@@ -68,9 +67,9 @@ struct OrdinaryUserRefusalTests {
                 // itself is missing.
                 let bridge = "vmib\(getpid() % 10_000)"
                 n += 1
-                let bridged = try await user.vmInstall(
-                    user.vmArguments(name: "r\(n)", guest: guest) + ["--nic", "bridge=\(bridge)"])
-                expectRefusal(bridged, .host, ["--nic bridge=\(bridge)"])
+                let bridged = try await user.expectRefusedAlike(
+                    user.vmArguments(name: "r\(n)", guest: guest) + ["--nic", "bridge=\(bridge)"], .host,
+                    ["--nic bridge=\(bridge)"])
                 #expect(
                     bridged.stderr.contains("qemu-bridge-helper")
                         || bridged.stderr.contains("there is no bridge \(bridge)"), "\(bridged.stderr)")
@@ -96,18 +95,19 @@ struct OrdinaryUserRefusalTests {
         }
     }
 
-    @Test func stateDirectoriesThatCannotBeMadeAreNamed() async throws {
+    @Test func stateDirectoriesThatCannotBeMadeOrWrittenAreNamed() async throws {
         try await Fixture.with { fx in
             try await OrdinaryUser.with(fx) { user in
                 // A path someone gives is made when its parent exists (by a job: a refusal
                 // before the job makes nothing)...
                 let given = "\(user.home)/given"
                 user.uses(stateDirectory: given)
-                let refused = try await user.vmInstall([
-                    "--state-dir", given, "--name", "x", "--source", "\(user.home)/missing.iso", "--disk",
-                    "\(user.home)/x.qcow2,size=1M",
-                ])
-                #expect(refused.code == JobExitCode.settings.rawValue, "\(refused.stderr)")
+                try await user.expectRefusedAlike(
+                    [
+                        "--state-dir", given, "--name", "x", "--source", "\(user.home)/missing.iso", "--disk",
+                        "\(user.home)/x.qcow2,size=1M",
+                    ], .settings, ["the install source \(user.home)/missing.iso is missing or unreadable"],
+                    stateDirectory: given)
                 #expect(!FileIO.exists(given))
                 let guest = try await user.reach(try await Guest.quick.guest())
                 let made = try await user.vmInstall(["--state-dir", given] + user.vmArguments(name: "x", guest: guest))
@@ -121,10 +121,9 @@ struct OrdinaryUserRefusalTests {
                     ([:], ["--state-dir", deep], "(--state-dir)"),
                     (["VM_INSTALL_STATE_DIR": deep], [], "(from $VM_INSTALL_STATE_DIR)"),
                 ] {
-                    let install = try await user.vmInstall(
+                    let install = try await user.expectRefusedAlike(
                         options + ["--name", "x", "--source", "/x.iso", "--disk", "\(user.home)/x.qcow2,size=1M"],
-                        environment: environment)
-                    #expect(install.code == JobExitCode.stateDirectory.rawValue, "\(install.stderr)")
+                        .stateDirectory, [], environment: environment, stateDirectory: deep)
                     #expect(
                         install.stderr
                             == "vm-install: cannot create the state directory \(deep) \(origin): its parent directory \(user.home)/a/b does not exist; create it first, or choose another state directory\n"
@@ -140,42 +139,47 @@ struct OrdinaryUserRefusalTests {
 
                 // The XDG default makes its parents, but not where the user may not.
                 let forbidden = "/var/lib/vmi-nope-\(getpid())"
-                let xdg = try await user.vmInstall(
-                    ["--name", "x", "--source", "/x.iso", "--disk", "\(user.home)/x.qcow2,size=1M"],
-                    environment: ["XDG_STATE_HOME": "\(forbidden)/state"])
-                #expect(xdg.code == JobExitCode.stateDirectory.rawValue)
-                #expect(xdg.stderr.split(separator: "\n").count == 1, "\(xdg.stderr)")
-                #expect(
-                    xdg.stderr.contains(
+                try await user.expectRefusedAlike(
+                    ["--name", "x", "--source", "/x.iso", "--disk", "\(user.home)/x.qcow2,size=1M"], .stateDirectory,
+                    [
                         "cannot create \(forbidden), a parent of the state directory \(forbidden)/state/vm-install: Permission denied"
-                    ), "\(xdg.stderr)")
+                    ], environment: ["XDG_STATE_HOME": "\(forbidden)/state"],
+                    stateDirectory: "\(forbidden)/state/vm-install")
                 #expect(!FileIO.exists(forbidden))
+
+                // A state directory that is not the user's to write takes no job, nor one whose
+                // parent is not.
+                chmod(fx.root, 0o755)
+                let roots = "\(fx.root)/roots-state"
+                try FileIO.makeDirectory(roots, mode: 0o755)
+                try await user.expectRefusedAlike(
+                    ["--state-dir", roots] + user.vmArguments(name: "y", guest: guest), .stateDirectory,
+                    ["cannot record a new job in \(roots)/jobs", "Permission denied"], stateDirectory: roots)
+                try await user.expectRefusedAlike(
+                    ["--state-dir", "\(roots)/new"] + user.vmArguments(name: "y", guest: guest), .stateDirectory,
+                    ["cannot create the state directory \(roots)/new", "Permission denied"],
+                    stateDirectory: "\(roots)/new")
+                #expect(try FileIO.listDirectory(roots).isEmpty && !FileIO.exists("\(user.home)/y.qcow2"))
+
+                // Nor the user's own state directory where its jobs or VMs directory is root's.
+                for (sub, words) in [
+                    ("jobs", "cannot record a new job in \(fx.root)/own-jobs/jobs"),
+                    ("vms", "cannot make a VM's directory in \(fx.root)/own-vms/vms"),
+                ] {
+                    let own = "\(fx.root)/own-\(sub)"
+                    try FileIO.makeDirectory(own, mode: 0o700)
+                    chown(own, user.uid, gid_t(user.uid))
+                    try FileIO.makeDirectory("\(own)/\(sub)", mode: 0o755)
+                    user.uses(stateDirectory: own)
+                    try await user.expectRefusedAlike(
+                        ["--state-dir", own] + user.vmArguments(name: "y", guest: guest), .stateDirectory,
+                        [words, "Permission denied"], stateDirectory: own)
+                    #expect(try FileIO.listDirectory("\(own)/\(sub)").isEmpty)
+                }
+                #expect(!FileIO.exists("\(user.home)/y.qcow2"))
             }
         }
     }
-}
-
-/// A refusal before the job exists: the exit code, one line holding all of `words`, no job,
-/// and no sign of a later phase or of QEMU's own error.
-func expectRefusal(
-    _ result: ToolResult, _ code: JobExitCode, _ words: [String], sourceLocation: SourceLocation = #_sourceLocation
-) {
-    #expect(result.code == code.rawValue, "\(result.stderr)", sourceLocation: sourceLocation)
-    let failures = result.stderr.split(separator: "\n").filter { $0.hasPrefix("vm-install: ") }
-    #expect(
-        failures.count == 1 && result.stderr.split(separator: "\n").count == 1, "\(result.stderr)",
-        sourceLocation: sourceLocation)
-    #expect(
-        !result.stderr.contains("vm-install: job "), "no job for a refusal: \(result.stderr)",
-        sourceLocation: sourceLocation)
-    for word in words {
-        #expect(
-            failures.first?.contains(word) == true, "'\(word)' not in: \(result.stderr)", sourceLocation: sourceLocation
-        )
-    }
-    #expect(
-        !result.stderr.contains("PREP_INSTALL") && !result.stderr.contains("QEMU refused"), "\(result.stderr)",
-        sourceLocation: sourceLocation)
 }
 
 /// A tap device made by root for the length of `body` (for `owner`, or for nobody).
