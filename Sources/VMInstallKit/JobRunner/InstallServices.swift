@@ -1,3 +1,6 @@
+import Glibc
+import SystemPackage
+
 /// What the job serves to the install VM while it installs: the answer server (--serve, and
 /// answer files delivered over HTTP) and the installer's syslog receiver, each on this host
 /// where the guest reaches it (`GuestReach`). Started at the end of PREP_INSTALL, only when
@@ -13,6 +16,10 @@ final class InstallServices {
     static func preflight(_ spec: VMSpec, driver: any HypervisorDriver) throws(VMInstallError) {
         if let serve = spec.serve, !FileIO.isDirectory(serve) {
             throw VMInstallError(.settings, "--serve \(serve) is not a directory")
+        }
+        // The server runs as this user: a directory it cannot list would serve nothing.
+        if let serve = spec.serve, access(serve, R_OK | X_OK) != 0 {
+            throw VMInstallError(.settings, "--serve \(serve) cannot be read: \(Errno(rawValue: errno))")
         }
         if spec.bootWaitFor != nil, !driver.runsOnThisMachine {
             throw VMInstallError(

@@ -61,6 +61,9 @@ struct OrdinaryUserUnreadableFileTests {
                         nil, ["--os-type", "fedora37", "--unattended", "user-password-file=\(file)"],
                         "--unattended user-password-file=\(file): the file is missing or unreadable")
                 }
+                // A directory to serve that the user cannot list: root's own, mode 0700.
+                try await refused(
+                    nil, ["--serve", hidden, "--boot-keys", "x"], "--serve \(hidden) cannot be read: Permission denied")
                 #expect(try FileIO.listDirectory(user.home).allSatisfy { $0.hasPrefix(".") }, "no disk was made")
             }
         }
