@@ -2,7 +2,8 @@
 # Checks that what the build takes from the system comes from the packages the scripts install
 # (scripts/packages): each header the C targets include (`#include <...>` in Sources/C*/, found
 # as the toolchain's clang finds it), each -I path and apt provider in Package.swift from a
-# package of the build group, each library loaded with dlopen from one of the run group. The
+# package of the build group, each library loaded with dlopen and each program the tools run
+# from one of the run group. The
 # C library's and the kernel's headers (libc6-dev, linux-libc-dev) come with the toolchain, as
 # do the compiler's own. One line for each thing that is not so, then exit 1.
 #
@@ -90,5 +91,19 @@ while IFS=: read -r file library; do
   fi
 done < <(grep -roE 'dlopen\("[^"]+"' Sources | sed 's/:dlopen("/:/; s/"$//' | sort -t: -k2 -u)
 
+# The programs the tools run: each named by a `static let binary` (or `systemBinary`) in the
+# sources, or by its absolute path, as the PATH finds it.
+while IFS=: read -r file program; do
+  if [[ $program == /* ]]; then path=$program; else path=$(command -v "$program" || true); fi
+  if [ -z "$path" ] || [ ! -x "$path" ]; then
+    fail "$program ($file) is not installed: add the Debian package that has it to group run of scripts/packages"
+  else
+    check_owner "$program ($file)" "$(readlink -f "$path")" run
+  fi
+done < <({
+  grep -roE 'static let (binary|systemBinary) = "[^"]+"' Sources | sed -E 's/:.*= "/:/; s/"$//'
+  grep -roE '"/usr/(lib|bin|sbin)/[^"]+/[^"/]+"' Sources | grep -v '\\' | sed 's/:"/:/; s/"$//'
+} | sort -t: -k2 -u)
+
 [ "$failures" -eq 0 ] || exit 1
-echo "check-packages: $checked headers, -I paths and libraries from the system, each from a package that scripts/packages lists (or from libc6-dev, linux-libc-dev)"
+echo "check-packages: $checked headers, -I paths, libraries and programs from the system, each from a package that scripts/packages lists (or from libc6-dev, linux-libc-dev)"
