@@ -110,34 +110,14 @@ struct OSMatchData: Sendable, Equatable {
         return false
     }
 
+    /// A field: "" for none, else "=" and the value escaped as the job records escape theirs
+    /// (tabs too, which separate the fields).
     private static func field(_ value: String?) -> String {
-        guard let value else { return "" }
-        var out = "="
-        for c in value.unicodeScalars {
-            switch c {
-            case "\\": out += "\\\\"
-            case "\t": out += "\\t"
-            case "\n": out += "\\n"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
+        value.map { "=" + KeyValueFile.escape($0) } ?? ""
     }
 
     private static func unfield(_ text: String) -> String? {
         guard text.hasPrefix("=") else { return nil }
-        var out = ""
-        var escaped = false
-        for c in text.unicodeScalars.dropFirst() {
-            if escaped {
-                out.unicodeScalars.append(c == "t" ? "\t" : c == "n" ? "\n" : c)
-                escaped = false
-            } else if c == "\\" {
-                escaped = true
-            } else {
-                out.unicodeScalars.append(c)
-            }
-        }
-        return out
+        return KeyValueFile.unescape(text.dropFirst())
     }
 }

@@ -70,6 +70,7 @@ public struct KeyValueFile: Sendable, Equatable {
             switch ch {
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
+            case "\t": out += "\\t"
             case "\r": out += "\\r"
             case "\0": out += "\\0"
             default: out.unicodeScalars.append(ch)
@@ -90,6 +91,7 @@ public struct KeyValueFile: Sendable, Equatable {
             switch iterator.next() {
             case "\\": out += "\\"
             case "n": out += "\n"
+            case "t": out += "\t"
             case "r": out += "\r"
             case "0": out += "\0"
             default: return nil
