@@ -32,10 +32,8 @@ final class GLibRegex {
         var answer = false
         if required.allSatisfy({ string.contains($0) }) {
             compiled += 1
-            answer = string.withUnsafeBufferPointer { bytes in
-                (Array(bytes) + [0]).withUnsafeBufferPointer { text in
-                    text.withMemoryRebound(to: CChar.self) { vmi_glib_regex_match(pattern, $0.baseAddress!) != 0 }
-                }
+            answer = (string + [0]).withUnsafeBufferPointer { text in
+                text.withMemoryRebound(to: CChar.self) { vmi_glib_regex_match(pattern, $0.baseAddress!) != 0 }
             }
         }
         results[pattern, default: [:]][string] = answer
